@@ -1,0 +1,185 @@
+"""Rules across a whole definition, after each part has passed the model: ids defined once,
+references that resolve, no dependency cycle, groups that are not empty, dates that fit
+together, lifecycles the engine can run. Returns every problem, one line each."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from samverkan.graph import find_cycle
+
+from .model import Definition, Stage, StateKind
+from .paths import Locator
+
+
+def check_definition(definition: Definition, at: Locator) -> list[str]:
+    problems: list[str] = []
+    problems += _unique_ids(definition, at)
+    problems += _groups(definition, at)
+    problems += _lifecycles(definition, at)
+    for index, stage in enumerate(definition.stages):
+        problems += _stage(definition, stage, ("stages", index), at)
+    problems += _stage_cycles(definition, at)
+    return problems
+
+
+def _duplicates(ids: Iterable[str]) -> set[str]:
+    return {i for i, n in Counter(ids).items() if n > 1}
+
+
+def _unique_ids(d: Definition, at: Locator) -> list[str]:
+    problems = []
+    for key, items in (("parties", d.parties), ("groups", d.groups), ("stages", d.stages), ("lifecycles", d.lifecycles)):
+        twice = _duplicates(item.id for item in items)
+        for index, item in enumerate(items):
+            if item.id in twice and index != next(i for i, x in enumerate(items) if x.id == item.id):
+                problems.append(at.problem((key, index, "id"), f"id {item.id!r} is defined twice in {key}"))
+    party_ids = {p.id for p in d.parties}
+    for index, group in enumerate(d.groups):
+        if group.id in party_ids:
+            problems.append(at.problem(("groups", index, "id"), f"group id {group.id!r} is also a party id; members would be ambiguous"))
+    for p_index, party in enumerate(d.parties):
+        twice = _duplicates(c.email for c in party.contacts)
+        for c_index, contact in enumerate(party.contacts):
+            if contact.email in twice and c_index != next(i for i, c in enumerate(party.contacts) if c.email == contact.email):
+                problems.append(at.problem(("parties", p_index, "contacts", c_index, "email"), f"contact {contact.email} is listed twice"))
+    return problems
+
+
+def _groups(d: Definition, at: Locator) -> list[str]:
+    problems = []
+    party_ids = {p.id for p in d.parties}
+    group_ids = {g.id for g in d.groups}
+    nested = {g.id: [m for m in g.members if m in group_ids] for g in d.groups}
+    cycle = find_cycle(nested)
+    for index, group in enumerate(d.groups):
+        for m_index, member in enumerate(group.members):
+            if member not in party_ids and member not in group_ids:
+                problems.append(at.problem(("groups", index, "members", m_index), f"unknown party or group {member!r}"))
+        if cycle and group.id == cycle[0]:
+            problems.append(at.problem(("groups", index, "members"), f"groups contain each other in a circle: {' -> '.join(cycle)}"))
+    if cycle:
+        return problems
+    for index, group in enumerate(d.groups):
+        if not group.members or not [m for m in d.group_members(group.id) if m in party_ids]:
+            problems.append(at.problem(("groups", index, "members"), f"group {group.id!r} has no parties"))
+    return problems
+
+
+def _lifecycles(d: Definition, at: Locator) -> list[str]:
+    problems = []
+    for index, cycle in enumerate(d.lifecycles):
+        here = ("lifecycles", index)
+        state_ids = [s.id for s in cycle.states]
+        for s_index, state in enumerate(cycle.states):
+            if state.id in _duplicates(state_ids) and s_index != state_ids.index(state.id):
+                problems.append(at.problem((*here, "states", s_index, "id"), f"state {state.id!r} is defined twice"))
+        kinds = Counter(s.kind for s in cycle.states)
+        for kind in (StateKind.waiting, StateKind.ready):
+            if kinds[kind] != 1:
+                problems.append(at.problem((*here, "states"), f"needs exactly one state of kind {kind.value} (has {kinds[kind]})"))
+        if kinds[StateKind.done] < 1:
+            problems.append(at.problem((*here, "states"), "needs at least one state of kind done"))
+        kind_of = {s.id: s.kind for s in cycle.states}
+        for t_index, transition in enumerate(cycle.transitions):
+            for f_index, source in enumerate(transition.source):
+                if source not in kind_of:
+                    problems.append(at.problem((*here, "transitions", t_index, "from", f_index), f"unknown state {source!r}"))
+                elif kind_of[source] is StateKind.waiting:
+                    problems.append(at.problem((*here, "transitions", t_index, "from", f_index),
+                                               f"state {source!r} is left only by the engine, when dependencies are done"))
+            if transition.to not in kind_of:
+                problems.append(at.problem((*here, "transitions", t_index, "to"), f"unknown state {transition.to!r}"))
+            elif kind_of[transition.to] in (StateKind.waiting, StateKind.ready):
+                problems.append(at.problem((*here, "transitions", t_index, "to"),
+                                           f"state {transition.to!r} is entered only by the engine"))
+            elif transition.to in transition.source:
+                problems.append(at.problem((*here, "transitions", t_index), f"a transition from {transition.to!r} to itself"))
+        if problems:
+            continue
+        reachable = _reachable(cycle)
+        for s_index, state in enumerate(cycle.states):
+            if state.kind is not StateKind.waiting and state.id not in reachable:
+                problems.append(at.problem((*here, "states", s_index), f"state {state.id!r} can never be reached"))
+    return problems
+
+
+def _reachable(cycle) -> set[str]:
+    start = next(s.id for s in cycle.states if s.kind is StateKind.ready)
+    reached, frontier = {start}, [start]
+    while frontier:
+        state = frontier.pop()
+        for transition in cycle.transitions:
+            if state in transition.source and transition.to not in reached:
+                reached.add(transition.to)
+                frontier.append(transition.to)
+    return reached
+
+
+def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
+    problems = []
+    party_ids = {p.id for p in d.parties}
+    stage_ids = {s.id for s in d.stages}
+    group_ids = {g.id for g in d.groups}
+    if stage.owner not in party_ids:
+        problems.append(at.problem((*here, "owner"), f"unknown party {stage.owner!r}"))
+    for index, dependency in enumerate(stage.depends_on):
+        if dependency == stage.id:
+            problems.append(at.problem((*here, "depends_on", index), "a stage cannot depend on itself"))
+        elif dependency not in stage_ids:
+            problems.append(at.problem((*here, "depends_on", index), f"unknown stage {dependency!r}"))
+    if len(set(stage.depends_on)) != len(stage.depends_on):
+        problems.append(at.problem((*here, "depends_on"), "lists a stage twice"))
+    lifecycle = next((c for c in d.lifecycles if c.id == stage.lifecycle), None)
+    if lifecycle is None:
+        problems.append(at.problem((*here, "lifecycle"), f"unknown lifecycle {stage.lifecycle!r}"))
+    elif stage.record and not any(t.requires_record for t in lifecycle.transitions):
+        problems.append(at.problem((*here, "record"), f"lifecycle {lifecycle.id!r} never asks for the record"))
+    if len(_duplicates(f.id for f in stage.record)):
+        problems.append(at.problem((*here, "record"), f"field ids defined twice: {', '.join(sorted(_duplicates(f.id for f in stage.record)))}"))
+    problems += _timing(stage, here, at)
+    branch_parties = [stage.owner]
+    if stage.for_each:
+        if stage.for_each.group not in group_ids:
+            problems.append(at.problem((*here, "for_each", "group"), f"unknown group {stage.for_each.group!r}"))
+            branch_parties = []
+        else:
+            branch_parties = [p for p in d.group_members(stage.for_each.group) if p in party_ids]
+            join = stage.for_each.join
+            if isinstance(join, int) and join > len(branch_parties):
+                problems.append(at.problem((*here, "for_each", "join"),
+                                           f"needs {join} branches but group {stage.for_each.group!r} has {len(branch_parties)} parties"))
+    for party_id in branch_parties:
+        if party_id in party_ids and not any(c.role is stage.responsible_role for c in d.party(party_id).contacts):
+            problems.append(at.problem((*here, "responsible_role"),
+                                       f"party {party_id!r} has no contact with role {stage.responsible_role.value!r}"))
+    policy = d.reminder_policy(stage)
+    if policy.escalate and policy.escalate.to_party not in party_ids:
+        where = (*here, "reminders", "escalate", "to_party") if stage.reminders else ("reminder_defaults", "escalate", "to_party")
+        problems.append(at.problem(where, f"unknown party {policy.escalate.to_party!r}"))
+    return problems
+
+
+def _timing(stage: Stage, here: tuple, at: Locator) -> list[str]:
+    problems = []
+    timing, deadline = stage.timing, stage.deadline
+    if not stage.depends_on and (timing is None or (timing.on is None and timing.window is None and timing.not_before is None)):
+        problems.append(at.problem((*here, "timing"), "a stage that depends on nothing needs a date: timing.on, timing.window or timing.not_before"))
+    if timing is None:
+        return problems
+    if timing.window and timing.window.end < timing.window.start:
+        problems.append(at.problem((*here, "timing", "window"), f"ends ({timing.window.end}) before it starts ({timing.window.start})"))
+    earliest = timing.on or (timing.window.start if timing.window else None) or timing.not_before
+    if deadline and earliest and deadline.date < earliest:
+        problems.append(at.problem((*here, "deadline", "date"), f"deadline {deadline.date} is before the stage can start ({earliest})"))
+    return problems
+
+
+def _stage_cycles(d: Definition, at: Locator) -> list[str]:
+    stage_ids = {s.id for s in d.stages}
+    cycle = find_cycle({s.id: [x for x in s.depends_on if x in stage_ids and x != s.id] for s in d.stages})
+    if not cycle:
+        return []
+    index = next(i for i, s in enumerate(d.stages) if s.id == cycle[0])
+    return [at.problem(("stages", index, "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")]

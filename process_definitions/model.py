@@ -1,0 +1,312 @@
+"""The process definition format: pydantic models that validate a YAML definition.
+
+The same models publish the JSON Schema (`samverkan schema`) and, later, the typed decision
+forms. Structural rules live here; rules across the document (references, cycles, dates
+against each other) live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from samverkan.calendar import InvalidPeriod, Period, parse_period
+
+FORMAT_VERSION = "samverkan/v1"
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+# Prefect flow-run input keys accept only these characters, so every id is a slug.
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=1, max_length=63)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local time, HH:MM.")]
+
+
+MAX_PERIOD_DAYS = 3660  # ten years: anything longer is a typo, and would overflow the calendar
+
+
+def _period(value: str) -> str:
+    try:
+        period = parse_period(value)
+    except InvalidPeriod as error:
+        raise ValueError(str(error)) from None
+    if period.approx_days > MAX_PERIOD_DAYS:
+        raise ValueError(f"period {value!r} is longer than ten years")
+    return value
+
+
+def _in_calendar(value: dt.date) -> dt.date:
+    # The Swedish holiday data covers these years; a date outside is a typo (2062 for 2026).
+    if not 2000 <= value.year <= 2090:
+        raise ValueError(f"date {value.isoformat()} is outside the years 2000–2090 the calendar plans for")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_in_calendar)]
+
+
+PeriodText = Annotated[
+    str,
+    AfterValidator(_period),
+    Field(description="An ISO 8601 period counted per lag (1930:173) §1: P10D, P6W, P1M, P1Y."),
+]
+
+# Deliberately strict: an address a person typed wrongly must be rejected, not mailed.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value) or ".." in value:
+        raise ValueError(f"malformed e-mail address {value!r}")
+    return value.lower()
+
+
+Email = Annotated[str, AfterValidator(_email), Field(description="An e-mail address.")]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Basis(StrEnum):
+    fixed = "fixed"  # set by a decision
+    estimate = "estimate"  # a planning assumption the office may change
+
+
+class Adjust(StrEnum):
+    forward = "forward"  # lag (1930:173) §2: a deadline on a holiday moves to the next weekday
+    backward = "backward"  # a "no later than" limit before a fixed event moves to the previous weekday
+    none = "none"
+
+
+class PartyKind(StrEnum):
+    region = "region"
+    municipality = "municipality"
+    delegation = "delegation"
+    other = "other"
+
+
+class Role(StrEnum):
+    director_office = "director-office"
+    project_lead = "project-lead"
+    business_office_head = "business-office-head"
+    secretary = "secretary"  # kommunsekreterare / the body's secretary: takes decisions through the council
+    registrar = "registrar"
+    contact = "contact"
+
+
+class Contact(Strict):
+    name: Name
+    email: Email
+    role: Role
+
+
+class Party(Strict):
+    id: Slug
+    name: Name = Field(description="The name people read, with å, ä and ö.")
+    kind: PartyKind
+    decision_body: Name | None = Field(
+        default=None, description="The body that takes this party's formal decisions, e.g. Kommunfullmäktige."
+    )
+    contacts: list[Contact] = Field(default_factory=list)
+
+
+class Group(Strict):
+    id: Slug
+    name: Name
+    members: list[Slug] = Field(description="Party ids, or ids of other groups whose members are included.")
+
+
+class DateRange(Strict):
+    start: Day
+    end: Day
+
+
+class DatePoint(Strict):
+    date: Day
+    basis: Basis
+
+
+class Timing(Strict):
+    """When a stage happens. Exactly one of `on`, `window`, `duration` (or none: a milestone
+    that happens as soon as its dependencies are done)."""
+
+    on: Day | None = Field(default=None, description="The stage happens on this one day.")
+    window: DateRange | None = Field(default=None, description="The stage happens some day in this window.")
+    duration: PeriodText | None = Field(default=None, description="The stage takes this long after it can start.")
+    not_before: Day | None = Field(default=None, description="With `duration`: it cannot start before this day.")
+    basis: Basis = Field(description="Whether these dates are fixed by a decision or planning estimates.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Timing:
+        kinds = [name for name in ("on", "window", "duration") if getattr(self, name) is not None]
+        if len(kinds) > 1:
+            raise ValueError(f"give only one of on, window, duration (got {', '.join(kinds)})")
+        if self.not_before is not None and self.duration is None:
+            raise ValueError("not_before goes with duration")
+        return self
+
+    @property
+    def duration_period(self) -> Period | None:
+        return parse_period(self.duration) if self.duration else None
+
+
+class Deadline(Strict):
+    date: Day
+    basis: Basis
+    hard: bool = Field(default=False, description="Missing it breaks the process; the planner reports a plan that would.")
+    adjust: Adjust = Field(
+        default=Adjust.forward,
+        description="How a deadline on a Saturday, Sunday, holiday or eve moves (lag (1930:173) §2 is forward).",
+    )
+
+
+class StateKind(StrEnum):
+    waiting = "waiting"  # dependencies not met; the engine leaves it
+    ready = "ready"  # dependencies met; the engine enters it
+    active = "active"
+    done = "done"  # finished successfully: counts towards a join and releases dependants
+    failed = "failed"  # finished without success: counts against a join
+
+
+class State(Strict):
+    id: Slug
+    name: Name = Field(description="Swedish label shown to people.")
+    kind: StateKind
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class Transition(Strict):
+    source: Annotated[list[Slug], BeforeValidator(_as_list)] = Field(alias="from", min_length=1)
+    to: Slug
+    name: Name | None = None
+    requires_record: bool = Field(default=False, description="The stage's record fields must be given.")
+
+
+class Lifecycle(Strict):
+    id: Slug
+    name: Name
+    states: list[State] = Field(min_length=2)
+    transitions: list[Transition] = Field(min_length=1)
+
+
+class FieldType(StrEnum):
+    text = "text"
+    date = "date"
+    choice = "choice"
+
+
+class RecordField(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
+    name: Name
+    type: FieldType
+    required: bool = True
+    choices: list[Name] | None = None
+    pattern: str | None = Field(default=None, description="A regular expression a text value must match.")
+    help: str | None = None
+
+    @model_validator(mode="after")
+    def _choices_match_type(self) -> RecordField:
+        if self.type is FieldType.choice and not self.choices:
+            raise ValueError("a choice field needs choices")
+        if self.type is not FieldType.choice and self.choices:
+            raise ValueError(f"choices go with type choice, not {self.type.value}")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern is not a regular expression: {error}") from None
+        return self
+
+
+class Escalation(Strict):
+    after: PeriodText = Field(description="How long after the deadline an open item escalates.")
+    to_party: Slug
+    to_role: Role
+
+
+class ReminderPolicy(Strict):
+    before: list[PeriodText] = Field(default_factory=list, description="Reminders this long before the deadline.")
+    on_day: bool = True
+    overdue_every: PeriodText | None = Field(default=None, description="Repeat a reminder this often once late.")
+    overdue_max: int = Field(default=4, ge=0, le=52)
+    at: ClockTime = "08:00"
+    to_roles: list[Role] = Field(
+        default_factory=list,
+        description="Contact roles of the responsible party that receive the reminders; empty: the stage's responsible role.",
+    )
+    escalate: Escalation | None = None
+
+
+class ForEach(Strict):
+    group: Slug
+    join: Literal["all", "any"] | Annotated[int, Field(ge=1)] = Field(
+        default="all", description="How many branches must be done for the stage to be done: all, any or a number."
+    )
+
+
+class Stage(Strict):
+    id: Slug
+    name: Name
+    description: str | None = None
+    owner: Slug = Field(description="The party that owns the stage (coordinates it, for a parallel stage).")
+    responsible_role: Role = Field(description="The role that answers for the stage (in the branch's party, per branch).")
+    depends_on: list[Slug] = Field(default_factory=list)
+    timing: Timing | None = None
+    deadline: Deadline | None = None
+    for_each: ForEach | None = Field(default=None, description="Run one branch per party of a group.")
+    lifecycle: Slug
+    record: list[RecordField] = Field(default_factory=list, description="What a branch must record when it finishes.")
+    reminders: ReminderPolicy | None = None
+
+
+class Definition(Strict):
+    format: Literal["samverkan/v1"] = Field(description="The version of this file format.")
+    id: Slug
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="Raise it on every change: running instances keep the version they started with."
+    )
+    name: Name
+    timezone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
+    calendar: Literal["SE"] = Field(default="SE", description="Swedish public holidays and lag (1930:173).")
+    period: DateRange = Field(description="The period the process prepares, e.g. the agreement's 2027–2030.")
+    reminder_defaults: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    parties: list[Party] = Field(min_length=1)
+    groups: list[Group] = Field(default_factory=list)
+    lifecycles: list[Lifecycle] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1)
+
+    def party(self, party_id: str) -> Party:
+        return next(p for p in self.parties if p.id == party_id)
+
+    def stage(self, stage_id: str) -> Stage:
+        return next(s for s in self.stages if s.id == stage_id)
+
+    def lifecycle(self, lifecycle_id: str) -> Lifecycle:
+        return next(c for c in self.lifecycles if c.id == lifecycle_id)
+
+    def group_members(self, group_id: str) -> list[str]:
+        """The party ids of a group, nested groups expanded, in order of first mention."""
+        groups = {g.id: g for g in self.groups}
+        seen: list[str] = []
+
+        def expand(gid: str, trail: tuple[str, ...]) -> None:
+            for member in groups[gid].members:
+                if member in groups and member not in trail:
+                    expand(member, (*trail, member))
+                elif member not in groups and member not in seen:
+                    seen.append(member)
+
+        expand(group_id, (group_id,))
+        return seen
+
+    def reminder_policy(self, stage: Stage) -> ReminderPolicy:
+        return stage.reminders or self.reminder_defaults

@@ -1,0 +1,1 @@
+"""Samverkan core: the rules of the domain; imports nothing from Prefect."""

@@ -1,0 +1,55 @@
+"""Legal due dates: §1 counts the period, §2 moves a last day that falls on a closed day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pendulum
+
+from samverkan.calendar._dates import to_date
+from samverkan.calendar.periods import Period, add_period, parse_period
+from samverkan.calendar.swedish import holiday_name, holiday_name_en, next_business_day
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline: `nominal` is the last day by §1, `due` the day an action may still be taken by §2."""
+
+    start: pendulum.Date
+    period: Period | None
+    nominal: pendulum.Date
+    due: pendulum.Date
+    reason: str | None  # why due differs from nominal; None when it does not
+
+    @property
+    def moved(self) -> bool:
+        return self.due != self.nominal
+
+
+def legal_due(start: dt.date, period: Period | str | None = None) -> Due:
+    """The due date of `period` counted from `start` (or of `start` itself when no period).
+
+    A period may also be given as ISO text ("P1M"); it is parsed with parse_period.
+    """
+    start_day = to_date(start)
+    if isinstance(period, str):
+        period = parse_period(period)
+    nominal = add_period(start_day, period) if period is not None else start_day
+    due = next_business_day(nominal)
+    reason = None
+    if due != nominal:
+        reason = f"{nominal} is {_why_closed(nominal)}; moved to the next weekday {due}"
+    return Due(start=start_day, period=period, nominal=nominal, due=due, reason=reason)
+
+
+def _why_closed(day: pendulum.Date) -> str:
+    """'a Saturday', 'Julafton (Christmas Eve)' or 'a Saturday and Nationaldagen (National Day)'."""
+    parts = []
+    if day.weekday() >= 5:
+        parts.append("a Saturday" if day.weekday() == 5 else "a Sunday")
+    name = holiday_name(day)
+    if name is not None:
+        english = holiday_name_en(day)
+        parts.append(f"{name} ({english})" if english and english != name else name)
+    return " and ".join(parts)

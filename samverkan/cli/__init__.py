@@ -1,0 +1,47 @@
+"""The `samverkan` command line: loads, calls the core, prints. Every refusal is one line per
+problem on standard error and exit code 2; nothing a user types can produce a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from samverkan.errors import SamverkanError
+
+from . import calendar_commands, definition_commands
+
+app = typer.Typer(
+    name="samverkan",
+    help="Samverkan: process orchestration for the agreement on regional development 2027–2030.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+definition_commands.register(app)
+app.add_typer(calendar_commands.app, name="calendar")
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        result = app(args=argv, prog_name="samverkan", standalone_mode=False)
+    except SamverkanError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.NoArgsIsHelpError as error:
+        print(error.format_message(), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as error:
+        print(f"error: {' '.join(error.format_message().split())}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # a bug: say so in one line, never a traceback
+        print(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,58 @@
+"""`samverkan validate`, `plan` and `schema`: definitions and their dated plans."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from process_definitions import DEFAULT_DEFINITION, load_definition
+from process_definitions.schema import definition_json_schema
+from samverkan.errors import SamverkanError
+from samverkan.planner import plan as make_plan
+
+from .args import parse_day
+from .plan_output import plan_as_json, plan_as_table
+
+PathArg = Annotated[Path, typer.Argument(help="A process definition file (YAML).", show_default=False)]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("plan")(plan)
+    app.command("schema")(schema)
+
+
+def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files (YAML).", show_default=False)]) -> None:
+    """Check definition files: YAML, the format, references, cycles and dates."""
+    problems: list[str] = []
+    for path in paths:
+        try:
+            loaded = load_definition(path)
+        except SamverkanError as error:
+            problems += error.problems
+            continue
+        d = loaded.definition
+        branches = sum(len(d.group_members(s.for_each.group)) for s in d.stages if s.for_each)
+        print(f"{path}: valid: {d.id} version {d.version}, {len(d.stages)} stages, {branches} branches, {len(d.parties)} parties")
+    if problems:
+        raise SamverkanError(*problems)
+
+
+def plan(
+    path: Annotated[Path, typer.Argument(help="A process definition file (YAML).")] = DEFAULT_DEFINITION,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Plan from this day, YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """The dated plan: start, deadline, slack and critical path of every stage and branch."""
+    day = parse_day(as_of, "--as-of") if as_of is not None else None
+    result = make_plan(load_definition(path).definition, as_of=day)
+    sys.stdout.write(plan_as_json(result) if as_json else plan_as_table(result))
+
+
+def schema() -> None:
+    """Print the JSON Schema of the definition format."""
+    print(json.dumps(definition_json_schema(), ensure_ascii=False, indent=2))

@@ -1,0 +1,94 @@
+"""A plan as people read it (a table, Swedish headings) and as scripts read it (JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from samverkan.planner import Plan, PlannedNode
+
+
+def plan_as_dict(plan: Plan) -> dict:
+    d = plan.definition
+    return {
+        "process": {"id": d.id, "name": d.name, "version": d.version, "timezone": d.timezone},
+        "as_of": plan.as_of.isoformat() if plan.as_of else None,
+        "stages": [_node(n) for n in plan.nodes],
+        "infeasible": [
+            {
+                "id": i.node.stage,
+                "party": i.node.party,
+                "finish": i.finish.isoformat(),
+                "deadline": i.deadline.isoformat(),
+                "days_late": i.days_late,
+                "cause": {"id": i.cause.stage, "party": i.cause.party},
+            }
+            for i in plan.infeasible
+        ],
+    }
+
+
+def _node(n: PlannedNode) -> dict:
+    return {
+        "id": n.node.stage,
+        "name": n.name,
+        "party": n.node.party,
+        "party_name": n.party_name,
+        "depends_on": n.depends_on,
+        "start": n.start.isoformat(),
+        "finish": n.finish.isoformat(),
+        "deadline": n.deadline.isoformat(),
+        "nominal_deadline": n.nominal_deadline.isoformat(),
+        "deadline_basis": n.deadline_basis.value,
+        "deadline_moved_because": n.deadline_reason,
+        "hard_deadline": n.hard,
+        "completed": n.completed.isoformat() if n.completed else None,
+        "slack_days": n.slack_days,
+        "critical": n.critical,
+        "reminders": [{"kind": r.kind.value, "at": r.at.isoformat(), "offset": r.offset} for r in n.reminders],
+    }
+
+
+def plan_as_json(plan: Plan) -> str:
+    return json.dumps(plan_as_dict(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+_HEADINGS = ("Steg", "Namn", "Ansvarig part", "Start", "Klart", "Deadline", "Grund", "Marginal", "Kritisk")
+_NAME_WIDTH = 52
+
+
+def _short(text: str, width: int = _NAME_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def plan_as_table(plan: Plan) -> str:
+    d = plan.definition
+    rows = []
+    for n in plan.nodes:
+        deadline = n.deadline.isoformat() + ("*" if n.deadline != n.nominal_deadline else "")
+        rows.append((
+            "" if n.node.party else n.node.stage,
+            f"  └ {n.party_name}" if n.node.party else _short(n.name),
+            n.party_name if n.node.party else d.party(d.stage(n.node.stage).owner).name,
+            n.start.isoformat(),
+            n.finish.isoformat(),
+            deadline + (" (hård)" if n.hard else ""),
+            "fast" if n.deadline_basis.value == "fixed" else "uppskattad",
+            "–" if n.slack_days is None else f"{n.slack_days} d",
+            "ja" if n.critical else "",
+        ))
+    widths = [max(len(str(r[i])) for r in [_HEADINGS, *rows]) for i in range(len(_HEADINGS))]
+    lines = [f"{d.name} ({d.id}, version {d.version})"]
+    if plan.as_of:
+        lines.append(f"Planerat per {plan.as_of.isoformat()}")
+    lines.append("")
+    for row in [_HEADINGS, tuple("-" * w for w in widths), *rows]:
+        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    lines.append("")
+    lines.append("* deadline flyttad: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §)")
+    for i in plan.infeasible:
+        who = f" för {d.party(i.node.party).name}" if i.node.party else ""
+        cause = f"{i.cause.stage}" + (f" ({d.party(i.cause.party).name})" if i.cause.party else "")
+        lines.append(
+            f"VARNING: {i.node.stage}{who} blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}; orsak: {cause}"
+        )
+    return "\n".join(lines) + "\n"

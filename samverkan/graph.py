@@ -1,0 +1,63 @@
+"""The dependency graph of a process: stages expanded into nodes, one per branch of a
+parallel stage, in an order where every node comes after what it depends on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from process_definitions.model import Definition, Stage
+
+
+def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle as `[a, b, …, a]`, or None. `edges` maps a node to what it depends on."""
+    try:
+        TopologicalSorter(edges).prepare()
+    except CycleError as error:
+        cycle = list(reversed(error.args[1]))  # graphlib lists it dependant-last
+        return cycle
+    return None
+
+
+def topological_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
+    """Dependencies first; ties broken by the order given, so output is stable."""
+    position = {node: index for index, node in enumerate(edges)}
+    sorter = TopologicalSorter(edges)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=lambda node: position.get(node, len(position)))
+        order.extend(ready)
+        sorter.done(*ready)
+    return order
+
+
+@dataclass(frozen=True)
+class Node:
+    """One unit the engine tracks: a stage, or one party's branch of a parallel stage."""
+
+    stage: str
+    party: str | None  # the branch's party; None for a stage that is not parallel
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage}/{self.party}" if self.party else self.stage
+
+
+def branch_parties(definition: Definition, stage: Stage) -> list[str]:
+    return definition.group_members(stage.for_each.group) if stage.for_each else []
+
+
+def stage_order(definition: Definition) -> list[str]:
+    return topological_order({s.id: list(s.depends_on) for s in definition.stages})
+
+
+def dependants(definition: Definition) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {s.id: [] for s in definition.stages}
+    for stage in definition.stages:
+        for dependency in stage.depends_on:
+            result[dependency].append(stage.id)
+    return result

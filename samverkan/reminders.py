@@ -1,0 +1,60 @@
+"""When reminders about a deadline fall due: a pure function of (policy, deadline).
+
+A reminder never goes out on a Saturday, Sunday, holiday or eve: one due "two weeks before"
+on a Sunday goes on the Friday before; an overdue one on the next business day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pendulum
+
+from process_definitions.model import ReminderPolicy
+from samverkan.calendar import (
+    add_period,
+    local_datetime,
+    next_business_day,
+    parse_period,
+    previous_business_day,
+    subtract_period,
+)
+
+
+class ReminderKind(StrEnum):
+    before = "before"
+    on_day = "on-day"
+    overdue = "overdue"
+    escalation = "escalation"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: ReminderKind
+    at: pendulum.DateTime  # Europe/Stockholm
+    sequence: int  # which one of its kind: 1, 2, … (before: in policy order)
+    offset: str | None = None  # the policy's period, for before/overdue/escalation
+
+    @property
+    def key(self) -> str:
+        """Stable identity, so a notice is sent once per node, deadline and reminder."""
+        return f"{self.kind.value}:{self.sequence}:{self.at.date().isoformat()}"
+
+
+def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> list[Reminder]:
+    reminders: list[Reminder] = []
+    for index, text in enumerate(policy.before, start=1):
+        day = previous_business_day(subtract_period(deadline, parse_period(text)))
+        reminders.append(Reminder(ReminderKind.before, local_datetime(day, policy.at), index, text))
+    if policy.on_day:
+        reminders.append(Reminder(ReminderKind.on_day, local_datetime(previous_business_day(deadline), policy.at), 1))
+    if policy.overdue_every:
+        every = parse_period(policy.overdue_every)
+        day = deadline
+        for index in range(1, policy.overdue_max + 1):
+            day = add_period(day, every)
+            reminders.append(Reminder(ReminderKind.overdue, local_datetime(next_business_day(day), policy.at), index, policy.overdue_every))
+    if policy.escalate:
+        day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
+        reminders.append(Reminder(ReminderKind.escalation, local_datetime(day, policy.at), 1, policy.escalate.after))
+    return sorted(reminders, key=lambda r: (r.at, r.kind.value))
