@@ -42,6 +42,7 @@ class PlannedNode:
     deadline_reason: str | None
     hard: bool
     completed: pendulum.Date | None
+    span_days: int  # the planned length, before actual dates: what the backward pass subtracts
     latest_finish: pendulum.Date | None = None
     critical: bool = False
     reminders: list[Reminder] = field(default_factory=list)
@@ -132,6 +133,7 @@ def _forward(
         deadline, reason = _adjusted(nominal, stage.deadline.adjust)
         basis = stage.deadline.basis
 
+    span_days = (finish - start).days
     completed = actual.finished
     if completed is not None:
         finish = completed
@@ -150,6 +152,7 @@ def _forward(
         deadline_reason=reason,
         hard=bool(stage.deadline and stage.deadline.hard),
         completed=completed,
+        span_days=span_days,
     )
     if completed is None:
         item.reminders = reminder_schedule(definition.reminder_policy(stage), deadline)
@@ -187,6 +190,7 @@ def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actu
         deadline_reason=latest.deadline_reason,
         hard=latest.hard,
         completed=completed,
+        span_days=max(b.span_days for b in branches),
     )
 
 
@@ -207,8 +211,7 @@ def _backward(definition: Definition, planned: dict[Node, PlannedNode]) -> None:
         for item in (whole, *members):
             item.latest_finish = latest
             if latest is not None:
-                # Whole days: pendulum's `date - interval` would take months off first.
-                starts.append(latest.subtract(days=(item.finish - item.start).days))
+                starts.append(latest.subtract(days=item.span_days))
         latest_start[stage_id] = min(starts) if starts else None
 
 
@@ -231,9 +234,14 @@ def _pinned(stage: Stage) -> bool:
 
 
 def _infeasible(definition: Definition, planned: dict[Node, PlannedNode]) -> list[Infeasibility]:
+    """Hard deadlines the plan misses. A parallel stage that misses as a whole is reported
+    once, not once more for each of its branches."""
+    def misses(item: PlannedNode) -> bool:
+        return item.hard and item.completed is None and item.finish > item.deadline
+
     found = []
     for item in planned.values():
-        if item.hard and item.completed is None and item.finish > item.deadline:
+        if misses(item) and not (item.node.party and misses(planned[Node(item.node.stage, None)])):
             found.append(Infeasibility(item.node, item.finish, item.deadline, _cause(definition, planned, item)))
     return found
 

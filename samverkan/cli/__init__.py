@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from samverkan.errors import SamverkanError
@@ -32,13 +31,14 @@ def main(argv: list[str] | None = None) -> None:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except click.exceptions.NoArgsIsHelpError as error:
-        print(error.format_message(), file=sys.stderr)
+    except typer.TyperException as error:  # typer's (vendored) click: usage errors
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        if type(error).__name__ == "NoArgsIsHelpError":
+            print(message, file=sys.stderr)  # the help text itself
+        else:
+            print(f"error: {' '.join(message.split())}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except click.ClickException as error:
-        print(f"error: {' '.join(error.format_message().split())}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as error:  # a bug: say so in one line, never a traceback

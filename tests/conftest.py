@@ -1,0 +1,87 @@
+"""Shared fixtures: the default definition, and small definitions written inline."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from process_definitions import DEFAULT_DEFINITION, load_definition, parse_definition
+
+
+@pytest.fixture(scope="session")
+def default_definition():
+    return load_definition(DEFAULT_DEFINITION).definition
+
+
+SMALL = """
+format: samverkan/v1
+id: small
+version: 1
+name: Liten process
+period: {start: 2027-01-01, end: 2030-12-31}
+reminder_defaults: {before: [P1W], on_day: true}
+parties:
+  - id: region
+    name: Regionen
+    kind: region
+    contacts: [{name: Kansliet, email: kansli@region.example.org, role: director-office}]
+  - id: umea
+    name: Umeå kommun
+    kind: municipality
+    contacts: [{name: Sekreterare, email: sekreterare@umea.example.org, role: secretary}]
+  - id: asele
+    name: Åsele kommun
+    kind: municipality
+    contacts: [{name: Sekreterare, email: sekreterare@asele.example.org, role: secretary}]
+  - id: vannas
+    name: Vännäs kommun
+    kind: municipality
+    contacts: [{name: Sekreterare, email: sekreterare@vannas.example.org, role: secretary}]
+groups:
+  - {id: kommuner, name: Kommunerna, members: [umea, asele, vannas]}
+lifecycles:
+  - id: task
+    name: Uppgift
+    states:
+      - {id: waiting, name: Väntar, kind: waiting}
+      - {id: ready, name: Redo, kind: ready}
+      - {id: done, name: Klart, kind: done}
+      - {id: failed, name: Misslyckat, kind: failed}
+    transitions:
+      - {from: ready, to: done, requires_record: true}
+      - {from: ready, to: failed}
+      - {from: failed, to: done, requires_record: true}
+stages:
+  - id: first
+    name: Första
+    owner: region
+    responsible_role: director-office
+    timing: {on: 2026-03-02, basis: fixed}
+    lifecycle: task
+  - id: branches
+    name: Grenar
+    owner: region
+    responsible_role: secretary
+    depends_on: [first]
+    for_each: {group: kommuner, join: JOIN}
+    timing: {duration: P4W, basis: estimate}
+    lifecycle: task
+    record: [{id: paragraph, name: Paragraf, type: text}]
+  - id: last
+    name: Sista
+    owner: region
+    responsible_role: director-office
+    depends_on: [branches]
+    timing: {duration: P2W, basis: estimate}
+    deadline: {date: 2026-05-29, basis: fixed, hard: true}
+    lifecycle: task
+"""
+
+
+def small_definition(join: str = "all", **replace: str):
+    text = SMALL.replace("JOIN", join)
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return parse_definition(textwrap.dedent(text), "small.yaml").definition

@@ -1,0 +1,118 @@
+import pendulum
+import pytest
+
+from process_definitions.model import Basis
+from samverkan.graph import Node
+from samverkan.planner import Actual, plan
+from tests.conftest import small_definition
+
+D = pendulum.date
+
+MUNICIPALITY_NAMES = {"Åsele kommun", "Vännäs kommun", "Umeå kommun", "Skellefteå kommun", "Malå kommun", "Norsjö kommun"}
+
+
+def test_default_plan_has_sixteen_adoption_branches_before_the_new_year(default_definition):
+    result = plan(default_definition)
+    branches = [n for n in result.nodes if n.node.stage == "adoption" and n.node.party]
+    assert len(branches) == 16
+    assert MUNICIPALITY_NAMES <= {b.party_name for b in branches}
+    assert "Region Västerbotten" in {b.party_name for b in branches}
+    assert all(b.deadline <= D(2026, 12, 31) and b.finish <= b.deadline for b in branches)
+    assert not result.infeasible
+
+
+def test_adoption_deadline_moves_back_from_new_years_eve(default_definition):
+    adoption = plan(default_definition).get("adoption", "umea")
+    assert adoption.nominal_deadline == D(2026, 12, 31)
+    assert adoption.deadline == D(2026, 12, 30)  # Nyårsafton: a limit that cannot be passed moves back
+    assert adoption.deadline_basis is Basis.fixed and adoption.hard
+
+
+def test_estimates_chain_from_the_rus_decision_by_legal_counting(default_definition):
+    result = plan(default_definition)
+    assert result.get("rus-update").finish == D(2026, 4, 30)
+    drafting = result.get("drafting")
+    assert (drafting.start, drafting.finish) == (D(2026, 4, 30), D(2026, 6, 25))  # P8W keeps the weekday
+    assert result.get("referral", "umea").finish == D(2026, 9, 17)  # P12W over the summer
+    signing = result.get("signing")
+    assert signing.nominal_deadline == D(2026, 12, 31) and signing.finish == D(2026, 12, 28)  # 12-24 is Julafton
+
+
+def test_critical_path_runs_through_the_rus_decision_not_the_evaluation(default_definition):
+    result = plan(default_definition)
+    critical = {n.node.stage for n in result.nodes if n.critical}
+    assert critical == {"rus-update", "drafting", "referral", "final-proposal", "adoption", "signing", "in-force"}
+    slack = {n.node.stage: n.slack_days for n in result.nodes if n.node.party is None}
+    assert slack["drafting"] == slack["referral"] == slack["adoption"] == slack["signing"] == 2
+    assert slack["evaluation"] > 100 and slack["rus-referral"] > 30
+
+
+def done_as_planned(definition, *stages):
+    planned = plan(definition)
+    return {n.node: Actual(started=n.start, finished=n.finish) for n in planned.nodes if n.node.stage in stages}
+
+
+def test_a_late_drafting_makes_the_plan_infeasible_and_names_it(default_definition):
+    earlier = ("memo", "start-proposal", "start-decision", "rus-referral", "rus-update", "evaluation")
+    late = {**done_as_planned(default_definition, *earlier), Node("drafting", None): Actual(finished=D(2026, 8, 14))}
+    result = plan(default_definition, actuals=late, as_of=D(2026, 8, 14))
+    assert result.infeasible
+    hard_misses = {(i.node.stage, i.node.party) for i in result.infeasible}
+    assert hard_misses == {("adoption", None), ("signing", None), ("in-force", None)}  # branches folded into their stage
+    assert {i.cause for i in result.infeasible} == {Node("drafting", None)}
+    signing = next(i for i in result.infeasible if i.node == Node("signing", None))
+    assert signing.days_late == (signing.finish - D(2026, 12, 30)).days > 0
+
+
+def test_open_work_cannot_finish_in_the_past(default_definition):
+    result = plan(default_definition, as_of=D(2026, 11, 22))
+    for node in result.nodes:
+        assert node.completed is None
+        assert node.finish >= D(2026, 11, 22)
+
+
+def test_actual_dates_replace_estimates(default_definition):
+    actuals = {Node("drafting", None): Actual(started=D(2026, 4, 20), finished=D(2026, 6, 1))}
+    result = plan(default_definition, actuals=actuals)
+    assert result.get("drafting").completed == D(2026, 6, 1)
+    assert result.get("referral", "umea").start == D(2026, 6, 1)
+
+
+@pytest.mark.parametrize(("join", "finish"), [("all", D(2026, 4, 20)), ("any", D(2026, 3, 25)), ("2", D(2026, 3, 30))])
+def test_join_rule_decides_when_a_parallel_stage_is_done(join, finish):
+    definition = small_definition(join)
+    actuals = {
+        Node("branches", "umea"): Actual(finished=D(2026, 3, 25)),
+        Node("branches", "asele"): Actual(finished=D(2026, 3, 30)),
+        Node("branches", "vannas"): Actual(finished=D(2026, 4, 20)),
+    }
+    assert plan(definition, actuals=actuals).get("branches").finish == finish
+
+
+def test_branch_reminders_follow_the_swedish_calendar(default_definition):
+    reminders = plan(default_definition).get("adoption", "asele").reminders
+    shown = [(r.kind.value, r.offset, r.at.isoformat()) for r in reminders]
+    assert ("before", "P4W", "2026-12-02T08:00:00+01:00") in shown
+    assert ("on-day", None, "2026-12-30T08:00:00+01:00") in shown
+    # 2026-12-30 + 1 week is Trettondedag jul (2027-01-06): the overdue notice waits a day.
+    assert ("overdue", "P1W", "2027-01-07T08:00:00+01:00") in shown
+    assert ("escalation", "P1W", "2027-01-07T08:00:00+01:00") in shown
+    assert [r.at for r in reminders] == sorted(r.at for r in reminders)
+
+
+def test_completed_nodes_get_no_reminders(default_definition):
+    result = plan(default_definition, actuals={Node("memo", None): Actual(finished=D(2025, 10, 17))})
+    assert result.get("memo").reminders == []
+    assert result.get("drafting").reminders
+
+
+def test_reminders_keep_local_time_across_daylight_saving(default_definition):
+    reminders = plan(default_definition).get("rus-update").reminders
+    assert {r.at.hour for r in reminders} == {8}
+    assert {r.at.utcoffset().total_seconds() / 3600 for r in reminders} == {2.0}  # April/May: summer time
+
+
+def test_hard_deadline_missed_by_a_fixed_start(default_definition):
+    definition = small_definition("all", **{"timing: {on: 2026-03-02, basis: fixed}": "timing: {on: 2026-05-11, basis: fixed}"})
+    result = plan(definition)
+    assert [(i.node, i.cause) for i in result.infeasible] == [(Node("last", None), Node("first", None))]
