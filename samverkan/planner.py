@@ -10,7 +10,7 @@ hard deadlines gives its latest finish; slack is the difference, in calendar day
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pendulum
 
@@ -45,11 +45,11 @@ class PlannedNode:
     span_days: int  # the planned length, before actual dates: what the backward pass subtracts
     latest_finish: pendulum.Date | None = None
     critical: bool = False
-    reminders: list[Reminder] = field(default_factory=list)
+    reminders: tuple[Reminder, ...] = ()
 
     @property
     def slack_days(self) -> int | None:
-        return None if self.latest_finish is None else (self.latest_finish - self.finish).days
+        return None if self.latest_finish is None else self.latest_finish.toordinal() - self.finish.toordinal()
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,16 @@ def plan(
     as_of = to_date(as_of) if as_of is not None else None
     planned: dict[Node, PlannedNode] = {}
     ordered: list[PlannedNode] = []
+    schedules: dict[tuple[str, pendulum.Date], tuple[Reminder, ...]] = {}  # branches mostly share one
     for stage_id in stage_order(definition):
         stage = definition.stage(stage_id)
         ready_on = max((planned[Node(d, None)].finish for d in stage.depends_on), default=None)
         parties = branch_parties(definition, stage)
-        branches = [_forward(definition, stage, party, ready_on, actuals, as_of) for party in parties]
+        branches = [_forward(definition, stage, party, ready_on, actuals, as_of, schedules) for party in parties]
         if branches:
             whole = _join(stage, branches, actuals)
         else:
-            whole = _forward(definition, stage, None, ready_on, actuals, as_of)
+            whole = _forward(definition, stage, None, ready_on, actuals, as_of, schedules)
         for item in (whole, *branches):
             planned[item.node] = item
             ordered.append(item)
@@ -108,6 +109,7 @@ def _forward(
     ready_on: pendulum.Date | None,
     actuals: Mapping[Node, Actual],
     as_of: pendulum.Date | None,
+    schedules: dict[tuple[str, pendulum.Date], tuple[Reminder, ...]],
 ) -> PlannedNode:
     node = Node(stage.id, party)
     actual = actuals.get(node, Actual())
@@ -133,7 +135,7 @@ def _forward(
         deadline, reason = _adjusted(nominal, stage.deadline.adjust)
         basis = stage.deadline.basis
 
-    span_days = (finish - start).days
+    span_days = finish.toordinal() - start.toordinal()
     completed = actual.finished
     if completed is not None:
         finish = completed
@@ -155,7 +157,9 @@ def _forward(
         span_days=span_days,
     )
     if completed is None:
-        item.reminders = reminder_schedule(definition.reminder_policy(stage), deadline)
+        if (stage.id, deadline) not in schedules:
+            schedules[stage.id, deadline] = reminder_schedule(definition.reminder_policy(stage), deadline)
+        item.reminders = schedules[stage.id, deadline]
     return item
 
 

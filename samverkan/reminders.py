@@ -12,6 +12,7 @@ import pendulum
 
 from process_definitions.model import ReminderPolicy
 from samverkan.calendar import (
+    Period,
     add_period,
     local_datetime,
     next_business_day,
@@ -41,7 +42,7 @@ class Reminder:
         return f"{self.kind.value}:{self.sequence}:{self.at.date().isoformat()}"
 
 
-def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> list[Reminder]:
+def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> tuple[Reminder, ...]:
     reminders: list[Reminder] = []
     for index, text in enumerate(policy.before, start=1):
         day = previous_business_day(subtract_period(deadline, parse_period(text)))
@@ -50,11 +51,11 @@ def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> list[R
         reminders.append(Reminder(ReminderKind.on_day, local_datetime(previous_business_day(deadline), policy.at), 1))
     if policy.overdue_every:
         every = parse_period(policy.overdue_every)
-        day = deadline
         for index in range(1, policy.overdue_max + 1):
-            day = add_period(day, every)
+            # Counted from the deadline each time, so monthly repeats do not drift at month ends.
+            day = add_period(deadline, Period(every.years * index, every.months * index, every.weeks * index, every.days * index))
             reminders.append(Reminder(ReminderKind.overdue, local_datetime(next_business_day(day), policy.at), index, policy.overdue_every))
     if policy.escalate:
         day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
         reminders.append(Reminder(ReminderKind.escalation, local_datetime(day, policy.at), 1, policy.escalate.after))
-    return sorted(reminders, key=lambda r: (r.at, r.kind.value))
+    return tuple(sorted(reminders, key=lambda r: (r.at, r.kind.value)))
