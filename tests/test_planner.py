@@ -102,7 +102,7 @@ def test_branch_reminders_follow_the_swedish_calendar(default_definition):
 
 def test_completed_nodes_get_no_reminders(default_definition):
     result = plan(default_definition, actuals={Node("memo", None): Actual(finished=D(2025, 10, 17))})
-    assert result.get("memo").reminders == []
+    assert result.get("memo").reminders == ()
     assert result.get("drafting").reminders
 
 
