@@ -9,13 +9,16 @@ from collections.abc import Iterable
 
 from samverkan.graph import find_cycle
 
-from .model import Definition, Stage, StateKind
+from .model import Definition, ReminderPolicy, Stage, StateKind
 from .paths import Locator
 
 
 def check_definition(definition: Definition, at: Locator) -> list[str]:
     problems: list[str] = []
     problems += _unique_ids(definition, at)
+    if definition.period.end < definition.period.start:
+        problems.append(at.problem(("period",), f"ends ({definition.period.end}) before it starts ({definition.period.start})"))
+    problems += _escalation(definition, ("reminder_defaults",), definition.reminder_defaults, at)
     problems += _groups(definition, at)
     problems += _lifecycles(definition, at)
     for index, stage in enumerate(definition.stages):
@@ -51,7 +54,8 @@ def _groups(d: Definition, at: Locator) -> list[str]:
     problems = []
     party_ids = {p.id for p in d.parties}
     group_ids = {g.id for g in d.groups}
-    nested = {g.id: [m for m in g.members if m in group_ids] for g in d.groups}
+    # A group id that is also a party id is reported by _unique_ids; read such a member as the party.
+    nested = {g.id: [m for m in g.members if m in group_ids and m not in party_ids] for g in d.groups}
     cycle = find_cycle(nested)
     for index, group in enumerate(d.groups):
         for m_index, member in enumerate(group.members):
@@ -71,6 +75,7 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
     problems = []
     for index, cycle in enumerate(d.lifecycles):
         here = ("lifecycles", index)
+        found_before = len(problems)
         state_ids = [s.id for s in cycle.states]
         for s_index, state in enumerate(cycle.states):
             if state.id in _duplicates(state_ids) and s_index != state_ids.index(state.id):
@@ -89,6 +94,10 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
                 elif kind_of[source] is StateKind.waiting:
                     problems.append(at.problem((*here, "transitions", t_index, "from", f_index),
                                                f"state {source!r} is left only by the engine, when dependencies are done"))
+                elif kind_of[source] is StateKind.done:
+                    # What a done stage released (the stages after it) cannot be taken back.
+                    problems.append(at.problem((*here, "transitions", t_index, "from", f_index),
+                                               f"state {source!r} is done and final; no transition may leave it"))
             if transition.to not in kind_of:
                 problems.append(at.problem((*here, "transitions", t_index, "to"), f"unknown state {transition.to!r}"))
             elif kind_of[transition.to] in (StateKind.waiting, StateKind.ready):
@@ -96,8 +105,8 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
                                            f"state {transition.to!r} is entered only by the engine"))
             elif transition.to in transition.source:
                 problems.append(at.problem((*here, "transitions", t_index), f"a transition from {transition.to!r} to itself"))
-        if problems:
-            continue
+        if len(problems) > found_before:
+            continue  # reachability needs one ready state and known states
         reachable = _reachable(cycle)
         for s_index, state in enumerate(cycle.states):
             if state.kind is not StateKind.waiting and state.id not in reachable:
@@ -154,11 +163,21 @@ def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
         if party_id in party_ids and not any(c.role is stage.responsible_role for c in d.party(party_id).contacts):
             problems.append(at.problem((*here, "responsible_role"),
                                        f"party {party_id!r} has no contact with role {stage.responsible_role.value!r}"))
-    policy = d.reminder_policy(stage)
-    if policy.escalate and policy.escalate.to_party not in party_ids:
-        where = (*here, "reminders", "escalate", "to_party") if stage.reminders else ("reminder_defaults", "escalate", "to_party")
-        problems.append(at.problem(where, f"unknown party {policy.escalate.to_party!r}"))
+    if stage.reminders:  # reminder_defaults are checked once, in check_definition
+        problems += _escalation(d, (*here, "reminders"), stage.reminders, at)
     return problems
+
+
+def _escalation(d: Definition, here: tuple, policy: ReminderPolicy, at: Locator) -> list[str]:
+    escalate = policy.escalate
+    if escalate is None:
+        return []
+    party = next((p for p in d.parties if p.id == escalate.to_party), None)
+    if party is None:
+        return [at.problem((*here, "escalate", "to_party"), f"unknown party {escalate.to_party!r}")]
+    if not any(c.role is escalate.to_role for c in party.contacts):
+        return [at.problem((*here, "escalate", "to_role"), f"party {party.id!r} has no contact with role {escalate.to_role.value!r}")]
+    return []
 
 
 def _timing(stage: Stage, here: tuple, at: Locator) -> list[str]:
@@ -178,6 +197,8 @@ def _timing(stage: Stage, here: tuple, at: Locator) -> list[str]:
 
 def _stage_cycles(d: Definition, at: Locator) -> list[str]:
     stage_ids = {s.id for s in d.stages}
+    if len(stage_ids) < len(d.stages):
+        return []  # a stage id defined twice (reported already) would make up a cycle
     cycle = find_cycle({s.id: [x for x in s.depends_on if x in stage_ids and x != s.id] for s in d.stages})
     if not cycle:
         return []

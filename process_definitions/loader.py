@@ -83,10 +83,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, Locator]:
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
-        what = " ".join(filter(None, [error.context, error.problem]))
-        raise DefinitionError(f"{where}: YAML syntax error: {what}") from None
+        raise DefinitionError(_syntax_error(error, text, source)) from None
     except yaml.YAMLError as error:
         raise DefinitionError(f"{source}: YAML syntax error: {error}") from None
     except RecursionError:
@@ -98,12 +95,26 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, Locator]:
     locator = Locator(source)
     converter = _Converter(locator)
     data = converter.convert(documents[0], ())
+    locator.label_ids(data)  # before the problems are worded, so they read `stages[drafting]`
     if converter.problems:
-        raise DefinitionError(*converter.problems)
+        raise DefinitionError(*converter.describe())
     if not isinstance(data, dict):
-        raise DefinitionError(f"{source}:1: expected a mapping of fields (format, id, version, …) at the top")
-    locator.label_ids(data)
+        top = documents[0].start_mark.line + 1
+        raise DefinitionError(f"{source}:{top}: expected a mapping of fields (format, id, version, …) at the top")
     return data, locator
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
+    context, problem = error.context_mark, error.problem_mark
+    # At the end of the file (an unclosed quote or bracket) the place the construct began is the
+    # one to look at; otherwise the problem's own place, naming where the construct began.
+    at_end = problem is not None and problem.index >= len(text)
+    mark = context if context and (at_end or not problem) else problem
+    what = error.context or ""
+    if what and context and mark is not context and context.line != mark.line:
+        what += f" (from line {context.line + 1})"
+    what = " ".join(filter(None, [what, error.problem]))
+    return f"{source}:{mark.line + 1}: YAML syntax error: {what}" if mark else f"{source}: YAML syntax error: {what}"
 
 
 class _Converter:
@@ -111,7 +122,7 @@ class _Converter:
 
     def __init__(self, locator: Locator) -> None:
         self.locator = locator
-        self.problems: list[str] = []
+        self.problems: list[tuple[int | None, tuple | None, str]] = []  # line, field path, message
         self.nodes = 0
         self.too_big = False
 
@@ -120,10 +131,8 @@ class _Converter:
         if self.nodes > MAX_NODES or len(path) > MAX_DEPTH:
             if not self.too_big:
                 self.too_big = True
-                self.problems.append(
-                    f"{self.locator.source}: the YAML is too large or nests too deep (limits: {MAX_NODES} nodes, depth {MAX_DEPTH});"
-                    " aliases that expand too far?"
-                )
+                self.problems.append((None, None,
+                    f"the YAML is too large or nests too deep (limits: {MAX_NODES} nodes, depth {MAX_DEPTH}); aliases that expand too far?"))
             return None
         self.locator.remember(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
@@ -137,15 +146,15 @@ class _Converter:
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(f"{self.locator.at(line)}: {self.locator.dotted(path) or 'top'}: merge keys (<<) are not supported")
+                self.problems.append((line, path, "merge keys (<<) are not supported"))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(f"{self.locator.at(line)}: {self.locator.dotted(path) or 'top'}: a key must be a plain word")
+                self.problems.append((line, path, "a key must be a plain word"))
                 continue
             # The raw text, not YAML 1.1's reading: `on:` is a key here, not the boolean true.
             key = key_node.value
             if key in result:
-                self.problems.append(f"{self.locator.at(line)}: {self.locator.dotted((*path, key))}: duplicate key {key!r}")
+                self.problems.append((line, (*path, key), f"duplicate key {key!r}"))
                 continue
             self.locator.remember((*path, key), line)
             result[key] = self.convert(value_node, (*path, key))
@@ -157,5 +166,13 @@ class _Converter:
         except (ValueError, yaml.YAMLError) as error:
             line = node.start_mark.line + 1
             kind = "date" if node.tag.endswith(":timestamp") else "value"
-            self.problems.append(f"{self.locator.at(line)}: {self.locator.dotted(path)}: invalid {kind} {node.value!r}: {error}")
+            reason = error.problem if isinstance(error, yaml.MarkedYAMLError) else error  # without YAML's own "in <unicode string>, line …"
+            self.problems.append((line, path, f"invalid {kind} {node.value!r}: {reason}"))
             return None
+
+    def describe(self) -> list[str]:
+        return [
+            f"{self.locator.at(line)}: {self.locator.dotted(path) or 'top'}: {message}" if path is not None
+            else f"{self.locator.at(line)}: {message}"
+            for line, path, message in self.problems
+        ]

@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from samverkan.calendar import InvalidPeriod, Period, parse_period
 
@@ -100,6 +100,16 @@ class Role(StrEnum):
     contact = "contact"
 
 
+ROLE_NAMES = {
+    Role.director_office: "utvecklingsdirektörens kansli",
+    Role.project_lead: "projektledare",
+    Role.business_office_head: "näringslivschef",
+    Role.secretary: "sekreterare",
+    Role.registrar: "registrator",
+    Role.contact: "kontaktperson",
+}
+
+
 class Contact(Strict):
     name: Name
     email: Email
@@ -159,7 +169,7 @@ class Timing(Strict):
 class Deadline(Strict):
     date: Day
     basis: Basis
-    hard: bool = Field(default=False, description="Missing it breaks the process; the planner reports a plan that would.")
+    hard: StrictBool = Field(default=False, description="Missing it breaks the process; the planner reports a plan that would.")
     adjust: Adjust = Field(
         default=Adjust.forward,
         description="How a deadline on a Saturday, Sunday, holiday or eve moves (lag (1930:173) §2 is forward).",
@@ -188,7 +198,7 @@ class Transition(Strict):
     source: Annotated[list[Slug], BeforeValidator(_as_list)] = Field(alias="from", min_length=1)
     to: Slug
     name: Name | None = None
-    requires_record: bool = Field(default=False, description="The stage's record fields must be given.")
+    requires_record: StrictBool = Field(default=False, description="The stage's record fields must be given.")
 
 
 class Lifecycle(Strict):
@@ -208,9 +218,10 @@ class RecordField(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
     name: Name
     type: FieldType
-    required: bool = True
+    required: StrictBool = True
     choices: list[Name] | None = None
     pattern: str | None = Field(default=None, description="A regular expression a text value must match.")
+    reference: StrictBool = Field(default=False, description="This field is the decision reference (e.g. the § number).")
     help: str | None = None
 
     @model_validator(mode="after")
@@ -235,9 +246,9 @@ class Escalation(Strict):
 
 class ReminderPolicy(Strict):
     before: list[PeriodText] = Field(default_factory=list, description="Reminders this long before the deadline.")
-    on_day: bool = True
+    on_day: StrictBool = True
     overdue_every: PeriodText | None = Field(default=None, description="Repeat a reminder this often once late.")
-    overdue_max: int = Field(default=4, ge=0, le=52)
+    overdue_max: StrictInt = Field(default=4, ge=0, le=52)
     at: ClockTime = "08:00"
     to_roles: list[Role] = Field(
         default_factory=list,
@@ -248,7 +259,7 @@ class ReminderPolicy(Strict):
 
 class ForEach(Strict):
     group: Slug
-    join: Literal["all", "any"] | Annotated[int, Field(ge=1)] = Field(
+    join: Literal["all", "any"] | Annotated[StrictInt, Field(ge=1)] = Field(
         default="all", description="How many branches must be done for the stage to be done: all, any or a number."
     )
 
@@ -271,7 +282,7 @@ class Stage(Strict):
 class Definition(Strict):
     format: Literal["samverkan/v1"] = Field(description="The version of this file format.")
     id: Slug
-    version: Annotated[int, Field(ge=1)] = Field(
+    version: Annotated[StrictInt, Field(ge=1)] = Field(
         description="Raise it on every change: running instances keep the version they started with."
     )
     name: Name

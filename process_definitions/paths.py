@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
+
+from .model import SLUG_PATTERN
 
 _MESSAGES = {
     "missing": "missing required field",
@@ -58,17 +61,45 @@ class Locator:
                 self.label_ids(item, (*path, index))
 
     def describe_validation_errors(self, error: ValidationError) -> list[str]:
-        problems: list[str] = []
-        seen: set[tuple] = set()
+        # One line per place in the file; pydantic reports each member of a union (`join`: all,
+        # any or a number) as a separate error at the same place, so their messages are joined.
+        found: dict[tuple, tuple[list[str], str]] = {}
         for item in error.errors(include_url=False):
-            # Drop pydantic's union-member tags such as "literal['all','any']" from the path.
-            path = tuple(p for p in item["loc"] if isinstance(p, int) or ("[" not in p and "(" not in p))
-            if path in seen:
-                continue
-            seen.add(path)
-            message = _MESSAGES.get(item["type"], item["msg"]).removeprefix("Value error, ")
-            if item["type"] not in _MESSAGES and not isinstance(item.get("input"), (dict, list)) and "input" in item:
-                shown = repr(item["input"])
-                message += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
-            problems.append(self.problem(path, message))
-        return problems
+            path = self._data_path(item["loc"], item["type"])
+            message, got = _message(item)
+            messages, _ = found.setdefault(path, ([], got))
+            if message not in messages:
+                messages.append(message)
+        return [self.problem(path, _either(messages) + got) for path, (messages, got) in found.items()]
+
+    def _data_path(self, loc: tuple, error_type: str) -> tuple:
+        """pydantic's error location as a path into the data, without the tags it adds for the
+        members of a union (`literal['all','any']`, `constrained-int`): those name no field."""
+        path: tuple = ()
+        for index, part in enumerate(loc):
+            is_missing_field = index == len(loc) - 1 and error_type == "missing"
+            if isinstance(part, int) or (*path, part) in self._lines or is_missing_field:
+                path = (*path, part)
+        return path
+
+
+def _message(item: dict) -> tuple[str, str]:
+    """The message for one pydantic error, and the ` (got …)` that shows the offending value."""
+    if item["type"] in _MESSAGES:
+        return _MESSAGES[item["type"]], ""
+    if item["type"] == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == SLUG_PATTERN:
+        message = "an id takes only lower-case a-z, digits 0-9 and single hyphens (no capitals, å, ä, ö or spaces)"
+    else:
+        message = item["msg"].removeprefix("Value error, ")
+    value = item.get("input")
+    if "input" not in item or isinstance(value, (dict, list)):
+        return message, ""
+    shown = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+    if item["type"] == "value_error" and shown in message:  # our own validators already name it
+        return message, ""
+    return message, f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
+
+
+def _either(messages: list[str]) -> str:
+    first, *others = messages
+    return ", or ".join([first, *(m.removeprefix("Input should be ") for m in others)])

@@ -1,0 +1,64 @@
+"""Who may do what: roles, personal tokens, and the permission rule for a transition.
+
+Tokens are random and long, so a plain SHA-256 is a sound way to store them: the hash
+cannot be turned back into a token, and lookups stay fast and exact."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from process_definitions.model import Definition
+from samverkan.graph import Node
+
+TOKEN_PREFIX = "svk_"
+
+
+class GrantRole(StrEnum):
+    director_office = "director-office"  # everything
+    project_lead = "project-lead"  # the stages named in its grants, with their branches
+    party_contact = "party-contact"  # the branches of its party
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: GrantRole
+    stage: str | None = None
+    party: str | None = None
+
+    def describe(self) -> str:
+        if self.role is GrantRole.project_lead:
+            return f"project lead of {self.stage}"
+        if self.role is GrantRole.party_contact:
+            return f"contact of {self.party}"
+        return "director's office"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+def permits(grant: Grant, node: Node) -> bool:
+    if grant.role is GrantRole.director_office:
+        return True
+    if grant.role is GrantRole.project_lead:
+        return grant.stage == node.stage
+    return node.party is not None and grant.party == node.party
+
+
+def may_transition(grants: list[Grant], node: Node) -> bool:
+    return any(permits(g, node) for g in grants)
+
+
+def who_may(definition: Definition, node: Node) -> str:
+    """In words, for a refusal: who may make a transition on this node."""
+    who = ["the director's office", f"the project lead of {node.stage}"]
+    if node.party is not None:
+        who.append(f"a contact of {definition.party(node.party).name}")
+    return ", ".join(who[:-1]) + " or " + who[-1]

@@ -1,0 +1,86 @@
+"""An instance's status as people read it (Swedish table) and as scripts read it (JSON)."""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+
+from process_definitions.model import ROLE_NAMES, Definition, Role
+from samverkan.calendar import TIMEZONE
+from samverkan.graph import Node
+from samverkan.status import StatusRow
+
+
+def _who(definition: Definition, node: Node) -> str:
+    party = definition.party(node.party).name if node.party else None
+    return f"{node.stage} ({party})" if party else node.stage
+
+
+def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> dict:
+    return {
+        "instance": instance_id,
+        "process": {"id": definition.id, "name": definition.name, "version": definition.version},
+        "as_of": now.in_timezone(TIMEZONE).isoformat(),
+        "stages": [{
+            "id": r.node.stage,
+            "name": r.name,
+            "party": r.node.party,
+            "party_name": r.party_name,
+            "state": r.state,
+            "state_name": r.state_name,
+            "owner": r.owner,
+            "owner_name": definition.party(r.owner).name,
+            "responsible_role": r.responsible_role,
+            "deadline": r.deadline.isoformat(),
+            "nominal_deadline": r.nominal_deadline.isoformat(),
+            "days_left": r.days_left,
+            "late": r.late,
+            "critical": r.critical,
+            "completed_at": r.completed_at.in_timezone(TIMEZONE).isoformat() if r.completed_at else None,
+            "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
+        } for r in rows],
+    }
+
+
+def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
+    return json.dumps(status_as_dict(instance_id, definition, rows, now), ensure_ascii=False, indent=2) + "\n"
+
+
+_HEADINGS = ("Steg", "Part", "Status", "Deadline", "Dagar kvar", "Väntar på")
+
+
+def _days(row: StatusRow) -> str:
+    if row.days_left is None:
+        return "klart"
+    return f"{-row.days_left} d sen" if row.days_left < 0 else f"{row.days_left} d"
+
+
+def _waiting(definition: Definition, row: StatusRow) -> str:
+    if not row.waiting_for:
+        return ""
+    if row.waiting_for == (row.node,):
+        return f"{definition.party(row.owner).name} ({ROLE_NAMES[Role(row.responsible_role)]})"
+    names = [_who(definition, n) if not n.party or n.stage != row.node.stage else definition.party(n.party).name
+             for n in row.waiting_for]
+    shown = ", ".join(names[:4]) + (f" och {len(names) - 4} till" if len(names) > 4 else "")
+    return shown
+
+
+def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
+    table = [(
+        "" if r.node.party else r.node.stage,
+        f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
+        r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
+        r.deadline.isoformat(),
+        _days(r),
+        _waiting(definition, r),
+    ) for r in rows]
+    widths = [max(len(str(row[i])) for row in [_HEADINGS, *table]) for i in range(len(_HEADINGS))]
+    lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
+    for row in [_HEADINGS, tuple("-" * w for w in widths), *table]:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    overdue = [r for r in rows if r.late]
+    if overdue:
+        lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,302 @@
+"""The transition rules: given a definition, an instance's state, a requested transition and
+the time now, decide every change it causes, or refuse it with one line per reason.
+
+Pure: no database, no clock. The store loads the state, calls `decide`, and writes the
+changes in one transaction. A transition on a branch re-evaluates its stage's join rule;
+a stage that becomes done makes the stages waiting on it ready.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pendulum
+
+from process_definitions.model import Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
+from samverkan.calendar import TIMEZONE
+from samverkan.errors import SamverkanError
+from samverkan.graph import Node, branch_parties, dependants
+
+
+class TransitionRefused(SamverkanError):
+    """The transition is not allowed; nothing changes."""
+
+
+@dataclass(frozen=True)
+class NodeState:
+    state: str
+    ready_at: pendulum.DateTime | None = None  # when its dependencies were all done
+    started_at: pendulum.DateTime | None = None  # when work began (first active or later state)
+    completed_at: pendulum.DateTime | None = None  # when it entered a done state
+    changed_at: pendulum.DateTime | None = None  # when it last changed, in the world's time
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+InstanceState = Mapping[Node, NodeState]
+
+
+@dataclass(frozen=True)
+class TransitionRequest:
+    stage: str
+    party: str | None
+    to: str
+    at: pendulum.DateTime  # when it happened, which may be in the past
+    reason: str | None = None
+    reference: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    node: Node
+    before: str
+    after: NodeState
+    at: pendulum.DateTime
+    automatic: bool  # caused by the engine (a join, a dependency released), not by a person
+
+
+def nodes_of(definition: Definition) -> list[Node]:
+    result = []
+    for stage in definition.stages:
+        result.append(Node(stage.id, None))
+        result.extend(Node(stage.id, party) for party in branch_parties(definition, stage))
+    return result
+
+
+def state_of_kind(lifecycle: Lifecycle, kind: StateKind) -> str | None:
+    return next((s.id for s in lifecycle.states if s.kind is kind), None)
+
+
+def kind_of(definition: Definition, stage: Stage, state: str) -> StateKind:
+    return next(s.kind for s in definition.lifecycle(stage.lifecycle).states if s.id == state)
+
+
+def start(definition: Definition, at: pendulum.DateTime) -> tuple[dict[Node, NodeState], list[Change]]:
+    """A new instance: every node waiting, then the stages that depend on nothing made ready."""
+    state: dict[Node, NodeState] = {}
+    for node in nodes_of(definition):
+        lifecycle = definition.lifecycle(definition.stage(node.stage).lifecycle)
+        state[node] = NodeState(state_of_kind(lifecycle, StateKind.waiting))
+    changes = _release(definition, state, [s.id for s in definition.stages if not s.depends_on], at)
+    return state, changes
+
+
+def decide(definition: Definition, state: InstanceState, request: TransitionRequest, now: pendulum.DateTime) -> list[Change]:
+    """Every change a transition causes, the requested one first; or TransitionRefused."""
+    stage, node = resolve(definition, request)
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    current = state[node]
+    allowed = [t for t in lifecycle.transitions if current.state in t.source]
+    transition = next((t for t in allowed if t.to == request.to), None)
+    if transition is None:
+        raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
+    _check_time(node, current, request.at, now)
+    record = _check_record(stage, transition.requires_record, request, current, now)
+
+    to_kind = kind_of(definition, stage, request.to)
+    after = replace(
+        current,
+        state=request.to,
+        changed_at=request.at,
+        started_at=current.started_at or request.at,
+        completed_at=request.at if to_kind is StateKind.done else None,
+        record=record if transition.requires_record else current.record,
+    )
+    working = dict(state)
+    working[node] = after
+    changes = [Change(node, current.state, after, request.at, automatic=False)]
+    if node.party is not None:
+        changes += _evaluate_join(definition, stage, working, request.at)
+    whole = working[Node(stage.id, None)]
+    if kind_of(definition, stage, whole.state) is StateKind.done:
+        changes += _release(definition, working, dependants(definition)[stage.id], request.at)
+    return changes
+
+
+def resolve(definition: Definition, request: TransitionRequest) -> tuple[Stage, Node]:
+    """The stage and node a request names, or a refusal naming what is unknown."""
+    stage_ids = [s.id for s in definition.stages]
+    if request.stage not in stage_ids:
+        raise TransitionRefused(f"unknown stage {request.stage!r}; the stages are: {', '.join(stage_ids)}")
+    stage = definition.stage(request.stage)
+    parties = branch_parties(definition, stage)
+    if stage.for_each is None:
+        if request.party is not None:
+            raise TransitionRefused(f"stage {stage.id!r} has no branches; leave out --party")
+        return stage, Node(stage.id, None)
+    if request.party is None:
+        raise TransitionRefused(f"stage {stage.id!r} runs once per party; name the branch with --party (one of: {', '.join(parties)})")
+    if request.party not in parties:
+        known = {p.id for p in definition.parties}
+        what = "is not a party of this stage" if request.party in known else "is not a known party"
+        raise TransitionRefused(f"{request.party!r} {what}; the branches of {stage.id!r} are: {', '.join(parties)}")
+    return stage, Node(stage.id, request.party)
+
+
+def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, node: Node, to: str, allowed: list) -> str:
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    current = state[node]
+    names = {s.id: s.name for s in lifecycle.states}
+    where = f"{node.key} is {current.state!r} ({names[current.state]})"
+    if to not in names:
+        return f"{where}; {to!r} is not a state of lifecycle {lifecycle.id!r} (states: {', '.join(names)})"
+    if kind_of(definition, stage, current.state) is StateKind.waiting:
+        pending = ", ".join(n.key for n in waiting_for(definition, state, node))
+        return f"{where}: it waits for {pending}; it cannot go to {to!r} yet"
+    since = f", since {current.changed_at.in_timezone(TIMEZONE).to_datetime_string()}" if current.changed_at else ""
+    options = ", ".join(repr(t.to) for t in allowed) or "nothing (it is final)"
+    return f"{where}{since}; it cannot go to {to!r}, only to {options}"
+
+
+def _check_time(node: Node, current: NodeState, at: pendulum.DateTime, now: pendulum.DateTime) -> None:
+    local = at.in_timezone(TIMEZONE)
+    if at > now:
+        raise TransitionRefused(
+            f"{node.key}: the time {local.to_datetime_string()} is in the future (now {now.in_timezone(TIMEZONE).to_datetime_string()})"
+        )
+    # Day granularity: a stage may finish the same day as what it waits for, whatever the hour.
+    for label, bound in (("could start", current.ready_at), ("last changed", current.changed_at)):
+        if bound is not None and local.date() < bound.in_timezone(TIMEZONE).date():
+            raise TransitionRefused(
+                f"{node.key}: {local.to_date_string()} is before the stage {label} ({bound.in_timezone(TIMEZONE).to_date_string()})"
+            )
+
+
+def _check_record(stage: Stage, required: bool, request: TransitionRequest, current: NodeState, now) -> dict[str, Any]:
+    fields = dict(request.fields)
+    reference_field = next((f for f in stage.record if f.reference), None)
+    if request.reference is not None and reference_field is not None:
+        if reference_field.id in fields and fields[reference_field.id] != request.reference:
+            raise TransitionRefused(f"--reference {request.reference!r} and --field {reference_field.id}= disagree")
+        fields[reference_field.id] = request.reference
+    if not required:
+        if fields and not (reference_field and set(fields) == {reference_field.id}):
+            raise TransitionRefused(f"{request.stage}: this transition records no fields (got {', '.join(sorted(fields))})")
+        return {}
+    known = {f.id: f for f in stage.record}
+    problems = [f"{request.stage}: unknown field {name!r}; the fields are: {', '.join(known)}" for name in fields if name not in known]
+    record: dict[str, Any] = {}
+    for spec in stage.record:
+        value = fields.get(spec.id, "").strip()
+        if not value:
+            if spec.required:
+                hint = " (give --reference)" if spec.reference else ""
+                what = "decision reference" if spec.reference else "field"
+                problems.append(f"{request.stage}: missing {what} {spec.id!r} ({spec.name}){hint}: --field {spec.id}=…")
+            continue
+        try:
+            record[spec.id] = _field_value(spec, value, current, now)
+        except ValueError as error:
+            problems.append(f"{request.stage}: field {spec.id!r} ({spec.name}): {error}")
+    if problems:
+        raise TransitionRefused(*problems)
+    return record
+
+
+def _field_value(spec: RecordField, value: str, current: NodeState, now: pendulum.DateTime) -> Any:
+    if spec.type is FieldType.date:
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+        if day > now.in_timezone(TIMEZONE).date():
+            raise ValueError(f"{value} is in the future")
+        if current.ready_at is not None and day < current.ready_at.in_timezone(TIMEZONE).date():
+            raise ValueError(f"{value} is before the stage could start ({current.ready_at.in_timezone(TIMEZONE).to_date_string()})")
+        return value
+    if spec.type is FieldType.choice and value not in (spec.choices or []):
+        raise ValueError(f"{value!r} is not one of: {', '.join(spec.choices or [])}")
+    if spec.pattern and not re.fullmatch(spec.pattern, value):
+        raise ValueError(f"{value!r} does not match the expected form {spec.help or spec.pattern}")
+    if len(value) > 500:
+        raise ValueError("is longer than 500 characters")
+    return value
+
+
+def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
+    """The whole of a parallel stage follows its branches: done once the join rule is met,
+    failed while it cannot be met, ready otherwise."""
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    branches = [working[Node(stage.id, p)] for p in branch_parties(definition, stage)]
+    kinds = [kind_of(definition, stage, b.state) for b in branches]
+    join = stage.for_each.join
+    needed = len(branches) if join == "all" else 1 if join == "any" else join
+    done = sorted(b.completed_at for b, k in zip(branches, kinds) if k is StateKind.done)
+    failed = sum(k is StateKind.failed for k in kinds)
+    whole_node = Node(stage.id, None)
+    whole = working[whole_node]
+    if kind_of(definition, stage, whole.state) is StateKind.done:
+        return []  # a stage once done stays done: what it released cannot be taken back
+    if len(done) >= needed:
+        target, completed = state_of_kind(lifecycle, StateKind.done), done[needed - 1]
+    elif len(branches) - failed < needed and state_of_kind(lifecycle, StateKind.failed):
+        target, completed = state_of_kind(lifecycle, StateKind.failed), None
+    else:
+        target, completed = state_of_kind(lifecycle, StateKind.ready), None
+    if target == whole.state:
+        return []
+    after = replace(whole, state=target, changed_at=at, completed_at=completed)
+    working[whole_node] = after
+    return [Change(whole_node, whole.state, after, completed or at, automatic=True)]
+
+
+def _release(definition: Definition, working: dict[Node, NodeState], candidates: list[str], at: pendulum.DateTime) -> list[Change]:
+    """Stages whose dependencies are now all done become ready, with their branches."""
+    changes = []
+    for stage_id in candidates:
+        stage = definition.stage(stage_id)
+        lifecycle = definition.lifecycle(stage.lifecycle)
+        whole = working[Node(stage_id, None)]
+        if kind_of(definition, stage, whole.state) is not StateKind.waiting:
+            continue
+        done_at = []
+        for dependency in stage.depends_on:
+            dep_stage = definition.stage(dependency)
+            dep = working[Node(dependency, None)]
+            if kind_of(definition, dep_stage, dep.state) is not StateKind.done:
+                break
+            done_at.append(dep.completed_at)
+        else:
+            ready_at = max(done_at, default=at)
+            ready = state_of_kind(lifecycle, StateKind.ready)
+            for node in [Node(stage_id, None), *(Node(stage_id, p) for p in branch_parties(definition, stage))]:
+                before = working[node]
+                after = replace(before, state=ready, ready_at=ready_at, changed_at=ready_at)
+                working[node] = after
+                changes.append(Change(node, before.state, after, ready_at, automatic=True))
+    return changes
+
+
+def reference_of(stage: Stage, record: Mapping[str, Any]) -> str | None:
+    """The decision reference in a record (the field marked `reference`), if any."""
+    spec = next((f for f in stage.record if f.reference), None)
+    return record.get(spec.id) if spec else None
+
+
+def waiting_for(definition: Definition, state: InstanceState, node: Node) -> list[Node]:
+    """What a node waits on: its unfinished dependencies (for a parallel dependency, the
+    branches not yet done), or, once it may proceed, itself (its owner must act)."""
+    stage = definition.stage(node.stage)
+    own_kind = kind_of(definition, stage, state[node].state)
+    if own_kind is StateKind.done:
+        return []
+    if own_kind is not StateKind.waiting:
+        if node.party is None and stage.for_each:
+            return [Node(stage.id, p) for p in branch_parties(definition, stage)
+                    if kind_of(definition, stage, state[Node(stage.id, p)].state) is not StateKind.done]
+        return [node]
+    pending: list[Node] = []
+    for dependency in stage.depends_on:
+        dep_stage = definition.stage(dependency)
+        if kind_of(definition, dep_stage, state[Node(dependency, None)].state) is StateKind.done:
+            continue
+        if dep_stage.for_each:
+            pending += [Node(dependency, p) for p in branch_parties(definition, dep_stage)
+                        if kind_of(definition, dep_stage, state[Node(dependency, p)].state) is not StateKind.done]
+        else:
+            pending.append(Node(dependency, None))
+    return pending

@@ -1,0 +1,81 @@
+"""Where an instance stands: every stage and branch with its state, owner, deadline, days
+left or late, and what it waits for. Pure: (definition, state, plan, now) -> rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pendulum
+
+from process_definitions.model import Definition, StateKind
+from samverkan.calendar import TIMEZONE
+from samverkan.engine import InstanceState, kind_of, nodes_of, waiting_for
+from samverkan.graph import Node
+from samverkan.planner import Actual, Plan, plan
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    node: Node
+    name: str
+    party_name: str | None
+    state: str
+    state_name: str
+    kind: StateKind
+    owner: str  # the party that must act: the branch's party, or the stage's owner
+    responsible_role: str
+    deadline: pendulum.Date
+    nominal_deadline: pendulum.Date
+    days_left: int | None  # negative when late; None once finished
+    completed_at: pendulum.DateTime | None
+    waiting_for: tuple[Node, ...]
+    critical: bool
+
+    @property
+    def late(self) -> bool:
+        return self.days_left is not None and self.days_left < 0
+
+
+def actuals_of(state: InstanceState) -> dict[Node, Actual]:
+    return {
+        node: Actual(
+            started=s.started_at.in_timezone(TIMEZONE).date() if s.started_at else None,
+            finished=s.completed_at.in_timezone(TIMEZONE).date() if s.completed_at else None,
+        )
+        for node, s in state.items()
+        if s.started_at or s.completed_at
+    }
+
+
+def plan_for(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> Plan:
+    return plan(definition, actuals=actuals_of(state), as_of=now.in_timezone(TIMEZONE).date())
+
+
+def status_rows(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> list[StatusRow]:
+    planned = plan_for(definition, state, now)
+    today = now.in_timezone(TIMEZONE).date()
+    rows = []
+    for node in nodes_of(definition):
+        stage = definition.stage(node.stage)
+        current = state[node]
+        kind = kind_of(definition, stage, current.state)
+        names = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
+        item = planned.get(node.stage, node.party)
+        finished = kind in (StateKind.done,)
+        rows.append(StatusRow(
+            node=node,
+            name=stage.name,
+            party_name=definition.party(node.party).name if node.party else None,
+            state=current.state,
+            state_name=names[current.state],
+            kind=kind,
+            owner=node.party or stage.owner,
+            responsible_role=stage.responsible_role.value,
+            deadline=item.deadline,
+            nominal_deadline=item.nominal_deadline,
+            days_left=None if finished else item.deadline.toordinal() - today.toordinal(),
+            completed_at=current.completed_at,
+            waiting_for=tuple(waiting_for(definition, state, node)),
+            critical=item.critical,
+        ))
+    return rows

@@ -1,0 +1,138 @@
+"""Which database, how to connect, and bringing its schema up to date on first use.
+
+SQLite (a file under SAMVERKAN_HOME, default ~/.samverkan) is the embedded default;
+SAMVERKAN_DATABASE_URL selects another, e.g. postgresql+psycopg://user@host/db."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from samverkan.errors import SamverkanError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def samverkan_home() -> Path:
+    return Path(os.environ.get("SAMVERKAN_HOME") or Path.home() / ".samverkan").expanduser()
+
+
+def database_url() -> str:
+    url = os.environ.get("SAMVERKAN_DATABASE_URL")
+    if url:
+        return url
+    home = samverkan_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SamverkanError(f"SAMVERKAN_HOME {home}: cannot create the folder: {error.strerror}") from None
+    return f"sqlite:///{home / 'samverkan.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SamverkanError(f"SAMVERKAN_DATABASE_URL: not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _sqlite_settings(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise SamverkanError(f"SAMVERKAN_DATABASE_URL: {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql")
+
+
+def _sqlite_settings(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")  # a committed transition survives power loss
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        # Take the write lock at the start: two writers then queue instead of one failing
+        # halfway with "database is locked" after it has read a state that is about to change.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(alembic_config(engine), revision)
+
+
+class Database:
+    """An engine, its sessions, and the guarantee that the schema is current."""
+
+    def __init__(self, url: str | None = None, migrate: bool = True) -> None:
+        self.url = url or database_url()
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        try:
+            current = current_revision(self.engine)
+            head = head_revision()
+            if current == head:
+                return
+            known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+            if current is not None and current not in known:
+                raise SamverkanError(f"the database is at revision {current}, which this program does not know; upgrade samverkan")
+            upgrade(self.engine)
+        except (OperationalError, DBAPIError) as error:
+            raise SamverkanError(f"cannot open the database {self.safe_url}: {_first_line(error)}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed whole on success, rolled back whole on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

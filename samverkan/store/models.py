@@ -1,0 +1,129 @@
+"""The tables. A process instance is pinned to the exact definition text it started with;
+its nodes (stages and branches) carry their state; transitions are the audit trail, for
+the public record, including refused attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class DefinitionRow(Base):
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("process_id", "version", name="uq_definitions_process_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[dt.datetime]
+
+
+class InstanceRow(Base):
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    started_at: Mapped[dt.datetime]  # when the process began in the world (may be back-dated)
+    created_at: Mapped[dt.datetime]  # when it was entered here
+    started_by: Mapped[str] = mapped_column(String(320))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer)
+
+    definition: Mapped[DefinitionRow] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class NodeRow(Base):
+    __tablename__ = "nodes"
+    __table_args__ = (UniqueConstraint("instance_id", "key", name="uq_nodes_instance_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(140))
+    stage: Mapped[str] = mapped_column(String(63))
+    party: Mapped[str | None] = mapped_column(String(63))
+    state: Mapped[str] = mapped_column(String(63))
+    ready_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    changed_at: Mapped[dt.datetime | None]
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class TransitionRow(Base):
+    """One line of the audit trail: a transition someone made, one the engine made because
+    of it, or an attempt that was refused for want of permission."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (UniqueConstraint("instance_id", "seq", name="uq_transitions_instance_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    node_key: Mapped[str] = mapped_column(String(140))
+    stage: Mapped[str] = mapped_column(String(63))
+    party: Mapped[str | None] = mapped_column(String(63))
+    from_state: Mapped[str] = mapped_column(String(63))
+    to_state: Mapped[str] = mapped_column(String(63))
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    caused_by_seq: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(String(320))
+    occurred_at: Mapped[dt.datetime]
+    recorded_at: Mapped[dt.datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(500))
+    record: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="applied")  # applied | refused
+    refusal: Mapped[str | None] = mapped_column(Text)
+
+
+class ActorRow(Base):
+    __tablename__ = "actors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(320))
+
+    grants: Mapped[list[GrantRow]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class GrantRow(Base):
+    """A role an actor holds: the director's office (everything), a stage's project lead
+    (that stage), or a party's contact (that party's branches)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("actor_id", "role", "stage", "party", name="uq_grants"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str | None] = mapped_column(String(63))
+    party: Mapped[str | None] = mapped_column(String(63))
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256: the token itself is never stored
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(320))
+    revoked_at: Mapped[dt.datetime | None]
