@@ -140,7 +140,7 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     instance_id = instance_id or _only_instance(session)
     query = select(InstanceRow).where(InstanceRow.id == instance_id)
     if lock:
-        query = query.with_for_update()  # PostgreSQL: transitions on one instance queue here
+        query = query.with_for_update(of=InstanceRow)  # PostgreSQL: transitions on one instance queue here
     instance = session.scalars(query).first()
     if instance is None:
         known = sorted(session.scalars(select(InstanceRow.id)))

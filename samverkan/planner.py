@@ -22,9 +22,11 @@ from samverkan.reminders import Reminder, reminder_schedule
 
 @dataclass(frozen=True)
 class Actual:
-    """What has really happened to a node: the dates recorded by its transitions."""
+    """What has really happened to a node: the day its transitions recorded it done.
 
-    started: pendulum.Date | None = None
+    When work on a node began does not move its plan: a period (a referral's twelve weeks)
+    runs from when the node could start, which the dependencies' actual dates already give."""
+
     finished: pendulum.Date | None = None
 
 
@@ -118,7 +120,7 @@ def _forward(
     if timing is not None:
         anchor = timing.on or (timing.window.start if timing.window else None) or timing.not_before
     candidates = [to_date(d) for d in (ready_on, anchor) if d is not None]
-    start = actual.started or max(candidates)
+    start = max(candidates)
 
     period = timing.duration_period if timing else None
     if period is not None:

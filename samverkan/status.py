@@ -37,14 +37,7 @@ class StatusRow:
 
 
 def actuals_of(state: InstanceState) -> dict[Node, Actual]:
-    return {
-        node: Actual(
-            started=s.started_at.in_timezone(TIMEZONE).date() if s.started_at else None,
-            finished=s.completed_at.in_timezone(TIMEZONE).date() if s.completed_at else None,
-        )
-        for node, s in state.items()
-        if s.started_at or s.completed_at
-    }
+    return {node: Actual(finished=s.completed_at.in_timezone(TIMEZONE).date()) for node, s in state.items() if s.completed_at}
 
 
 def plan_for(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> Plan:

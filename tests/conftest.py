@@ -7,11 +7,30 @@ import textwrap
 import pytest
 
 from process_definitions import DEFAULT_DEFINITION, load_definition, parse_definition
+from tests.databases import database_url
 
 
 @pytest.fixture(scope="session")
 def default_definition():
     return load_definition(DEFAULT_DEFINITION).definition
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Every store test runs against both databases."""
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def cli_env(db_url, tmp_path, monkeypatch):
+    """The command line pointed at a fresh database, with its clock pinned."""
+    monkeypatch.setenv("SAMVERKAN_DATABASE_URL", db_url)
+    monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SAMVERKAN_NOW", "2026-11-22T10:00:00")
+    for name in ("SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR", "SAMVERKAN_CRASH_AT"):
+        monkeypatch.delenv(name, raising=False)
+    return db_url
 
 
 SMALL = """
