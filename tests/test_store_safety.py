@@ -1,0 +1,220 @@
+"""Nothing half-done, nothing changed by bad input, nothing lost by an upgrade: on SQLite
+and PostgreSQL alike."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pendulum
+import pytest
+from sqlalchemy import MetaData, create_engine, insert
+
+from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan import engine as rules
+from samverkan.store.database import Database, current_revision, head_revision, make_engine, upgrade
+from tests.cli_helpers import run_cli
+from tests.databases import dump
+from tests.drive import history_yaml, planned_steps
+
+DIRECTOR = "direktor@region-vasterbotten.example.org"
+SAMVERKAN = Path(sys.executable).with_name("samverkan")
+
+
+@pytest.fixture
+def adoption_phase(cli_env, capsys, tmp_path):
+    """An instance joined mid-process: everything before adoption done as planned."""
+    definition = load_definition(DEFAULT_DEFINITION).definition
+    steps = [s for s in planned_steps(definition) if s.day <= pendulum.date(2026, 10, 15)]
+    (tmp_path / "history.yaml").write_text(history_yaml(steps), encoding="utf-8")
+    result = run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", tmp_path / "history.yaml", "--instance", "vb")
+    assert result.code == 0, result.err
+    token = run_cli(capsys, "token", "issue", DIRECTOR, "--role", "director-office").out.strip().splitlines()[-1]
+    return {"instance": "vb", "token": token, "url": cli_env}
+
+
+ADOPT = ["transition", "vb", "adoption", "--party", "skelleftea", "--to", "adopted", "--at", "2026-11-20",
+         "--reference", "§187", "--field", "decision_date=2026-11-20", "--field", "decision_body=Kommunfullmäktige",
+         "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget"]
+
+
+def credentials(setup):
+    return ["--actor", DIRECTOR, "--token", setup["token"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["transition", "vb", "adoption", "--party", "skelleftea", "--to", "signed"], "'signed' is not a state of lifecycle 'adoption'"),
+        (["transition", "vb", "signing", "--to", "done"], "signing is 'waiting'"),
+        (["transition", "vb", "adoption", "--party", "stockholm", "--to", "adopted"], "'stockholm' is not a known party"),
+        (["transition", "vb", "adoption", "--party", "delegation-pkd", "--to", "adopted"], "'delegation-pkd' is not a party of this stage"),
+        (["transition", "vb", "adoptation", "--party", "umea", "--to", "adopted"], "unknown stage 'adoptation'"),
+        (["transition", "nosuch", "adoption", "--party", "umea", "--to", "adopted"], "unknown instance 'nosuch'"),
+        ([*[a for a in ADOPT if a != "--reference" and a != "§187"]], "missing decision reference 'paragraph'"),
+        ([*ADOPT[:-2], "--field", "contract_outcome=kanske"], "'kanske' is not one of"),
+        ([*ADOPT[:8], "2026-12-24", *ADOPT[9:]], "is in the future"),
+        ([*ADOPT[:8], "2026-10-01", *ADOPT[9:]], "is before the stage could start (2026-10-15)"),
+        ([*ADOPT[:8], "2026-11-31", *ADOPT[9:]], "--at: invalid date or time '2026-11-31'"),
+        ([*ADOPT, "--field", "nonsense"], "--field: expected key=value"),
+    ],
+)
+def test_bad_transitions_get_one_line_exit_2_and_change_nothing(adoption_phase, capsys, args, message):
+    before = dump(adoption_phase["url"])
+    result = run_cli(capsys, *args, *credentials(adoption_phase))
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.err
+    assert "Traceback" not in result.err and result.out == ""
+    assert dump(adoption_phase["url"]) == before
+
+
+@pytest.mark.parametrize(
+    ("actor", "token", "message"),
+    [
+        (DIRECTOR, "svk_wrong", "not a valid token for direktor@region-vasterbotten.example.org"),
+        ("someone@umea.example.org", None, "not a valid token for someone@umea.example.org"),
+        ("not-an-address", "svk_x", "--actor: malformed e-mail address 'not-an-address'"),
+        (DIRECTOR, "", "must give a personal token"),
+    ],
+)
+def test_bad_credentials_change_nothing(adoption_phase, capsys, actor, token, message):
+    before = dump(adoption_phase["url"])
+    result = run_cli(capsys, *ADOPT, "--actor", actor, "--token", token if token is not None else adoption_phase["token"])
+    assert result.code == 2 and result.err.count("\n") == 1 and message in result.err, result.err
+    assert dump(adoption_phase["url"]) == before
+
+
+def test_a_refused_transition_names_who_may_and_is_itself_recorded(adoption_phase, capsys):
+    lead = run_cli(capsys, "token", "issue", "projekt@region-vasterbotten.example.org", "--role", "project-lead",
+                   "--stage", "drafting", *credentials(adoption_phase)).out.strip().splitlines()[-1]
+    umea = run_cli(capsys, "token", "issue", "ks@umea.example.org", "--role", "party-contact", "--party", "umea",
+                   *credentials(adoption_phase)).out.strip().splitlines()[-1]
+    refused = run_cli(capsys, *ADOPT, "--actor", "projekt@region-vasterbotten.example.org", "--token", lead)
+    assert refused.code == 2
+    assert "projekt@region-vasterbotten.example.org may not change adoption/skelleftea" in refused.err
+    assert "a contact of Skellefteå kommun" in refused.err
+    other = run_cli(capsys, *ADOPT, "--actor", "ks@umea.example.org", "--token", umea)
+    assert other.code == 2 and "may not change adoption/skelleftea" in other.err
+    own = [a.replace("skelleftea", "umea") for a in ADOPT]
+    assert run_cli(capsys, *own, "--actor", "ks@umea.example.org", "--token", umea).code == 0
+    trail = json.loads(run_cli(capsys, "audit", "vb", "--format", "json").out)["transitions"]
+    refusals = [t for t in trail if t["outcome"] == "refused"]
+    assert [(t["actor"], t["party"]) for t in refusals] == [("projekt@region-vasterbotten.example.org", "skelleftea"),
+                                                             ("ks@umea.example.org", "skelleftea")]
+    assert all("may not change" in t["refusal"] for t in refusals)
+    assert run_cli(capsys, "status", "vb", "--json").out.count('"state": "adopted"') == 1
+
+
+def test_only_the_directors_office_issues_tokens(adoption_phase, capsys):
+    umea = run_cli(capsys, "token", "issue", "ks@umea.example.org", "--role", "party-contact", "--party", "umea",
+                   *credentials(adoption_phase)).out.strip().splitlines()[-1]
+    before = dump(adoption_phase["url"])
+    result = run_cli(capsys, "token", "issue", "x@umea.example.org", "--role", "director-office",
+                     "--actor", "ks@umea.example.org", "--token", umea)
+    assert result.code == 2 and "only the director's office issues tokens" in result.err
+    assert dump(adoption_phase["url"]) == before
+    revoked = run_cli(capsys, "token", "revoke", "ks@umea.example.org", *credentials(adoption_phase))
+    assert revoked.code == 0
+    again = run_cli(capsys, *[a.replace("skelleftea", "umea") for a in ADOPT], "--actor", "ks@umea.example.org", "--token", umea)
+    assert again.code == 2 and "not a valid token" in again.err
+
+
+def test_tokens_are_stored_only_as_hashes(adoption_phase):
+    everything = json.dumps(dump(adoption_phase["url"]))
+    assert adoption_phase["token"] not in everything
+
+
+@pytest.mark.parametrize("crash_at", ["transition-flushed", "transition-committed"])
+def test_sigkill_in_a_transition_leaves_the_database_before_or_after_never_between(adoption_phase, crash_at):
+    before = dump(adoption_phase["url"])
+    env = {**os.environ, "SAMVERKAN_CRASH_AT": crash_at}
+    done = subprocess.run([SAMVERKAN, *ADOPT, *credentials(adoption_phase)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    after = dump(adoption_phase["url"])
+    if crash_at == "transition-flushed":
+        assert after == before  # written but not committed: rolled back whole
+    else:
+        changed = {table for table in after if after[table] != before[table]}
+        assert changed == {"instances", "nodes", "transitions"}
+        status = json.loads(subprocess.run([SAMVERKAN, "status", "vb", "--json"], env=os.environ, capture_output=True,
+                                           text=True, timeout=120).stdout)
+        assert next(s for s in status["stages"] if s["party"] == "skelleftea" and s["id"] == "adoption")["state"] == "adopted"
+    # Whatever happened, the instance still works.
+    retry = subprocess.run([SAMVERKAN, *[a.replace("skelleftea", "umea") for a in ADOPT], *credentials(adoption_phase)],
+                           env=os.environ, capture_output=True, text=True, timeout=120)
+    assert retry.returncode == 0, retry.stderr
+
+
+def test_a_bad_history_starts_nothing(cli_env, capsys, tmp_path):
+    assert run_cli(capsys, "db", "upgrade").code == 0
+    before = dump(cli_env)
+    (tmp_path / "h.yaml").write_text(
+        "transitions:\n  - {stage: memo, to: done, at: 2025-10-17}\n  - {stage: drafting, to: done, at: 2026-01-10}\n",
+        encoding="utf-8")
+    result = run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", tmp_path / "h.yaml")
+    assert result.code == 2
+    assert "h.yaml: transitions[1] (drafting): drafting is 'waiting'" in result.err and result.err.count("\n") == 1
+    assert dump(cli_env) == before
+
+
+def test_a_changed_definition_needs_a_new_version(cli_env, capsys, tmp_path):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION).code == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(DEFAULT_DEFINITION.read_text(encoding="utf-8").replace("duration: P8W", "duration: P9W"), encoding="utf-8")
+    result = run_cli(capsys, "start", changed, "--instance", "second")
+    assert result.code == 2 and "version 1 is already in use with other content" in result.err
+    bumped = tmp_path / "bumped.yaml"
+    bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 1\n", "\nversion: 2\n"), encoding="utf-8")
+    assert run_cli(capsys, "start", bumped, "--instance", "second").code == 0
+    first = json.loads(run_cli(capsys, "status", "samverkan-2027-2030", "--json").out)
+    second = json.loads(run_cli(capsys, "status", "second", "--json").out)
+    assert (first["process"]["version"], second["process"]["version"]) == (1, 2)  # each keeps what it started with
+
+
+def test_an_older_database_upgrades_and_keeps_its_data(db_url, capsys, monkeypatch, tmp_path):
+    """A database made by revision 0001 (before actors and refusals) with an instance in it."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    loaded = load_definition(DEFAULT_DEFINITION)
+    at = pendulum.datetime(2025, 10, 1, tz="UTC")
+    state, changes = rules.start(loaded.definition, at)
+    for change in changes:
+        state[change.node] = change.after
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(tables.tables["definitions"]), [dict(
+            id=1, process_id=loaded.definition.id, version=1, sha256=loaded.sha256, source="old", text=loaded.text,
+            registered_at=at.naive())])
+        connection.execute(insert(tables.tables["instances"]), [dict(
+            id="old", definition_id=1, started_at=at.naive(), created_at=at.naive(), started_by="old@example.org",
+            last_seq=len(changes), revision=1)])
+        connection.execute(insert(tables.tables["nodes"]), [dict(
+            instance_id="old", key=node.key, stage=node.stage, party=node.party, state=s.state,
+            ready_at=s.ready_at.naive() if s.ready_at else None, changed_at=s.changed_at.naive() if s.changed_at else None,
+            record={}, revision=1) for node, s in state.items()])
+        connection.execute(insert(tables.tables["transitions"]), [dict(
+            instance_id="old", seq=i, node_key=c.node.key, stage=c.node.stage, party=c.node.party, from_state=c.before,
+            to_state=c.after.state, automatic=True, actor="old@example.org", occurred_at=at.naive(), recorded_at=at.naive())
+            for i, c in enumerate(changes, start=1)])
+    engine.dispose()
+    before = dump(db_url)
+
+    monkeypatch.setenv("SAMVERKAN_DATABASE_URL", db_url)
+    monkeypatch.setenv("SAMVERKAN_NOW", "2026-11-22T10:00:00")
+    result = run_cli(capsys, "db", "upgrade")
+    assert result.code == 0 and "0001 -> 0002" in result.out
+    after = dump(db_url)
+    for table in ("definitions", "instances", "nodes"):
+        assert after[table] == before[table]
+    assert len(after["transitions"]) == len(before["transitions"])
+    trail = json.loads(run_cli(capsys, "audit", "old", "--format", "json").out)["transitions"]
+    assert {t["outcome"] for t in trail} == {"applied"} and len(trail) == len(changes)
+    token = run_cli(capsys, "token", "issue", DIRECTOR, "--role", "director-office").out.strip().splitlines()[-1]
+    moved = run_cli(capsys, "transition", "old", "memo", "--to", "done", "--at", "2025-10-17", "--actor", DIRECTOR, "--token", token)
+    assert moved.code == 0, moved.err
+    assert current_revision(Database(db_url, migrate=False).engine) == head_revision()
