@@ -6,15 +6,14 @@ needs no token to issue: someone has to be first."""
 from __future__ import annotations
 
 import pendulum
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 
 from process_definitions.model import Email
-from samverkan.auth import Grant, GrantRole, new_token, token_hash
+from samverkan.auth import Actor, Grant, GrantRole, new_token, token_hash
 from samverkan.errors import SamverkanError
-from samverkan.instances import Actor
 from samverkan.store.database import Database
 from samverkan.store.models import ActorRow, GrantRow, TokenRow
-from pydantic import TypeAdapter, ValidationError
 
 _EMAIL = TypeAdapter(Email)
 
@@ -51,7 +50,7 @@ def issue_token(db: Database, email: str, grant: Grant, issuer: Actor | None, no
         first = (session.scalar(select(func.count()).select_from(ActorRow)) or 0) == 0
         if first and grant.role is not GrantRole.director_office:
             raise SamverkanError("the first token must be for the director's office: --role director-office")
-        if not first and (issuer is None or not any(g.role is GrantRole.director_office for g in issuer.grants)):
+        if not first and (issuer is None or not issuer.is_director_office):
             raise SamverkanError("only the director's office issues tokens: give --actor and --token of someone in it")
         actor = session.scalars(select(ActorRow).where(ActorRow.email == email)).first()
         if actor is None:
@@ -67,7 +66,7 @@ def issue_token(db: Database, email: str, grant: Grant, issuer: Actor | None, no
 
 def revoke_tokens(db: Database, email: str, issuer: Actor, now: pendulum.DateTime) -> int:
     email = normalize_email(email, "EMAIL")
-    if not any(g.role is GrantRole.director_office for g in issuer.grants):
+    if not issuer.is_director_office:
         raise SamverkanError("only the director's office revokes tokens")
     with db.transaction() as session:
         actor = session.scalars(select(ActorRow).where(ActorRow.email == email)).first()

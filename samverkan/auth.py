@@ -36,6 +36,18 @@ class Grant:
         return "director's office"
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Someone authenticated by a token, with every role granted to them."""
+
+    email: str
+    grants: tuple[Grant, ...]
+
+    @property
+    def is_director_office(self) -> bool:
+        return any(g.role is GrantRole.director_office for g in self.grants)
+
+
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -52,8 +64,8 @@ def permits(grant: Grant, node: Node) -> bool:
     return node.party is not None and grant.party == node.party
 
 
-def may_transition(grants: list[Grant], node: Node) -> bool:
-    return any(permits(g, node) for g in grants)
+def may_transition(actor: Actor, node: Node) -> bool:
+    return any(permits(g, node) for g in actor.grants)
 
 
 def who_may(definition: Definition, node: Node) -> str:

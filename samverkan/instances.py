@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from process_definitions import LoadedDefinition, parse_definition
 from process_definitions.model import Definition
 from samverkan import engine
-from samverkan.auth import Grant, may_transition, who_may
+from samverkan.auth import Actor, may_transition, who_may
 from samverkan.calendar import TIMEZONE
 from samverkan.engine import Change, NodeState, TransitionRefused, TransitionRequest
 from samverkan.errors import SamverkanError
@@ -27,12 +27,6 @@ from samverkan.store.database import Database
 from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, TransitionRow
 
 INSTANCE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-@dataclass(frozen=True)
-class Actor:
-    email: str
-    grants: tuple[Grant, ...]
 
 
 @dataclass(frozen=True)
@@ -169,7 +163,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
         with db.transaction() as session:
             loaded = load(session, instance_id, lock=True)
             _, node = engine.resolve(loaded.definition, request)
-            if not may_transition(list(actor.grants), node):
+            if not may_transition(actor, node):
                 refusal = f"{actor.email} may not change {node.key}; that may {who_may(loaded.definition, node)}"
                 _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:

@@ -86,7 +86,7 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
 
     from process_definitions import load_definition as load
     from samverkan import instances
-    from samverkan.auth import Grant, GrantRole
+    from samverkan.auth import Actor, Grant, GrantRole
     from samverkan.engine import TransitionRefused, TransitionRequest
     from samverkan.history import as_request, load_history
     from samverkan.store.database import Database
@@ -99,7 +99,7 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
     try:
         instance = instances.start_instance(db, load(DEFAULT_DEFINITION), "test", now, None, None,
                                             [as_request(source, i, e) for i, e in enumerate(history.transitions)], source)
-        actor = instances.Actor("direktor@region-vasterbotten.example.org", (Grant(GrantRole.director_office),))
+        actor = Actor("direktor@region-vasterbotten.example.org", (Grant(GrantRole.director_office),))
         fields = {"decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige", "paragraph": "§187"}
 
         def attempt(number: int) -> str:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from samverkan.actors import authenticate
 from samverkan.clock import Clock, clock_from_env
-from samverkan.instances import Actor
+from samverkan.auth import Actor
 from samverkan.store.database import Database
 
 

@@ -14,7 +14,6 @@ import typer
 from process_definitions import load_definition
 from samverkan import instances
 from samverkan.actors import any_actor
-from samverkan.auth import GrantRole
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
@@ -57,7 +56,7 @@ def start(
     with context.database() as db:
         if any_actor(db):
             who = context.actor(db, actor, token)
-            if not any(g.role is GrantRole.director_office for g in who.grants):
+            if not who.is_director_office:
                 raise SamverkanError(f"{who.email} may not start a process; that may the director's office")
             starter = who.email
         else:
