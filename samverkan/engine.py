@@ -239,9 +239,10 @@ def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, Nod
         target, completed = state_of_kind(lifecycle, StateKind.ready), None
     if target == whole.state:
         return []
-    after = replace(whole, state=target, changed_at=at, completed_at=completed)
+    # Completions may be recorded out of order: the whole changed when the join was met.
+    after = replace(whole, state=target, changed_at=completed or at, completed_at=completed)
     working[whole_node] = after
-    return [Change(whole_node, whole.state, after, completed or at, automatic=True)]
+    return [Change(whole_node, whole.state, after, after.changed_at, automatic=True)]
 
 
 def _release(definition: Definition, working: dict[Node, NodeState], candidates: list[str], at: pendulum.DateTime) -> list[Change]:
