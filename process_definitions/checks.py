@@ -111,11 +111,19 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
         for s_index, state in enumerate(cycle.states):
             if state.kind is not StateKind.waiting and state.id not in reachable:
                 problems.append(at.problem((*here, "states", s_index), f"state {state.id!r} can never be reached"))
+            elif state.kind in (StateKind.ready, StateKind.active) and not _can_finish(cycle, state.id):
+                # A branch moved there could never finish: the whole process would wait on it forever.
+                problems.append(at.problem((*here, "states", s_index), f"from state {state.id!r} no state of kind done or failed can be reached"))
     return problems
 
 
-def _reachable(cycle) -> set[str]:
-    start = next(s.id for s in cycle.states if s.kind is StateKind.ready)
+def _can_finish(cycle, state_id: str) -> bool:
+    finished = {s.id for s in cycle.states if s.kind in (StateKind.done, StateKind.failed)}
+    return bool(_reachable(cycle, state_id) & finished)
+
+
+def _reachable(cycle, start: str | None = None) -> set[str]:
+    start = start or next(s.id for s in cycle.states if s.kind is StateKind.ready)
     reached, frontier = {start}, [start]
     while frontier:
         state = frontier.pop()
@@ -163,6 +171,13 @@ def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
         if party_id in party_ids and not any(c.role is stage.responsible_role for c in d.party(party_id).contacts):
             problems.append(at.problem((*here, "responsible_role"),
                                        f"party {party_id!r} has no contact with role {stage.responsible_role.value!r}"))
+    policy = d.reminder_policy(stage)
+    if policy.to_roles:
+        where = (*here, "reminders", "to_roles") if stage.reminders else ("reminder_defaults", "to_roles")
+        roles = ", ".join(r.value for r in policy.to_roles)
+        for party_id in branch_parties:
+            if party_id in party_ids and not any(c.role in policy.to_roles for c in d.party(party_id).contacts):
+                problems.append(at.problem(where, f"party {party_id!r} has no contact with any of the roles {roles}: its reminders would reach no one"))
     if stage.reminders:  # reminder_defaults are checked once, in check_definition
         problems += _escalation(d, (*here, "reminders"), stage.reminders, at)
     return problems
@@ -183,13 +198,13 @@ def _escalation(d: Definition, here: tuple, policy: ReminderPolicy, at: Locator)
 def _timing(stage: Stage, here: tuple, at: Locator) -> list[str]:
     problems = []
     timing, deadline = stage.timing, stage.deadline
-    if not stage.depends_on and (timing is None or (timing.on is None and timing.window is None and timing.not_before is None)):
-        problems.append(at.problem((*here, "timing"), "a stage that depends on nothing needs a date: timing.on, timing.window or timing.not_before"))
+    if not stage.depends_on and (timing is None or timing.earliest is None):
+        problems.append(at.problem((*here, "timing"), "a stage that depends on nothing needs a date: timing.day, timing.window or timing.not_before"))
     if timing is None:
         return problems
     if timing.window and timing.window.end < timing.window.start:
         problems.append(at.problem((*here, "timing", "window"), f"ends ({timing.window.end}) before it starts ({timing.window.start})"))
-    earliest = timing.on or (timing.window.start if timing.window else None) or timing.not_before
+    earliest = timing.earliest
     if deadline and earliest and deadline.date < earliest:
         problems.append(at.problem((*here, "deadline", "date"), f"deadline {deadline.date} is before the stage can start ({earliest})"))
     return problems

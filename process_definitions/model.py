@@ -143,10 +143,11 @@ class DatePoint(Strict):
 
 
 class Timing(Strict):
-    """When a stage happens. Exactly one of `on`, `window`, `duration` (or none: a milestone
+    """When a stage happens. At most one of `day`, `window`, `duration` (none: a milestone
     that happens as soon as its dependencies are done)."""
 
-    on: Day | None = Field(default=None, description="The stage happens on this one day.")
+    # Not `on`: YAML 1.1 readers (PyYAML's safe_load among them) take the key `on` for true.
+    day: Day | None = Field(default=None, description="The stage happens on this one day.")
     window: DateRange | None = Field(default=None, description="The stage happens some day in this window.")
     duration: PeriodText | None = Field(default=None, description="The stage takes this long after it can start.")
     not_before: Day | None = Field(default=None, description="With `duration`: it cannot start before this day.")
@@ -154,12 +155,22 @@ class Timing(Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Timing:
-        kinds = [name for name in ("on", "window", "duration") if getattr(self, name) is not None]
+        kinds = [name for name in ("day", "window", "duration") if getattr(self, name) is not None]
         if len(kinds) > 1:
-            raise ValueError(f"give only one of on, window, duration (got {', '.join(kinds)})")
+            raise ValueError(f"give only one of day, window, duration (got {', '.join(kinds)})")
         if self.not_before is not None and self.duration is None:
             raise ValueError("not_before goes with duration")
         return self
+
+    @property
+    def earliest(self) -> dt.date | None:
+        """The first day the stage can happen, by its own dates."""
+        return self.day or (self.window.start if self.window else None) or self.not_before
+
+    @property
+    def latest(self) -> dt.date | None:
+        """The day by which its own dates say it has happened (a day, a window's end)."""
+        return self.day or (self.window.end if self.window else None)
 
     @property
     def duration_period(self) -> Period | None:
@@ -222,6 +233,10 @@ class RecordField(Strict):
     choices: list[Name] | None = None
     pattern: str | None = Field(default=None, description="A regular expression a text value must match.")
     reference: StrictBool = Field(default=False, description="This field is the decision reference (e.g. the § number).")
+    success: str | None = Field(
+        default=None,
+        description="For a choice: the value that means success. Entering a done state needs it; a failed state needs a field without it.",
+    )
     help: str | None = None
 
     @model_validator(mode="after")
@@ -230,6 +245,8 @@ class RecordField(Strict):
             raise ValueError("a choice field needs choices")
         if self.type is not FieldType.choice and self.choices:
             raise ValueError(f"choices go with type choice, not {self.type.value}")
+        if self.success is not None and self.success not in (self.choices or []):
+            raise ValueError(f"success {self.success!r} is not one of the field's choices")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pendulum
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from process_definitions.model import Email
 from samverkan.auth import Actor, Grant, GrantRole, new_token, token_hash
@@ -47,6 +47,11 @@ def issue_token(db: Database, email: str, grant: Grant, issuer: Actor | None, no
     email = normalize_email(email, "EMAIL")
     token = new_token()
     with db.transaction() as session:
+        if session.bind.dialect.name == "postgresql":
+            # Two first tokens at once would each see no actors and both become the director's
+            # office; this lock queues them (SQLite: BEGIN IMMEDIATE already does). It also
+            # queues two new actors with the same e-mail address, which would break uniqueness.
+            session.execute(text("LOCK TABLE actors IN EXCLUSIVE MODE"))
         first = (session.scalar(select(func.count()).select_from(ActorRow)) or 0) == 0
         if first and grant.role is not GrantRole.director_office:
             raise SamverkanError("the first token must be for the director's office: --role director-office")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from process_definitions.model import Definition
+from samverkan.errors import SamverkanError
 from samverkan.graph import Node
 
 TOKEN_PREFIX = "svk_"
@@ -66,6 +67,17 @@ def permits(grant: Grant, node: Node) -> bool:
 
 def may_transition(actor: Actor, node: Node) -> bool:
     return any(permits(g, node) for g in actor.grants)
+
+
+def may_start(actor: Actor | None, any_actor_exists: bool) -> None:
+    """Only the director's office starts a process; on a fresh install, with no one to hold a
+    token yet, anyone may (recorded as "bootstrap")."""
+    if not any_actor_exists:
+        return
+    if actor is None:
+        raise SamverkanError("--actor: only the director's office may start a process; give --actor and --token")
+    if not actor.is_director_office:
+        raise SamverkanError(f"{actor.email} may not start a process; only the director's office may")
 
 
 def who_may(definition: Definition, node: Node) -> str:

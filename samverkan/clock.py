@@ -4,7 +4,9 @@ SAMVERKAN_NOW pins the command line's clock (for simulation, demonstrations and 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,6 +14,7 @@ import pendulum
 
 from samverkan.calendar import TIMEZONE
 from samverkan.errors import SamverkanError
+from samverkan.text import shown
 
 
 class Clock(Protocol):
@@ -31,20 +34,59 @@ class FixedClock:
         return self.at
 
 
-def parse_moment(text: str, what: str) -> pendulum.DateTime:
-    """YYYY-MM-DD (the start of that day) or YYYY-MM-DDTHH:MM[:SS][offset]; local time
-    (Europe/Stockholm) unless an offset is given."""
+FIRST_YEAR, LAST_YEAR = 2000, 2090  # what the plans cover; a year outside is a typo (2062 for 2026)
+
+_DAY = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"  # [0-9], not \d: \d also takes non-ASCII digits
+_DAY_ONLY = re.compile(_DAY)
+# Only these forms: ISO's basic (20260101), week (2026-W01-1) and hour-only (T10) forms are
+# legal ISO 8601 but read like typos here, so they are refused rather than guessed at.
+_MOMENT = re.compile(_DAY + r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(Z|[+-][0-9]{2}:[0-9]{2})?)?")
+_MAX_OFFSET_MINUTES = 14 * 60  # the widest offset in use (Kiribati, +14:00)
+
+
+def _in_years(text: str, year: int, what: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise SamverkanError(f"{what}: {shown(text)} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+
+
+def parse_day(text: str, what: str) -> pendulum.Date:
+    """YYYY-MM-DD and nothing else."""
+    match = _DAY_ONLY.fullmatch(text.strip())
     try:
-        value = pendulum.parse(text.strip(), tz=TIMEZONE, strict=True, exact=True)
-    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-        value = None
-    if isinstance(value, pendulum.Date) and not isinstance(value, pendulum.DateTime):
-        value = pendulum.datetime(value.year, value.month, value.day, tz=TIMEZONE)
-    if not isinstance(value, pendulum.DateTime) or len(text.strip()) < 10:
-        raise SamverkanError(f"{what}: invalid date or time {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM")
-    if not 2000 <= value.year <= 2090:
-        raise SamverkanError(f"{what}: {text!r} is outside the years 2000–2090")
-    return value
+        day = dt.date(*(int(g) for g in match.groups())) if match else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise SamverkanError(f"{what}: invalid date {shown(text)}: expected YYYY-MM-DD, e.g. 2026-12-24")
+    _in_years(text, day.year, what)
+    return pendulum.date(day.year, day.month, day.day)
+
+
+def parse_moment(text: str, what: str) -> pendulum.DateTime:
+    """YYYY-MM-DD (the start of that day), YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, a time
+    optionally followed by Z or ±HH:MM; local time (Europe/Stockholm) unless so given."""
+    match = _MOMENT.fullmatch(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
+        dt.datetime(year, month, day, hour, minute, second)  # only to check that it exists
+    except ValueError:
+        raise SamverkanError(f"{what}: invalid date or time {shown(text)}: expected YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM[:SS], optionally followed by Z or ±HH:MM") from None
+    _in_years(text, year, what)
+    zone = match[7]
+    tz: str | pendulum.Timezone | pendulum.FixedTimezone
+    if zone is None:
+        tz = TIMEZONE
+    elif zone == "Z":
+        tz = pendulum.UTC
+    else:
+        minutes = int(zone[1:3]) * 60 + int(zone[4:6])
+        if int(zone[4:6]) >= 60 or minutes > _MAX_OFFSET_MINUTES:
+            raise SamverkanError(f"{what}: {shown(text)}: the offset {zone} is not a UTC offset (at most ±14:00)")
+        tz = pendulum.FixedTimezone((-60 if zone[0] == "-" else 60) * minutes)
+    return pendulum.datetime(year, month, day, hour, minute, second, tz=tz)
 
 
 def clock_from_env() -> Clock:

@@ -16,10 +16,11 @@ from typing import Any
 
 import pendulum
 
-from process_definitions.model import Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
-from samverkan.calendar import TIMEZONE
+from process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
+from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
-from samverkan.graph import Node, branch_parties, dependants
+from samverkan.graph import Node, branch_parties, dependants, join_needed
+from samverkan.text import MAX_FIELD_VALUE
 
 
 class TransitionRefused(SamverkanError):
@@ -96,8 +97,9 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
         raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
     _check_time(node, current, request.at, now)
     record = _check_record(stage, transition.requires_record, request, current, now)
-
     to_kind = kind_of(definition, stage, request.to)
+    if transition.requires_record:
+        _check_outcome(stage, to_kind, record)
     after = replace(
         current,
         state=request.to,
@@ -189,7 +191,7 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
                 problems.append(f"{request.stage}: missing {what} {spec.id!r} ({spec.name}){hint}: --field {spec.id}=…")
             continue
         try:
-            record[spec.id] = _field_value(spec, value, current, now)
+            record[spec.id] = _field_value(spec, value, current, request.at)
         except ValueError as error:
             problems.append(f"{request.stage}: field {spec.id!r} ({spec.name}): {error}")
     if problems:
@@ -197,24 +199,41 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
     return record
 
 
-def _field_value(spec: RecordField, value: str, current: NodeState, now: pendulum.DateTime) -> Any:
+def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum.DateTime) -> Any:
+    if len(value) > MAX_FIELD_VALUE:  # first: a pattern on a huge value could take very long
+        raise ValueError(f"is longer than {MAX_FIELD_VALUE} characters")
     if spec.type is FieldType.date:
         try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
+            day = to_date(value)
+        except (ValueError, TypeError):
             raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
-        if day > now.in_timezone(TIMEZONE).date():
-            raise ValueError(f"{value} is in the future")
+        happened = at.in_timezone(TIMEZONE).date()
+        if day > happened:
+            raise ValueError(f"{value} is after the transition itself ({happened.isoformat()}); give --at the day it happened")
         if current.ready_at is not None and day < current.ready_at.in_timezone(TIMEZONE).date():
             raise ValueError(f"{value} is before the stage could start ({current.ready_at.in_timezone(TIMEZONE).to_date_string()})")
-        return value
+        return day.isoformat()
     if spec.type is FieldType.choice and value not in (spec.choices or []):
         raise ValueError(f"{value!r} is not one of: {', '.join(spec.choices or [])}")
     if spec.pattern and not re.fullmatch(spec.pattern, value):
         raise ValueError(f"{value!r} does not match the expected form {spec.help or spec.pattern}")
-    if len(value) > 500:
-        raise ValueError("is longer than 500 characters")
     return value
+
+
+def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) -> None:
+    """A record must agree with where the branch goes: 'adopted' with both documents
+    adopted, 'rejected' with at least one not. Fields with a `success` value say which."""
+    outcomes = [f for f in stage.record if f.success is not None and f.id in record]
+    if not outcomes:
+        return
+    failed = [f for f in outcomes if record[f.id] != f.success]
+    if to_kind is StateKind.done and failed:
+        shown = ", ".join(f"{f.id}={record[f.id]!r}" for f in failed)
+        raise TransitionRefused(f"{stage.id}: the record says {shown}; a successful decision needs "
+                                + ", ".join(f"{f.id}={f.success!r}" for f in failed))
+    if to_kind is StateKind.failed and not failed:
+        raise TransitionRefused(f"{stage.id}: the record says every outcome succeeded ("
+                                + ", ".join(f"{f.id}={f.success!r}" for f in outcomes) + "); that is not a rejection")
 
 
 def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
@@ -223,8 +242,7 @@ def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, Nod
     lifecycle = definition.lifecycle(stage.lifecycle)
     branches = [working[Node(stage.id, p)] for p in branch_parties(definition, stage)]
     kinds = [kind_of(definition, stage, b.state) for b in branches]
-    join = stage.for_each.join
-    needed = len(branches) if join == "all" else 1 if join == "any" else join
+    needed = join_needed(stage, len(branches))
     done = sorted(b.completed_at for b, k in zip(branches, kinds) if k is StateKind.done)
     failed = sum(k is StateKind.failed for k in kinds)
     whole_node = Node(stage.id, None)
@@ -262,13 +280,14 @@ def _release(definition: Definition, working: dict[Node, NodeState], candidates:
                 break
             done_at.append(dep.completed_at)
         else:
-            ready_at = max(done_at, default=at)
+            released = max(done_at, default=at)
+            ready_at = max(released, _fixed_earliest(stage) or released)
             ready = state_of_kind(lifecycle, StateKind.ready)
             for node in [Node(stage_id, None), *(Node(stage_id, p) for p in branch_parties(definition, stage))]:
                 before = working[node]
-                after = replace(before, state=ready, ready_at=ready_at, changed_at=ready_at)
+                after = replace(before, state=ready, ready_at=ready_at, changed_at=released)
                 working[node] = after
-                changes.append(Change(node, before.state, after, ready_at, automatic=True))
+                changes.append(Change(node, before.state, after, released, automatic=True))
     return changes
 
 
@@ -276,6 +295,16 @@ def reference_of(stage: Stage, record: Mapping[str, Any]) -> str | None:
     """The decision reference in a record (the field marked `reference`), if any."""
     spec = next((f for f in stage.record if f.reference), None)
     return record.get(spec.id) if spec else None
+
+
+def _fixed_earliest(stage: Stage) -> pendulum.DateTime | None:
+    """A date fixed by a decision bounds when a stage can happen: entry into force is not
+    before 2027-01-01, whatever is done before it. Estimates bound nothing."""
+    timing = stage.timing
+    if timing is None or timing.basis is not Basis.fixed or timing.earliest is None:
+        return None
+    day = timing.earliest
+    return pendulum.datetime(day.year, day.month, day.day, tz=TIMEZONE)
 
 
 def waiting_for(definition: Definition, state: InstanceState, node: Node) -> list[Node]:

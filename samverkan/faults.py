@@ -1,6 +1,6 @@
 """Named crash points, so a test can kill the process at an exact moment of a transaction
 (SIGKILL: no cleanup, no rollback handler) and prove the database is before or after it,
-never between. Inert unless SAMVERKAN_CRASH_AT names the point."""
+never between. Inert unless SAMVERKAN_TEST_CRASH_AT names the point."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 
 
 def crash_point(name: str, session=None) -> None:
-    if os.environ.get("SAMVERKAN_CRASH_AT") != name:
+    if os.environ.get("SAMVERKAN_TEST_CRASH_AT") != name:
         return
     if session is not None:
         session.flush()  # everything is written to the database, uncommitted

@@ -51,6 +51,12 @@ def branch_parties(definition: Definition, stage: Stage) -> list[str]:
     return definition.group_members(stage.for_each.group) if stage.for_each else []
 
 
+def join_needed(stage: Stage, branches: int) -> int:
+    """How many of a parallel stage's branches must be done for the stage to be done."""
+    join = stage.for_each.join
+    return branches if join == "all" else 1 if join == "any" else join
+
+
 def stage_order(definition: Definition) -> list[str]:
     return topological_order({s.id: list(s.depends_on) for s in definition.stages})
 

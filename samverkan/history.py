@@ -11,8 +11,9 @@ as back-dated transitions, applied in order by `samverkan start --history FILE`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -20,28 +21,57 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
+from samverkan.text import MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, text_problem
 
 MAX_BYTES = 1024 * 1024
 
 
-def _text(value: object) -> object:
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+def _as_text(value: object, max_len: int, scalars: bool) -> str:
+    """YAML reads 2026-11-23 as a date and 187 as a number; where a value is recorded as text,
+    take them as written. Lists and mappings are a mistake in the file, whatever the field."""
+    if isinstance(value, (list, dict)):
+        raise ValueError("must be a single value")
+    if value is None:
+        raise ValueError("must have a value")
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    elif scalars and isinstance(value, bool):  # before int: a bool is an int
+        value = "true" if value else "false"
+    elif scalars and isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("must be text (put it in quotes)")
+    problem = text_problem(value, max_len)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
-Scalar = Annotated[str, BeforeValidator(_text)]
-Moment = Annotated[str, BeforeValidator(_text)]
+def _text(max_len: int, scalars: bool = False) -> BeforeValidator:
+    return BeforeValidator(lambda value: _as_text(value, max_len, scalars))
+
+
+def _moment(value: object) -> str:
+    if isinstance(value, (str, dt.date)):
+        return _as_text(value, 40, scalars=False)
+    raise ValueError("must be a date or time: YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+
+
+Id = Annotated[str, _text(MAX_SLUG)]
+Moment = Annotated[str, BeforeValidator(_moment)]  # parsed strictly by as_request
+FieldValue = Annotated[str, _text(MAX_FIELD_VALUE, scalars=True)]
 
 
 class HistoryEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stage: str
-    party: str | None = None
-    to: str
+    stage: Id
+    party: Id | None = None
+    to: Id
     at: Moment
-    reason: str | None = None
-    reference: Scalar | None = None
-    fields: dict[str, Union[Scalar, int]] = Field(default_factory=dict)
+    reason: Annotated[str, _text(MAX_REASON, scalars=True)] | None = None
+    reference: Annotated[str, _text(MAX_REFERENCE, scalars=True)] | None = None
+    fields: dict[Annotated[str, _text(MAX_SLUG, scalars=True)], FieldValue] = Field(default_factory=dict)
 
 
 class History(BaseModel):
@@ -69,10 +99,40 @@ def load_history(path: Path) -> tuple[str, History]:
     try:
         return source, History.model_validate(data if data is not None else {})
     except ValidationError as error:
-        first = error.errors(include_url=False)
-        raise SamverkanError(*(
-            f"{source}: {'.'.join(str(p) for p in e['loc']) or 'top'}: {e['msg']}" for e in first
-        )) from None
+        problems: dict[str, str] = {}
+        for e in error.errors(include_url=False):
+            problems.setdefault(_path(e["loc"]), _message(e))  # one line per place, the first reason
+        raise SamverkanError(*(f"{source}: {where}: {why}" for where, why in problems.items())) from None
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field (misspelt?)",
+    "missing": "missing; it is required",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "dict_type": "must be a mapping (key: value)",
+    "list_type": "must be a list",
+}
+
+
+def _path(loc: tuple) -> str:
+    """('transitions', 0, 'fields', 'x') as transitions[0].fields.x."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part == "[key]":  # pydantic's marker for a mapping's key rather than its value
+            text += " (the key)"
+        else:
+            name = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else shown(part, 30)  # a key as written
+            text += f".{name}" if text else name
+    return text or "top"
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"]) if "error" in error.get("ctx", {}) else error["msg"].removeprefix("Value error, ")
+    return _MESSAGES.get(error["type"], error["msg"])
 
 
 def as_request(source: str, index: int, entry: HistoryEntry) -> TransitionRequest:
@@ -88,5 +148,5 @@ def as_request(source: str, index: int, entry: HistoryEntry) -> TransitionReques
         at=at,
         reason=entry.reason or "Inläst historik",
         reference=entry.reference,
-        fields={k: str(v) for k, v in entry.fields.items()},
+        fields=dict(entry.fields),
     )

@@ -4,7 +4,6 @@ asks the pure rules, and writes everything the rules decided in one transaction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,9 +23,9 @@ from samverkan.errors import SamverkanError
 from samverkan.faults import crash_point
 from samverkan.graph import Node
 from samverkan.store.database import Database
+from samverkan.text import MAX_INSTANCE_ID, SLUG
 from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, TransitionRow
 
-INSTANCE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def start_instance(
     started = started_at or min([*(r.at for r in history), earliest_date(loaded.definition), now])
     if started > now:
         raise SamverkanError(f"the start {started.to_datetime_string()} is in the future")
-    if instance_id is not None and not INSTANCE_ID.match(instance_id):
+    if instance_id is not None and (len(instance_id) > MAX_INSTANCE_ID or not SLUG.fullmatch(instance_id)):
         raise SamverkanError(f"--instance: {instance_id!r} is not a valid id: use lowercase a–z, 0–9 and dashes")
     try:
         with db.transaction() as session:
@@ -97,7 +96,7 @@ def earliest_date(definition: Definition) -> pendulum.DateTime:
     for stage in definition.stages:
         timing = stage.timing
         if timing is not None:
-            days += [d for d in (timing.on, timing.not_before, timing.window.start if timing.window else None) if d]
+            days += [timing.earliest] if timing.earliest else []
     first = min(days)
     return pendulum.datetime(first.year, first.month, first.day, tz=TIMEZONE)
 
@@ -164,7 +163,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
             loaded = load(session, instance_id, lock=True)
             _, node = engine.resolve(loaded.definition, request)
             if not may_transition(actor, node):
-                refusal = f"{actor.email} may not change {node.key}; that may {who_may(loaded.definition, node)}"
+                refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node)} may"
                 _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
                 changes = engine.decide(loaded.definition, loaded.state, request, now)

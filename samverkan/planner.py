@@ -1,22 +1,26 @@
 """The planner: from a definition, the dates of what is already done, and a day to plan from,
 compute every stage's and branch's start, deadline, reminders, slack and whether it lies on
-the critical path to entry into force; report any hard deadline the plan cannot meet.
+the critical path to entry into force; report what the plan cannot meet, and why.
 
-A pure function of (definition, actuals, as_of). The method is the critical path method:
-a forward pass gives each node's earliest start and planned finish; a backward pass from the
-hard deadlines gives its latest finish; slack is the difference, in calendar days.
+A pure function of (definition, actuals, as_of). The method is the critical path method over
+the Swedish legal calendar: a forward pass gives each node's start and planned finish; a
+backward pass from the hard deadlines gives its latest finish, stepping back through the same
+legal counting (lag (1930:173) §1 and §2) that the forward pass used; slack is the difference
+in calendar days: how many days a node can slip before a hard deadline is missed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pendulum
 
 from process_definitions.model import Adjust, Basis, Definition, Stage
-from samverkan.calendar import legal_due, previous_business_day, to_date
-from samverkan.graph import Node, branch_parties, dependants, stage_order
+from samverkan.calendar import OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date
+from samverkan.errors import SamverkanError
+from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order
 from samverkan.reminders import Reminder, reminder_schedule
 
 
@@ -37,14 +41,14 @@ class PlannedNode:
     party_name: str | None
     depends_on: list[str]
     start: pendulum.Date
-    finish: pendulum.Date  # planned (or actual) finish
+    planned_finish: pendulum.Date  # from the start and the estimates alone
+    finish: pendulum.Date  # the actual finish, or the planned one (never before as_of while open)
     nominal_deadline: pendulum.Date
     deadline: pendulum.Date  # after the move for weekends, holidays and eves
     deadline_basis: Basis
     deadline_reason: str | None
     hard: bool
     completed: pendulum.Date | None
-    span_days: int  # the planned length, before actual dates: what the backward pass subtracts
     latest_finish: pendulum.Date | None = None
     critical: bool = False
     reminders: tuple[Reminder, ...] = ()
@@ -53,13 +57,34 @@ class PlannedNode:
     def slack_days(self) -> int | None:
         return None if self.latest_finish is None else self.latest_finish.toordinal() - self.finish.toordinal()
 
+    @property
+    def delay_days(self) -> int:
+        """How far it is behind its own plan: finished late, or still open past its finish."""
+        return max(0, self.finish.toordinal() - self.planned_finish.toordinal())
+
+
+class Miss(StrEnum):
+    deadline = "deadline"  # open work that will finish after a hard deadline
+    missed = "missed"  # work done after its hard deadline
+    fixed_date = "fixed-date"  # a date fixed by a decision that its dependencies make impossible
+
+
+class Why(StrEnum):
+    late = "late"  # the first node on the chain that is behind its own plan
+    fixed_date = "fixed-date"  # a fixed date starts the chain too late
+    longest_estimate = "longest-estimate"  # nothing is late: the longest estimate on the chain
+    own = "own"  # the node's own deadline is earlier than it can start
+
 
 @dataclass(frozen=True)
 class Infeasibility:
+    kind: Miss
     node: Node
     finish: pendulum.Date
     deadline: pendulum.Date
     cause: Node
+    why: Why
+    chain: tuple[Node, ...]  # the driving chain, from the node back to where it starts
 
     @property
     def days_late(self) -> int:
@@ -90,18 +115,31 @@ def plan(
     for stage_id in stage_order(definition):
         stage = definition.stage(stage_id)
         ready_on = max((planned[Node(d, None)].finish for d in stage.depends_on), default=None)
-        parties = branch_parties(definition, stage)
-        branches = [_forward(definition, stage, party, ready_on, actuals, as_of, schedules) for party in parties]
-        if branches:
-            whole = _join(stage, branches, actuals)
-        else:
-            whole = _forward(definition, stage, None, ready_on, actuals, as_of, schedules)
+        with _calendar_bounds(stage):
+            branches = [_forward(definition, stage, p, ready_on, actuals, as_of, schedules) for p in branch_parties(definition, stage)]
+            whole = _join(stage, branches, actuals) if branches else _forward(definition, stage, None, ready_on, actuals, as_of, schedules)
         for item in (whole, *branches):
             planned[item.node] = item
             ordered.append(item)
     _backward(definition, planned)
     _mark_critical(definition, planned)
     return Plan(definition, as_of, ordered, _infeasible(definition, planned))
+
+
+class _calendar_bounds:
+    """Dates pushed past the years the holiday data covers are the definition's problem,
+    named by stage, not a crash."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, _trace) -> bool:
+        if isinstance(error, (OutsideCalendar, OverflowError)):
+            raise SamverkanError(f"stage {self.stage.id!r}: its dates run outside the years the calendar knows ({error})") from None
+        return False
 
 
 def _forward(
@@ -114,22 +152,18 @@ def _forward(
     schedules: dict[tuple[str, pendulum.Date], tuple[Reminder, ...]],
 ) -> PlannedNode:
     node = Node(stage.id, party)
-    actual = actuals.get(node, Actual())
     timing = stage.timing
-    anchor = None
-    if timing is not None:
-        anchor = timing.on or (timing.window.start if timing.window else None) or timing.not_before
-    candidates = [to_date(d) for d in (ready_on, anchor) if d is not None]
+    candidates = [to_date(d) for d in (ready_on, timing.earliest if timing else None) if d is not None]
     start = max(candidates)
 
     period = timing.duration_period if timing else None
     if period is not None:
         due = legal_due(start, period)
-        finish, nominal, deadline, reason = due.due, due.nominal, due.due, due.reason
+        planned, nominal, deadline, reason = due.due, due.nominal, due.due, due.reason
     else:
-        fixed_day = timing.on if timing and timing.on else (timing.window.end if timing and timing.window else None)
-        finish = max(start, to_date(fixed_day)) if fixed_day else start
-        nominal = deadline = to_date(fixed_day) if fixed_day else start
+        latest = to_date(timing.latest) if timing and timing.latest else None
+        planned = max(start, latest) if latest else start
+        nominal = deadline = latest or start
         reason = None
     basis = timing.basis if timing else Basis.estimate
     if stage.deadline is not None:
@@ -137,11 +171,9 @@ def _forward(
         deadline, reason = _adjusted(nominal, stage.deadline.adjust)
         basis = stage.deadline.basis
 
-    span_days = finish.toordinal() - start.toordinal()
-    completed = actual.finished
-    if completed is not None:
-        finish = completed
-    elif as_of is not None and finish < as_of:
+    completed = actuals.get(node, Actual()).finished
+    finish = completed or planned
+    if completed is None and as_of is not None and finish < as_of:
         finish = as_of  # what is not done cannot finish in the past
     item = PlannedNode(
         node=node,
@@ -149,6 +181,7 @@ def _forward(
         party_name=definition.party(party).name if party else None,
         depends_on=list(stage.depends_on),
         start=start,
+        planned_finish=planned,
         finish=finish,
         nominal_deadline=nominal,
         deadline=deadline,
@@ -156,7 +189,6 @@ def _forward(
         deadline_reason=reason,
         hard=bool(stage.deadline and stage.deadline.hard),
         completed=completed,
-        span_days=span_days,
     )
     if completed is None:
         if (stage.id, deadline) not in schedules:
@@ -178,10 +210,8 @@ def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, st
 
 def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actual]) -> PlannedNode:
     """The parallel stage as a whole: done when its join rule is met by its branches."""
-    join = stage.for_each.join
-    needed = len(branches) if join == "all" else 1 if join == "any" else join
-    finishes = sorted(b.finish for b in branches)
-    latest = max(branches, key=lambda b: b.deadline)  # branches differ only where actual starts do
+    needed = join_needed(stage, len(branches))
+    latest = max(branches, key=lambda b: b.deadline)  # branches differ only where actual dates do
     completed = actuals.get(Node(stage.id, None), Actual()).finished
     return PlannedNode(
         node=Node(stage.id, None),
@@ -189,14 +219,14 @@ def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actu
         party_name=None,
         depends_on=list(stage.depends_on),
         start=min(b.start for b in branches),
-        finish=completed or finishes[needed - 1],
+        planned_finish=sorted(b.planned_finish for b in branches)[needed - 1],
+        finish=completed or sorted(b.finish for b in branches)[needed - 1],
         nominal_deadline=latest.nominal_deadline,
         deadline=latest.deadline,
         deadline_basis=latest.deadline_basis,
         deadline_reason=latest.deadline_reason,
         hard=latest.hard,
         completed=completed,
-        span_days=max(b.span_days for b in branches),
     )
 
 
@@ -213,61 +243,112 @@ def _backward(definition: Definition, planned: dict[Node, PlannedNode]) -> None:
             limits.append(whole.deadline)
         latest = min(limits) if limits else None
         members = [planned[Node(stage_id, p)] for p in branch_parties(definition, stage)]
-        starts = []
         for item in (whole, *members):
             item.latest_finish = latest
-            if latest is not None:
-                starts.append(latest.subtract(days=item.span_days))
-        latest_start[stage_id] = min(starts) if starts else None
+        with _calendar_bounds(stage):
+            latest_start[stage_id] = None if latest is None else _latest_start(stage, latest)
+
+
+def _latest_start(stage: Stage, latest_finish: pendulum.Date) -> pendulum.Date:
+    """The last day the stage can start and still finish by `latest_finish`.
+
+    A stage with a period finishes at the legal due day of its start, so this steps back
+    through the same §1 counting and §2 moves (monotone in the start day). A stage pinned to a
+    day or a window finishes on the later of its start and that day: it may start as late as
+    the latest finish itself."""
+    period = stage.timing.duration_period if stage.timing else None
+    if period is None:
+        return latest_finish
+    start = subtract_period(latest_finish, period)
+    while legal_due(start.add(days=1), period).due <= latest_finish:
+        start = start.add(days=1)
+    while legal_due(start, period).due > latest_finish:
+        start = start.subtract(days=1)
+    return start
 
 
 def _mark_critical(definition: Definition, planned: dict[Node, PlannedNode]) -> None:
-    """Critical: the open work with the least slack, the chain where any slip moves the end.
-
-    Events pinned to a fixed day (entry into force on 2027-01-01) have no slack by
-    construction and would make every chain look loose, so they do not set the minimum;
-    the final stages are on the critical path by definition."""
-    finals = {stage_id for stage_id, after in dependants(definition).items() if not after}
-    open_nodes = [n for n in planned.values() if n.completed is None and n.slack_days is not None]
-    measured = [n.slack_days for n in open_nodes if not _pinned(definition.stage(n.node.stage))]
-    least = min(measured, default=None)
-    for item in open_nodes:
-        item.critical = item.node.stage in finals or item.slack_days == least
-
-
-def _pinned(stage: Stage) -> bool:
-    return bool(stage.timing and stage.timing.on and stage.timing.basis is Basis.fixed)
+    """Critical: the open work on the chains that drive the final stages, the one whose slip
+    moves the end. From each final stage back along the dependency that finished last (all of
+    them when they tie, and every branch that finishes last), until a stage whose own date,
+    not its dependencies, set its start. A final stage pinned to its day (entry into force on
+    2027-01-01) still leads back to what feeds it."""
+    after = dependants(definition)
+    frontier = [(planned[Node(s.id, None)], True) for s in definition.stages if not after[s.id]]
+    seen: set[Node] = set()
+    while frontier:
+        item, final = frontier.pop()
+        if item.node in seen or item.completed is not None:
+            continue
+        seen.add(item.node)
+        item.critical = True
+        stage = definition.stage(item.node.stage)
+        branches = [planned[Node(stage.id, p)] for p in branch_parties(definition, stage)]
+        for branch in branches:
+            branch.critical = branch.completed is None and branch.finish == item.finish
+        predecessors = [planned[Node(d, None)] for d in stage.depends_on]
+        if not predecessors:
+            continue
+        last = max(p.finish for p in predecessors)
+        if last >= item.start or final:
+            frontier.extend((p, False) for p in predecessors if p.finish == last)
 
 
 def _infeasible(definition: Definition, planned: dict[Node, PlannedNode]) -> list[Infeasibility]:
-    """Hard deadlines the plan misses. A parallel stage that misses as a whole is reported
-    once, not once more for each of its branches."""
-    def misses(item: PlannedNode) -> bool:
-        return item.hard and item.completed is None and item.finish > item.deadline
+    """What the plan cannot meet: hard deadlines (open or already missed) and fixed dates.
+    A parallel stage that misses as a whole is reported once, not again for each branch."""
+    def miss(item: PlannedNode) -> tuple[Miss, pendulum.Date] | None:
+        stage = definition.stage(item.node.stage)
+        if item.hard and item.finish > item.deadline:
+            return (Miss.missed if item.completed else Miss.deadline), item.deadline
+        timing = stage.timing
+        if item.completed is None and timing and timing.basis is Basis.fixed and timing.latest and item.finish > to_date(timing.latest):
+            return Miss.fixed_date, to_date(timing.latest)
+        return None
 
     found = []
     for item in planned.values():
-        if misses(item) and not (item.node.party and misses(planned[Node(item.node.stage, None)])):
-            found.append(Infeasibility(item.node, item.finish, item.deadline, _cause(definition, planned, item)))
+        found_miss = miss(item)
+        if found_miss is None or (item.node.party and miss(planned[Node(item.node.stage, None)])):
+            continue
+        chain = _driving_chain(definition, planned, item)
+        cause, why = _cause(definition, chain)
+        found.append(Infeasibility(found_miss[0], item.node, item.finish, found_miss[1], cause.node, why, tuple(n.node for n in chain)))
     return found
 
 
-def _cause(definition: Definition, planned: dict[Node, PlannedNode], item: PlannedNode) -> Node:
-    """The first node upstream, along the least-slack chain, that is already behind: where
-    the delay comes from (a late actual, a long estimate, a fixed date that is too late)."""
-    cause = item.node
+def _driving_chain(definition: Definition, planned: dict[Node, PlannedNode], item: PlannedNode) -> list[PlannedNode]:
+    """From a node back along what set its dates: the latest branch of a parallel stage, the
+    dependency that finished last, until a node whose own date set its start."""
+    chain = [item]
     current = item
     while True:
         stage = definition.stage(current.node.stage)
-        if current.node.party is None:
-            members = [planned[Node(stage.id, p)] for p in branch_parties(definition, stage)]
-            if members:
-                current = max(members, key=lambda m: m.finish)
-                cause = current.node
+        if current.node.party is None and stage.for_each:
+            current = max((planned[Node(stage.id, p)] for p in branch_parties(definition, stage)), key=lambda b: b.finish)
+            chain.append(current)
         predecessors = [planned[Node(d, None)] for d in stage.depends_on]
-        behind = [p for p in predecessors if p.slack_days is not None and p.slack_days < 0]
-        if not behind:
-            return cause
-        current = max(behind, key=lambda p: p.finish)
-        cause = current.node
+        if not predecessors:
+            return chain
+        driver = max(predecessors, key=lambda p: p.finish)
+        if driver.finish < current.start:
+            return chain  # its own date, not its dependencies, set its start
+        current = driver
+        chain.append(current)
 
+
+def _cause(definition: Definition, chain: list[PlannedNode]) -> tuple[PlannedNode, Why]:
+    """Where the miss comes from: the first node behind its own plan; else, the plan is simply
+    too long, and the longest estimate on the chain is the one to revisit; else the fixed
+    date that starts the chain; else the node's own deadline."""
+    behind = [n for n in chain if n.delay_days > 0]
+    if behind:
+        return behind[-1], Why.late
+    estimated = [n for n in chain if (t := definition.stage(n.node.stage).timing) and t.basis is Basis.estimate and t.duration]
+    if estimated:
+        return max(estimated, key=lambda n: n.planned_finish.toordinal() - n.start.toordinal()), Why.longest_estimate
+    first = chain[-1]
+    timing = definition.stage(first.node.stage).timing
+    if len(chain) > 1 and timing and timing.basis is Basis.fixed:
+        return first, Why.fixed_date
+    return chain[0], Why.own

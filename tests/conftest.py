@@ -28,7 +28,7 @@ def cli_env(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SAMVERKAN_DATABASE_URL", db_url)
     monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-11-22T10:00:00")
-    for name in ("SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR", "SAMVERKAN_CRASH_AT"):
+    for name in ("SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR", "SAMVERKAN_TEST_CRASH_AT"):
         monkeypatch.delenv(name, raising=False)
     return db_url
 
@@ -76,7 +76,7 @@ stages:
     name: Första
     owner: region
     responsible_role: director-office
-    timing: {on: 2026-03-02, basis: fixed}
+    timing: {day: 2026-03-02, basis: fixed}
     lifecycle: task
   - id: branches
     name: Grenar

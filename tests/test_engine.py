@@ -12,7 +12,7 @@ import pytest
 from process_definitions.model import StateKind
 from samverkan.auth import Actor, Grant, GrantRole, may_transition, new_token, token_hash, who_may
 from samverkan.engine import (
-    TransitionRefused, TransitionRequest, decide, kind_of, nodes_of, reference_of, start, waiting_for,
+    NodeState, TransitionRefused, TransitionRequest, decide, kind_of, nodes_of, reference_of, start, waiting_for,
 )
 from samverkan.graph import Node
 from samverkan.planner import plan
@@ -83,9 +83,12 @@ def test_start_makes_the_stages_without_dependencies_ready(default_definition):
     state, changes = start(default_definition, t("2025-10-01 08:00"))
     roots = {"memo", "rus-referral", "evaluation"}
     assert set(state) == set(nodes_of(default_definition))
+    # A date fixed by a decision bounds when a stage can happen: the memo is dated 2025-10-17.
+    fixed = {"memo": t("2025-10-17 00:00"), "evaluation": t("2025-10-01 08:00"), "rus-referral": t("2025-10-01 08:00")}
     for node, node_state in state.items():
         if node.stage in roots:
-            assert (node_state.state, node_state.ready_at) == ("ready", t("2025-10-01 08:00")), node
+            assert (node_state.state, node_state.ready_at) == ("ready", fixed[node.stage]), node
+            assert node_state.changed_at == t("2025-10-01 08:00")
         else:
             assert (node_state.state, node_state.ready_at) == ("waiting", None), node
     assert {c.node for c in changes} == {n for n in state if n.stage in roots}
@@ -100,9 +103,34 @@ def test_a_done_stage_releases_its_dependants_and_their_branches(small):
     assert all(c.automatic and c.after.state == "ready" and c.after.ready_at == t("2026-03-10") for c in changes[1:])
 
 
+def test_fixed_dates_bound_when_a_stage_can_happen(default_definition):
+    state = dict(start(default_definition, t("2025-10-01 08:00"))[0])
+    early = TransitionRequest("memo", None, "done", t("2025-10-10 10:00"))
+    with pytest.raises(TransitionRefused, match="memo: 2025-10-10 is before the stage could start \\(2025-10-17\\)"):
+        decide(default_definition, state, early, t("2026-11-22 10:00"))
+    assert decide(default_definition, state, TransitionRequest("memo", None, "done", t("2025-10-17 10:00")), t("2026-11-22 10:00"))
+
+
+def test_an_adoption_record_must_agree_with_its_state(default_definition):
+    state = dict(start(default_definition, t("2025-10-01 08:00"))[0])
+    state[Node("adoption", "umea")] = NodeState("ready", ready_at=t("2026-10-15 00:00"), changed_at=t("2026-10-15 00:00"))
+    record = {"decision_date": "2026-11-18", "decision_body": "Kommunfullmäktige", "paragraph": "§187"}
+    said_no = {**record, "agreement_outcome": "ej antagen", "contract_outcome": "ej antaget"}
+    said_yes = {**record, "agreement_outcome": "antagen", "contract_outcome": "antaget"}
+    partly = {**record, "agreement_outcome": "antagen", "contract_outcome": "ej antaget"}
+    at, now = t("2026-11-18 19:00"), t("2026-11-22 10:00")
+    with pytest.raises(TransitionRefused, match="a successful decision needs agreement_outcome='antagen', contract_outcome='antaget'"):
+        decide(default_definition, state, TransitionRequest("adoption", "umea", "adopted", at, fields=said_no), now)
+    with pytest.raises(TransitionRefused, match="that is not a rejection"):
+        decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=said_yes), now)
+    assert decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=partly), now)
+    [applied, *_] = decide(default_definition, state, TransitionRequest("adoption", "umea", "adopted", at, fields=said_yes), now)
+    assert applied.after.record["decision_date"] == "2026-11-18"
+
+
 def test_ready_at_is_the_latest_dependency_completion_even_when_recorded_out_of_order():
     extra = ("  - id: extra\n    name: Extra\n    owner: region\n    responsible_role: director-office\n"
-             "    timing: {on: 2026-03-02, basis: fixed}\n    lifecycle: task\n")
+             "    timing: {day: 2026-03-02, basis: fixed}\n    lifecycle: task\n")
     definition = small_definition("all", **{"depends_on: [branches]": "depends_on: [first, extra]", "  - id: last\n": extra + "  - id: last\n"})
     state = apply(definition, started(definition), req("first", "done", "2026-03-10"), now=t("2026-03-12"))
     assert state[Node("last", None)].state == "waiting"
@@ -222,7 +250,7 @@ def decision(at: str = "2025-11-10", reference: str | None = "§88", **fields: s
 def test_refusals_for_decision_records(default_definition, proposal):
     now = t("2025-11-20")
     check = lambda request, *words: refused(default_definition, proposal, request, *words, now=now)  # noqa: E731
-    check(decision(decision_date="2025-11-21"), "field 'decision_date'", "2025-11-21 is in the future")
+    check(decision(decision_date="2025-11-21"), "field 'decision_date'", "2025-11-21 is after the transition itself (2025-11-10)")
     check(decision(decision_date="2025-10-16"), "2025-10-16 is before the stage could start (2025-10-17)")
     check(decision(decision_date="10/11/2025"), "invalid date '10/11/2025'")
     check(decision(reference="paragraf 187"), "field 'paragraph'", "'paragraf 187' does not match", "t.ex. §88")

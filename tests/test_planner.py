@@ -43,8 +43,27 @@ def test_critical_path_runs_through_the_rus_decision_not_the_evaluation(default_
     critical = {n.node.stage for n in result.nodes if n.critical}
     assert critical == {"rus-update", "drafting", "referral", "final-proposal", "adoption", "signing", "in-force"}
     slack = {n.node.stage: n.slack_days for n in result.nodes if n.node.party is None}
-    assert slack["drafting"] == slack["referral"] == slack["adoption"] == slack["signing"] == 2
+    # Signing (P1W from 2026-12-17) lands in the Christmas holidays and moves to 12-28: up to
+    # six days of slip upstream still end on 12-30, but signing itself has only two.
+    assert slack["drafting"] == slack["referral"] == slack["adoption"] == 6
+    assert slack["signing"] == 2
     assert slack["evaluation"] > 100 and slack["rus-referral"] > 30
+
+
+def _delayed(definition, node, days):
+    """The plan with `node` done `days` after it was planned, everything before it on time."""
+    base = plan(definition)
+    target = base.get(node.stage, node.party)
+    actuals = {n.node: Actual(finished=n.finish) for n in base.nodes if n.finish <= target.start and n.node != node}
+    actuals[node] = Actual(finished=target.finish.add(days=days))
+    return plan(definition, actuals=actuals)
+
+
+@pytest.mark.parametrize("stage", ["rus-update", "drafting", "final-proposal", "signing"])
+def test_slack_is_exactly_how_far_a_stage_can_slip(default_definition, stage):
+    slack = plan(default_definition).get(stage).slack_days
+    assert not _delayed(default_definition, Node(stage, None), slack).infeasible
+    assert _delayed(default_definition, Node(stage, None), slack + 1).infeasible
 
 
 def done_as_planned(definition, *stages):
@@ -60,6 +79,7 @@ def test_a_late_drafting_makes_the_plan_infeasible_and_names_it(default_definiti
     hard_misses = {(i.node.stage, i.node.party) for i in result.infeasible}
     assert hard_misses == {("adoption", None), ("signing", None), ("in-force", None)}  # branches folded into their stage
     assert {i.cause for i in result.infeasible} == {Node("drafting", None)}
+    assert {i.why.value for i in result.infeasible} == {"late"}
     signing = next(i for i in result.infeasible if i.node == Node("signing", None))
     assert signing.days_late == (signing.finish - D(2026, 12, 30)).days > 0
 
@@ -113,6 +133,37 @@ def test_reminders_keep_local_time_across_daylight_saving(default_definition):
 
 
 def test_hard_deadline_missed_by_a_fixed_start(default_definition):
-    definition = small_definition("all", **{"timing: {on: 2026-03-02, basis: fixed}": "timing: {on: 2026-05-11, basis: fixed}"})
+    definition = small_definition("all", **{"timing: {day: 2026-03-02, basis: fixed}": "timing: {day: 2026-05-11, basis: fixed}"})
     result = plan(definition)
-    assert [(i.node, i.cause) for i in result.infeasible] == [(Node("last", None), Node("first", None))]
+    [miss] = result.infeasible
+    assert (miss.kind.value, miss.node) == ("deadline", Node("last", None))
+    # Nothing is behind its own plan: the chain is too long, and its longest estimate is named.
+    assert (miss.cause, miss.why.value) == (Node("branches", None), "longest-estimate")
+    assert miss.chain[0] == Node("last", None) and miss.chain[-1] == Node("first", None)
+
+
+def test_a_fixed_date_its_dependencies_make_impossible_is_reported(default_definition):
+    late = {Node("rus-referral", None): Actual(finished=D(2026, 5, 15))}  # the RUS decision is fixed to April
+    result = plan(default_definition, actuals=late)
+    [miss] = [i for i in result.infeasible if i.kind.value == "fixed-date"]
+    assert (miss.node, miss.deadline, miss.cause, miss.why.value) == (Node("rus-update", None), D(2026, 4, 30), Node("rus-referral", None), "late")
+
+
+def test_work_done_after_its_hard_deadline_is_reported_as_missed(default_definition):
+    base = plan(default_definition)
+    actuals = {n.node: Actual(finished=n.finish) for n in base.nodes if n.node.stage not in ("signing", "in-force")}
+    actuals[Node("signing", None)] = Actual(finished=D(2026, 12, 31))
+    missed = [i for i in plan(default_definition, actuals=actuals).infeasible if i.kind.value == "missed"]
+    assert [(i.node, i.deadline) for i in missed] == [(Node("signing", None), D(2026, 12, 30))]
+
+
+def test_dates_past_the_calendar_are_a_clear_error(default_definition):
+    from samverkan.errors import SamverkanError
+    from tests.conftest import small_definition as small
+
+    long = small("all", **{"timing: {duration: P4W, basis: estimate}": "timing: {duration: P10Y, basis: estimate}",
+                           "timing: {duration: P2W, basis: estimate}": "timing: {duration: P10Y, basis: estimate}",
+                           "timing: {day: 2026-03-02, basis: fixed}": "timing: {day: 2090-03-02, basis: fixed}",
+                           "deadline: {date: 2026-05-29, basis: fixed, hard: true}": "deadline: {date: 2090-05-29, basis: fixed, hard: true}"})
+    with pytest.raises(SamverkanError, match="stage 'last': its dates run outside the years the calendar knows"):
+        plan(long)

@@ -130,7 +130,7 @@ def test_tokens_are_stored_only_as_hashes(adoption_phase):
 @pytest.mark.parametrize("crash_at", ["transition-flushed", "transition-committed"])
 def test_sigkill_in_a_transition_leaves_the_database_before_or_after_never_between(adoption_phase, crash_at):
     before = dump(adoption_phase["url"])
-    env = {**os.environ, "SAMVERKAN_CRASH_AT": crash_at}
+    env = {**os.environ, "SAMVERKAN_TEST_CRASH_AT": crash_at}
     done = subprocess.run([SAMVERKAN, *ADOPT, *credentials(adoption_phase)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == -signal.SIGKILL, done.stderr
     after = dump(adoption_phase["url"])

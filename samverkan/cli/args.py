@@ -2,23 +2,62 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import overload
 
 import pendulum
 
-from samverkan.calendar import InvalidPeriod, Period, parse_period, to_date
+from process_definitions.model import MAX_PERIOD_DAYS
+from samverkan import clock
+from samverkan.calendar import InvalidPeriod, Period, parse_period
 from samverkan.errors import SamverkanError
+from samverkan.text import MAX_INSTANCE_ID, MAX_SLUG, SLUG, shown, text_problem
 
 
 def parse_day(text: str, what: str) -> pendulum.Date:
-    try:
-        return to_date(dt.date.fromisoformat(text.strip()))
-    except ValueError:
-        raise SamverkanError(f"{what}: invalid date {text!r}: expected YYYY-MM-DD, e.g. 2026-12-24") from None
+    return clock.parse_day(text, what)
 
 
 def parse_period_arg(text: str, what: str) -> Period:
     try:
-        return parse_period(text.strip())
+        period = parse_period(text.strip())
     except InvalidPeriod as error:
         raise SamverkanError(f"{what}: {error}") from None
+    # As in a definition: longer is a typo, and would run past the calendar (or overflow it).
+    if period.approx_days > MAX_PERIOD_DAYS:
+        raise SamverkanError(f"{what}: period {shown(text)} is longer than ten years")
+    return period
+
+
+@overload
+def checked_text(value: str, what: str, max_len: int) -> str: ...
+@overload
+def checked_text(value: None, what: str, max_len: int) -> None: ...
+def checked_text(value: str | None, what: str, max_len: int) -> str | None:
+    """`value` unchanged if it can be stored as text of at most `max_len` characters."""
+    if value is not None:
+        problem = text_problem(value, max_len)
+        if problem:
+            raise SamverkanError(f"{what}: {problem}")
+    return value
+
+
+@overload
+def checked_slug(value: str, what: str, max_len: int = MAX_SLUG) -> str: ...
+@overload
+def checked_slug(value: None, what: str, max_len: int = MAX_SLUG) -> None: ...
+def checked_slug(value: str | None, what: str, max_len: int = MAX_SLUG) -> str | None:
+    """An id: lowercase a–z, 0–9 and single dashes between."""
+    if value is not None:
+        checked_text(value, what, max_len)
+        if not value:
+            raise SamverkanError(f"{what}: is empty; give an id")
+        if not SLUG.fullmatch(value):
+            raise SamverkanError(f"{what}: {shown(value)} is not a valid id: use lowercase a–z, 0–9 and single dashes")
+    return value
+
+
+def checked_instance(value: str | None, what: str) -> str | None:
+    """None only when the argument was left out: an empty one is a mistake, not "the only one"."""
+    if value == "":
+        raise SamverkanError(f"{what}: is empty; give an instance id")
+    return checked_slug(value, what, MAX_INSTANCE_ID)

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from samverkan.calendar import holiday_name, legal_due
+from samverkan.calendar import OutsideCalendar, holiday_name, legal_due
+from samverkan.errors import SamverkanError
 
 from .args import parse_day, parse_period_arg
 
@@ -23,7 +24,13 @@ def due(
     """The legal last day: DATE plus PERIOD counted per §1, moved per §2 to the next weekday."""
     start = parse_day(date, "DATE")
     counted = parse_period_arg(period, "PERIOD") if period is not None else None
-    result = legal_due(start, counted)
+    try:
+        result = legal_due(start, counted)
+        nominal_name = holiday_name(result.nominal) or result.nominal.format("dddd", locale="sv")
+    except (OutsideCalendar, OverflowError, ValueError) as error:
+        # A start near the calendar's edge plus a long period runs past the holiday data.
+        what = f"{start.isoformat()} + {counted}" if counted else start.isoformat()
+        raise SamverkanError(f"{'PERIOD' if counted else 'DATE'}: {what}: {' '.join(str(error).split()) or 'outside the calendar'}") from None
     if as_json:
         print(json.dumps({
             "start": start.isoformat(),
@@ -37,7 +44,7 @@ def due(
     print(f"Startdag:        {start.isoformat()}")
     if counted:
         print(f"Tidsfrist:       {counted} (räknad enligt 1 §)")
-    print(f"Nominell dag:    {result.nominal.isoformat()} ({holiday_name(result.nominal) or result.nominal.format('dddd', locale='sv')})")
+    print(f"Nominell dag:    {result.nominal.isoformat()} ({nominal_name})")
     if result.reason:
         print(f"Flyttad (2 §):   {result.reason}")
     print(result.due.isoformat())

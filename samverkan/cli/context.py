@@ -8,7 +8,11 @@ from contextlib import contextmanager
 from samverkan.actors import authenticate
 from samverkan.clock import Clock, clock_from_env
 from samverkan.auth import Actor
+from samverkan.errors import SamverkanError
 from samverkan.store.database import Database
+from samverkan.text import MAX_EMAIL, MAX_TOKEN
+
+from .args import checked_text
 
 
 @contextmanager
@@ -24,9 +28,13 @@ def clock() -> Clock:
     return clock_from_env()
 
 
-def actor(db: Database, email: str | None, token: str | None) -> Actor:
-    if not email:
-        from samverkan.errors import SamverkanError
+def credentials(email: str | None, token: str | None) -> tuple[str | None, str | None]:
+    """--actor and --token checked as text, before any use (even when they will be ignored)."""
+    return checked_text(email, "--actor", MAX_EMAIL), checked_text(token, "--token", MAX_TOKEN)
 
+
+def actor(db: Database, email: str | None, token: str | None) -> Actor:
+    email, token = credentials(email, token)
+    if not email:
         raise SamverkanError("--actor: who is acting? give --actor EMAIL (or SAMVERKAN_ACTOR) and --token")
     return authenticate(db, email, token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from samverkan.store.database import Database, current_revision, head_revision
+from samverkan.store.database import Database, head_revision
 
 app = typer.Typer(help="The database: SQLite under SAMVERKAN_HOME, or SAMVERKAN_DATABASE_URL.", no_args_is_help=True)
 
@@ -14,9 +14,9 @@ def upgrade() -> None:
     """Bring the database schema up to the newest revision, keeping its data."""
     db = Database(migrate=False)
     try:
-        before = current_revision(db.engine)
+        before = db.revision()
         db.ensure_schema()
-        print(f"{db.safe_url}: {before or 'empty'} -> {current_revision(db.engine)}")
+        print(f"{db.safe_url}: {before or 'empty'} -> {db.revision()}")
     finally:
         db.close()
 
@@ -26,6 +26,6 @@ def current() -> None:
     """Show the database's schema revision and the newest one."""
     db = Database(migrate=False)
     try:
-        print(f"{db.safe_url}: at {current_revision(db.engine) or 'empty'}, newest {head_revision()}")
+        print(f"{db.safe_url}: at {db.revision() or 'empty'}, newest {head_revision()}")
     finally:
         db.close()

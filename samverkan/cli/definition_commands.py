@@ -11,8 +11,13 @@ import typer
 
 from process_definitions import DEFAULT_DEFINITION, load_definition
 from process_definitions.schema import definition_json_schema
+from samverkan import instances
+from samverkan.calendar import TIMEZONE
 from samverkan.errors import SamverkanError
 from samverkan.planner import plan as make_plan
+from samverkan.status import actuals_of
+
+from . import context
 
 from .args import parse_day
 from .plan_output import plan_as_json, plan_as_table
@@ -36,6 +41,11 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files 
             problems += error.problems
             continue
         d = loaded.definition
+        try:
+            make_plan(d)  # a definition that cannot be planned is not valid
+        except SamverkanError as error:
+            problems += [f"{path}: {p}" for p in error.problems]
+            continue
         branches = sum(len(d.group_members(s.for_each.group)) for s in d.stages if s.for_each)
         print(f"{path}: valid: {d.id} version {d.version}, {len(d.stages)} stages, {branches} branches, {len(d.parties)} parties")
     if problems:
@@ -43,14 +53,28 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files 
 
 
 def plan(
-    path: Annotated[Path, typer.Argument(help="A process definition file (YAML).")] = DEFAULT_DEFINITION,
+    path: Annotated[Optional[Path], typer.Argument(help="A process definition file (YAML); default: the 2027–2030 process.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Plan from this day, YYYY-MM-DD.")] = None,
+    instance: Annotated[Optional[str], typer.Option("--instance", help="Plan a running instance, from the dates it has recorded.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """The dated plan: start, deadline, slack and critical path of every stage and branch."""
     day = parse_day(as_of, "--as-of") if as_of is not None else None
-    result = make_plan(load_definition(path).definition, as_of=day)
+    if instance is not None:
+        if path is not None:
+            raise SamverkanError("give a definition PATH or --instance, not both: an instance keeps its own definition")
+        result = _instance_plan(instance, day)
+    else:
+        result = make_plan(load_definition(path or DEFAULT_DEFINITION).definition, as_of=day)
     sys.stdout.write(plan_as_json(result) if as_json else plan_as_table(result))
+
+
+def _instance_plan(instance_id: str, day):
+    with context.database() as db, db.transaction() as session:
+        loaded = instances.load(session, instance_id)
+        now = context.clock().now()
+        as_of = day or now.in_timezone(TIMEZONE).date()
+        return make_plan(loaded.definition, actuals=actuals_of(loaded.state), as_of=as_of)
 
 
 def schema() -> None:

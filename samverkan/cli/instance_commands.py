@@ -14,14 +14,17 @@ import typer
 from process_definitions import load_definition
 from samverkan import instances
 from samverkan.actors import any_actor
+from samverkan.auth import may_start
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.history import as_request, load_history
 from samverkan.status import status_rows
+from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown
 
 from . import context
+from .args import checked_instance, checked_text
 from .status_output import status_as_json, status_as_table
 
 ActorOpt = Annotated[Optional[str], typer.Option("--actor", envvar="SAMVERKAN_ACTOR", help="Your e-mail address.")]
@@ -44,6 +47,11 @@ def start(
     token: TokenOpt = None,
 ) -> None:
     """Start a process instance, optionally joining it mid-way with its history."""
+    checked_text(str(path), "PATH", MAX_PATH)  # its name is stored with the definition
+    if history is not None:
+        checked_text(str(history), "--history", MAX_PATH)
+    instance = checked_instance(instance, "--instance")
+    actor, token = context.credentials(actor, token)
     loaded = load_definition(path)
     requests, started_at, source = [], None, "history"
     if history is not None:
@@ -54,13 +62,11 @@ def start(
         started_at = parse_moment(as_of, "--as-of")
     now = context.clock().now()
     with context.database() as db:
-        if any_actor(db):
-            who = context.actor(db, actor, token)
-            if not who.is_director_office:
-                raise SamverkanError(f"{who.email} may not start a process; that may the director's office")
-            starter = who.email
-        else:
-            starter = actor or "bootstrap"  # a fresh install: no one has a token yet
+        exists = any_actor(db)
+        who = context.actor(db, actor, token) if exists else None
+        may_start(who, exists)
+        # A fresh install: no one has a token yet, so an --actor given is unproven; not recorded.
+        starter = who.email if who else "bootstrap"
         instance_id = instances.start_instance(db, loaded, starter, now, instance, started_at, requests, source)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
@@ -73,7 +79,8 @@ def status(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Judge deadlines at this time (YYYY-MM-DD[THH:MM]).")] = None,
 ) -> None:
     """Every stage and branch: state, owner, deadline, days left or late, what it waits for."""
-    now = parse_moment(as_of, "--as-of") if as_of else context.clock().now()
+    instance = checked_instance(instance, "INSTANCE")
+    now = parse_moment(as_of, "--as-of") if as_of is not None else context.clock().now()
     with context.database() as db, db.transaction() as session:
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
@@ -86,11 +93,12 @@ def _fields(pairs: list[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SamverkanError(f"--field: expected key=value, got {pair!r}")
-        if key.strip() in fields:
-            raise SamverkanError(f"--field: {key.strip()!r} is given twice")
-        fields[key.strip()] = value.strip()
+        key = checked_text(key.strip(), "--field", MAX_SLUG)
+        if not sep or not key:
+            raise SamverkanError(f"--field: expected key=value, got {shown(pair)}")
+        if key in fields:
+            raise SamverkanError(f"--field: {key!r} is given twice")
+        fields[key] = checked_text(value.strip(), f"--field {key}", MAX_FIELD_VALUE)
     return fields
 
 
@@ -107,11 +115,15 @@ def transition(
     field: Annotated[list[str], typer.Option("--field", help="A recorded field, key=value (repeatable).")] = [],  # noqa: B006
 ) -> None:
     """Record a transition: a stage or branch moves to a new state, with who, when and why."""
+    instance = checked_instance(instance, "INSTANCE")
+    actor, token = context.credentials(actor, token)
     now = context.clock().now()
     request = TransitionRequest(
-        stage=stage, party=party, to=to,
-        at=parse_moment(at, "--at") if at else now,
-        reason=reason, reference=reference, fields=_fields(field),
+        stage=checked_text(stage, "STAGE", MAX_SLUG), party=checked_text(party, "--party", MAX_SLUG),
+        to=checked_text(to, "--to", MAX_SLUG),
+        at=parse_moment(at, "--at") if at is not None else now,
+        reason=checked_text(reason, "--reason", MAX_REASON), reference=checked_text(reference, "--reference", MAX_REFERENCE),
+        fields=_fields(field),
     )
     with context.database() as db:
         who = context.actor(db, actor, token)
@@ -130,6 +142,7 @@ def audit(
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
 ) -> None:
     """The full audit trail, fit to be filed: every transition, who, when, reference, refusals."""
+    instance = checked_instance(instance, "INSTANCE")
     if fmt not in ("csv", "json"):
         raise SamverkanError(f"--format: {fmt!r} is not csv or json")
     with context.database() as db:
@@ -150,5 +163,15 @@ def audit(
     writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({**record, "record": json.dumps(record["record"], ensure_ascii=False) if record["record"] else ""})
+        row = {**record, "record": json.dumps(record["record"], ensure_ascii=False) if record["record"] else ""}
+        writer.writerow({key: _inert(value) for key, value in row.items()})
     sys.stdout.write(out.getvalue())
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """A cell a spreadsheet would run as a formula (a reason "=HYPERLINK(…)") gets a leading
+    quote, so it shows as text (OWASP's advice for CSV injection)."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value

@@ -15,12 +15,14 @@ def plan_as_dict(plan: Plan) -> dict:
         "stages": [_node(n) for n in plan.nodes],
         "infeasible": [
             {
+                "kind": i.kind.value,
                 "id": i.node.stage,
                 "party": i.node.party,
                 "finish": i.finish.isoformat(),
                 "deadline": i.deadline.isoformat(),
                 "days_late": i.days_late,
-                "cause": {"id": i.cause.stage, "party": i.cause.party},
+                "cause": {"id": i.cause.stage, "party": i.cause.party, "why": i.why.value},
+                "chain": [{"id": n.stage, "party": n.party} for n in i.chain],
             }
             for i in plan.infeasible
         ],
@@ -35,6 +37,7 @@ def _node(n: PlannedNode) -> dict:
         "party_name": n.party_name,
         "depends_on": n.depends_on,
         "start": n.start.isoformat(),
+        "planned_finish": n.planned_finish.isoformat(),
         "finish": n.finish.isoformat(),
         "deadline": n.deadline.isoformat(),
         "nominal_deadline": n.nominal_deadline.isoformat(),
@@ -50,6 +53,18 @@ def _node(n: PlannedNode) -> dict:
 
 def plan_as_json(plan: Plan) -> str:
     return json.dumps(plan_as_dict(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+_WHY = {
+    "late": "försenat jämfört med planen",
+    "longest-estimate": "längsta uppskattningen i kedjan",
+    "fixed-date": "kedjan börjar med ett fast datum",
+    "own": "den egna deadlinen",
+}
+
+
+def _label(d, node) -> str:
+    return f"{node.stage} ({d.party(node.party).name})" if node.party else node.stage
 
 
 _HEADINGS = ("Steg", "Namn", "Ansvarig part", "Start", "Klart", "Deadline", "Grund", "Marginal", "Kritisk")
@@ -86,9 +101,10 @@ def plan_as_table(plan: Plan) -> str:
     lines.append("")
     lines.append("* deadline flyttad: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §)")
     for i in plan.infeasible:
-        who = f" för {d.party(i.node.party).name}" if i.node.party else ""
-        cause = f"{i.cause.stage}" + (f" ({d.party(i.cause.party).name})" if i.cause.party else "")
-        lines.append(
-            f"VARNING: {i.node.stage}{who} blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}; orsak: {cause}"
-        )
+        what = {
+            "deadline": f"blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",
+            "missed": f"blev klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",
+            "fixed-date": f"kan inte hålla sitt fastställda datum {i.deadline}: tidigast {i.finish}",
+        }[i.kind.value]
+        lines.append(f"VARNING: {_label(d, i.node)} {what}; orsak: {_label(d, i.cause)} ({_WHY[i.why.value]})")
     return "\n".join(lines) + "\n"

@@ -9,8 +9,10 @@ import typer
 from samverkan.actors import any_actor, issue_token, revoke_tokens
 from samverkan.auth import Grant, GrantRole
 from samverkan.errors import SamverkanError
+from samverkan.text import MAX_EMAIL, MAX_NAME
 
 from . import context
+from .args import checked_slug, checked_text
 from .instance_commands import ActorOpt, TokenOpt
 
 app = typer.Typer(help="Personal tokens: issued by the director's office, stored only as a hash.", no_args_is_help=True)
@@ -27,6 +29,10 @@ def issue(
     token: TokenOpt = None,
 ) -> None:
     """Issue a personal token (printed once) and grant a role. The first needs no token."""
+    email = checked_text(email, "EMAIL", MAX_EMAIL)
+    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    name = checked_text(name, "--name", MAX_NAME)
+    actor, token = context.credentials(actor, token)
     try:
         grant_role = GrantRole(role)
     except ValueError:
@@ -53,6 +59,8 @@ def revoke(
     token: TokenOpt = None,
 ) -> None:
     """Revoke every token of an actor."""
+    email = checked_text(email, "EMAIL", MAX_EMAIL)
+    actor, token = context.credentials(actor, token)
     now = context.clock().now()
     with context.database() as db:
         count = revoke_tokens(db, email, context.actor(db, actor, token), now)

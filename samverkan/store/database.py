@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from samverkan.errors import SamverkanError
@@ -41,20 +41,27 @@ def database_url() -> str:
     return f"sqlite:///{home / 'samverkan.db'}"
 
 
+# Only the drivers the locking, isolation and crash guarantees were built and tested on.
+SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+POSTGRESQL_DRIVERS = {"postgresql", "postgresql+psycopg"}
+_SUPPORTED = "use sqlite:///PATH or postgresql://USER@HOST/DATABASE (with psycopg)"
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise SamverkanError(f"SAMVERKAN_DATABASE_URL: not a database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
+    except (ArgumentError, ValueError):
+        # Not the URL itself: it may hold a password.
+        raise SamverkanError(f"SAMVERKAN_DATABASE_URL: not a database URL; {_SUPPORTED}") from None
+    if parsed.drivername in SQLITE_DRIVERS:
+        if parsed.query:  # the driver would only warn, over several lines, and ignore them
+            raise SamverkanError(f"SAMVERKAN_DATABASE_URL: a sqlite URL takes no options (?{'&'.join(parsed.query)})")
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _sqlite_settings(engine)
         return engine
-    if parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
-    raise SamverkanError(f"SAMVERKAN_DATABASE_URL: {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql")
+    if parsed.drivername in POSTGRESQL_DRIVERS:
+        return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+    raise SamverkanError(f"SAMVERKAN_DATABASE_URL: {parsed.drivername!r} is not supported; {_SUPPORTED}")
 
 
 def _sqlite_settings(engine: Engine) -> None:
@@ -107,7 +114,7 @@ class Database:
             self.ensure_schema()
 
     def ensure_schema(self) -> None:
-        try:
+        with self._opening():
             current = current_revision(self.engine)
             head = head_revision()
             if current == head:
@@ -116,6 +123,16 @@ class Database:
             if current is not None and current not in known:
                 raise SamverkanError(f"the database is at revision {current}, which this program does not know; upgrade samverkan")
             upgrade(self.engine)
+
+    def revision(self) -> str | None:
+        """The schema revision, None when empty; an unreachable database is one line."""
+        with self._opening():
+            return current_revision(self.engine)
+
+    @contextmanager
+    def _opening(self) -> Iterator[None]:
+        try:
+            yield
         except (OperationalError, DBAPIError) as error:
             raise SamverkanError(f"cannot open the database {self.safe_url}: {_first_line(error)}") from None
 
@@ -126,8 +143,13 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed whole on success, rolled back whole on any error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except DataError as error:
+            # A safety net: input is checked before it gets here, but a value the database
+            # still refuses (too long, NUL) must be one line, not a traceback with the SQL.
+            raise SamverkanError(f"the database refused a value: {_first_line(error)}") from None
 
     def close(self) -> None:
         self.engine.dispose()
