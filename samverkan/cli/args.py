@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import overload
 
-import pendulum
-
 from process_definitions.model import MAX_PERIOD_DAYS
-from samverkan import clock
 from samverkan.calendar import InvalidPeriod, Period, parse_period
 from samverkan.errors import SamverkanError
 from samverkan.text import MAX_INSTANCE_ID, MAX_SLUG, SLUG, shown, text_problem
-
-
-def parse_day(text: str, what: str) -> pendulum.Date:
-    return clock.parse_day(text, what)
 
 
 def parse_period_arg(text: str, what: str) -> Period:

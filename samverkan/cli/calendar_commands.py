@@ -10,7 +10,9 @@ import typer
 from samverkan.calendar import OutsideCalendar, holiday_name, legal_due
 from samverkan.errors import SamverkanError
 
-from .args import parse_day, parse_period_arg
+from samverkan.clock import parse_day
+
+from .args import parse_period_arg
 
 app = typer.Typer(help="The Swedish legal calendar: lag (1930:173) om beräkning av lagstadgad tid.", no_args_is_help=True)
 

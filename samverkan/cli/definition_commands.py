@@ -19,7 +19,7 @@ from samverkan.status import actuals_of
 
 from . import context
 
-from .args import parse_day
+from samverkan.clock import parse_day
 from .plan_output import plan_as_json, plan_as_table
 
 PathArg = Annotated[Path, typer.Argument(help="A process definition file (YAML).", show_default=False)]
