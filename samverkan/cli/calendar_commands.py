@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.calendar import OutsideCalendar, holiday_name, legal_due
-from samverkan.errors import SamverkanError
-
 from samverkan.clock import parse_day
+from samverkan.errors import SamverkanError
 
 from .args import parse_period_arg
 

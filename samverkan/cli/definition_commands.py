@@ -13,13 +13,12 @@ from process_definitions import DEFAULT_DEFINITION, load_definition
 from process_definitions.schema import definition_json_schema
 from samverkan import instances
 from samverkan.calendar import TIMEZONE
+from samverkan.clock import parse_day
 from samverkan.errors import SamverkanError
 from samverkan.planner import plan as make_plan
 from samverkan.status import actuals_of
 
 from . import context
-
-from samverkan.clock import parse_day
 from .plan_output import plan_as_json, plan_as_table
 
 PathArg = Annotated[Path, typer.Argument(help="A process definition file (YAML).", show_default=False)]
