@@ -40,7 +40,7 @@ def synthetic(parties: int, parallel_stages: int) -> str:
     stages = "".join(
         f"  - id: s{i}\n    name: Steg {i}\n    owner: region-vasterbotten\n    responsible_role: secretary\n"
         + (f"    depends_on: [s{i - 1}]\n" if i else "    timing: {not_before: 2026-01-05, duration: P2W, basis: estimate}\n")
-        + (f"    timing: {{duration: P2W, basis: estimate}}\n" if i else "")
+        + ("    timing: {duration: P2W, basis: estimate}\n" if i else "")
         + "    for_each: {group: many}\n    lifecycle: task\n"
         for i in range(parallel_stages)
     )

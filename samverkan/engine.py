@@ -8,7 +8,6 @@ a stage that becomes done makes the stages waiting on it ready.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace

@@ -2,7 +2,6 @@
 
 import json
 
-from sqlalchemy import text
 
 from samverkan.store.database import Database, current_revision, head_revision
 from tests.cli_helpers import run_cli

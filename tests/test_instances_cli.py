@@ -9,7 +9,6 @@ from process_definitions import DEFAULT_DEFINITION, load_definition
 from sqlalchemy import create_engine, text
 
 from tests.cli_helpers import run_cli
-from tests.databases import dump
 from tests.drive import history_yaml, planned_steps
 
 DIRECTOR = "direktor@region-vasterbotten.example.org"

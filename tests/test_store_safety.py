@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from sqlalchemy import MetaData, create_engine, insert
+from sqlalchemy import MetaData, insert
 
 from process_definitions import DEFAULT_DEFINITION, load_definition
 from samverkan import engine as rules

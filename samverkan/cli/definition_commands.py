@@ -21,7 +21,6 @@ from samverkan.status import actuals_of
 from . import context
 from .plan_output import plan_as_json, plan_as_table
 
-PathArg = Annotated[Path, typer.Argument(help="A process definition file (YAML).", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
