@@ -6,6 +6,8 @@ import json
 
 from samverkan.planner import Plan, PlannedNode
 
+from .table import table_lines
+
 
 def plan_as_dict(plan: Plan) -> dict:
     d = plan.definition
@@ -91,13 +93,11 @@ def plan_as_table(plan: Plan) -> str:
             "–" if n.slack_days is None else f"{n.slack_days} d",
             "ja" if n.critical else "",
         ))
-    widths = [max(len(str(r[i])) for r in [_HEADINGS, *rows]) for i in range(len(_HEADINGS))]
     lines = [f"{d.name} ({d.id}, version {d.version})"]
     if plan.as_of:
         lines.append(f"Planerat per {plan.as_of.isoformat()}")
     lines.append("")
-    for row in [_HEADINGS, tuple("-" * w for w in widths), *rows]:
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    lines += table_lines(_HEADINGS, rows)
     lines.append("")
     lines.append("* deadline flyttad: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §)")
     for i in plan.infeasible:

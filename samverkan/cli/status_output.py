@@ -11,6 +11,8 @@ from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
 from samverkan.status import StatusRow
 
+from .table import table_lines
+
 
 def _who(definition: Definition, node: Node) -> str:
     party = definition.party(node.party).name if node.party else None
@@ -76,10 +78,8 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         _days(r),
         _waiting(definition, r),
     ) for r in rows]
-    widths = [max(len(str(row[i])) for row in [_HEADINGS, *table]) for i in range(len(_HEADINGS))]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
-    for row in [_HEADINGS, tuple("-" * w for w in widths), *table]:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    lines += table_lines(_HEADINGS, table)
     overdue = [r for r in rows if r.late]
     if overdue:
         lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]
