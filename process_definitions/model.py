@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
 from samverkan.calendar import InvalidPeriod, Period, parse_period
 
@@ -312,29 +312,53 @@ class Definition(Strict):
     lifecycles: list[Lifecycle] = Field(min_length=1)
     stages: list[Stage] = Field(min_length=1)
 
+    # Look-ups by id, made once: the planner and the status view ask for every node. The first
+    # of a duplicated id wins, as a scan would find it (the checks refuse duplicates anyway).
+    _parties: dict[str, Party] = PrivateAttr(default_factory=dict)
+    _stages: dict[str, Stage] = PrivateAttr(default_factory=dict)
+    _lifecycles: dict[str, Lifecycle] = PrivateAttr(default_factory=dict)
+    _state_kinds: dict[tuple[str, str], StateKind] = PrivateAttr(default_factory=dict)
+    _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        for index, items in ((self._parties, self.parties), (self._stages, self.stages), (self._lifecycles, self.lifecycles)):
+            for item in items:
+                index.setdefault(item.id, item)
+        for cycle in self._lifecycles.values():
+            for state in cycle.states:
+                self._state_kinds.setdefault((cycle.id, state.id), state.kind)
+
     def party(self, party_id: str) -> Party:
-        return next(p for p in self.parties if p.id == party_id)
+        return self._parties[party_id]
 
     def stage(self, stage_id: str) -> Stage:
-        return next(s for s in self.stages if s.id == stage_id)
+        return self._stages[stage_id]
 
     def lifecycle(self, lifecycle_id: str) -> Lifecycle:
-        return next(c for c in self.lifecycles if c.id == lifecycle_id)
+        return self._lifecycles[lifecycle_id]
+
+    def state_kind(self, lifecycle_id: str, state_id: str) -> StateKind:
+        return self._state_kinds[lifecycle_id, state_id]
 
     def group_members(self, group_id: str) -> list[str]:
         """The party ids of a group, nested groups expanded, in order of first mention."""
+        if group_id not in self._members:
+            self._members[group_id] = self._expand_group(group_id)
+        return list(self._members[group_id])
+
+    def _expand_group(self, group_id: str) -> tuple[str, ...]:
         groups = {g.id: g for g in self.groups}
-        seen: list[str] = []
+        seen: dict[str, None] = {}  # ordered, with constant-time membership
 
         def expand(gid: str, trail: tuple[str, ...]) -> None:
             for member in groups[gid].members:
                 if member in groups and member not in trail:
                     expand(member, (*trail, member))
-                elif member not in groups and member not in seen:
-                    seen.append(member)
+                elif member not in groups:
+                    seen.setdefault(member)
 
         expand(group_id, (group_id,))
-        return seen
+        return tuple(seen)
 
     def reminder_policy(self, stage: Stage) -> ReminderPolicy:
         return stage.reminders or self.reminder_defaults

@@ -72,7 +72,7 @@ def state_of_kind(lifecycle: Lifecycle, kind: StateKind) -> str | None:
 
 
 def kind_of(definition: Definition, stage: Stage, state: str) -> StateKind:
-    return next(s.kind for s in definition.lifecycle(stage.lifecycle).states if s.id == state)
+    return definition.state_kind(stage.lifecycle, state)
 
 
 def start(definition: Definition, at: pendulum.DateTime) -> tuple[dict[Node, NodeState], list[Change]]:
@@ -318,6 +318,11 @@ def waiting_for(definition: Definition, state: InstanceState, node: Node) -> lis
             return [Node(stage.id, p) for p in branch_parties(definition, stage)
                     if kind_of(definition, stage, state[Node(stage.id, p)].state) is not StateKind.done]
         return [node]
+    return unfinished_dependencies(definition, state, stage)
+
+
+def unfinished_dependencies(definition: Definition, state: InstanceState, stage: Stage) -> list[Node]:
+    """What a waiting stage, and each of its branches alike, still waits for."""
     pending: list[Node] = []
     for dependency in stage.depends_on:
         dep_stage = definition.stage(dependency)

@@ -98,8 +98,11 @@ class Plan:
     nodes: list[PlannedNode]
     infeasible: list[Infeasibility]
 
+    def __post_init__(self) -> None:
+        self._by_node = {n.node: n for n in self.nodes}  # status looks up every node
+
     def get(self, stage: str, party: str | None = None) -> PlannedNode:
-        return next(n for n in self.nodes if n.node == Node(stage, party))
+        return self._by_node[Node(stage, party)]
 
 
 def plan(

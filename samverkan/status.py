@@ -9,7 +9,7 @@ import pendulum
 
 from process_definitions.model import Definition, StateKind
 from samverkan.calendar import TIMEZONE
-from samverkan.engine import InstanceState, kind_of, nodes_of, waiting_for
+from samverkan.engine import InstanceState, kind_of, nodes_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
 from samverkan.planner import Actual, Plan, plan
 
@@ -48,13 +48,20 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
     planned = plan_for(definition, state, now)
     today = now.in_timezone(TIMEZONE).date()
     rows = []
+    waiting: dict[str, tuple[Node, ...]] = {}  # the same for a waiting stage and all its branches
     for node in nodes_of(definition):
         stage = definition.stage(node.stage)
         current = state[node]
         kind = kind_of(definition, stage, current.state)
+        if kind is StateKind.waiting:
+            if stage.id not in waiting:
+                waiting[stage.id] = tuple(unfinished_dependencies(definition, state, stage))
+            waits = waiting[stage.id]
+        else:
+            waits = tuple(waiting_for(definition, state, node))
         names = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
         item = planned.get(node.stage, node.party)
-        finished = kind in (StateKind.done,)
+        finished = kind is StateKind.done
         rows.append(StatusRow(
             node=node,
             name=stage.name,
@@ -68,7 +75,7 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             nominal_deadline=item.nominal_deadline,
             days_left=None if finished else item.deadline.toordinal() - today.toordinal(),
             completed_at=current.completed_at,
-            waiting_for=tuple(waiting_for(definition, state, node)),
+            waiting_for=waits,
             critical=item.critical,
         ))
     return rows
