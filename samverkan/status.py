@@ -40,13 +40,14 @@ def actuals_of(state: InstanceState) -> dict[Node, Actual]:
     return {node: Actual(finished=s.completed_at.in_timezone(TIMEZONE).date()) for node, s in state.items() if s.completed_at}
 
 
-def plan_for(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> Plan:
-    return plan(definition, actuals=actuals_of(state), as_of=now.in_timezone(TIMEZONE).date())
+def plan_for(definition: Definition, state: InstanceState, as_of: pendulum.Date) -> Plan:
+    """An instance's plan: its recorded dates in place of the estimates."""
+    return plan(definition, actuals=actuals_of(state), as_of=as_of)
 
 
 def status_rows(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> list[StatusRow]:
-    planned = plan_for(definition, state, now)
     today = now.in_timezone(TIMEZONE).date()
+    planned = plan_for(definition, state, today)
     rows = []
     waiting: dict[str, tuple[Node, ...]] = {}  # the same for a waiting stage and all its branches
     for node in nodes_of(definition):

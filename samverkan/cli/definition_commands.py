@@ -16,7 +16,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.clock import parse_day
 from samverkan.errors import SamverkanError
 from samverkan.planner import plan as make_plan
-from samverkan.status import actuals_of
+from samverkan.status import plan_for
 
 from . import context
 from .plan_output import plan_as_json, plan_as_table
@@ -70,9 +70,7 @@ def plan(
 def _instance_plan(instance_id: str, day):
     with context.database() as db, db.transaction() as session:
         loaded = instances.load(session, instance_id)
-        now = context.clock().now()
-        as_of = day or now.in_timezone(TIMEZONE).date()
-        return make_plan(loaded.definition, actuals=actuals_of(loaded.state), as_of=as_of)
+        return plan_for(loaded.definition, loaded.state, day or context.clock().now().in_timezone(TIMEZONE).date())
 
 
 def schema() -> None:
