@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
 from samverkan.calendar import InvalidPeriod, Period, parse_period
+from samverkan.patterns import compile_pattern
 
 FORMAT_VERSION = "samverkan/v1"
 
@@ -248,10 +249,7 @@ class RecordField(Strict):
         if self.success is not None and self.success not in (self.choices or []):
             raise ValueError(f"success {self.success!r} is not one of the field's choices")
         if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as error:
-                raise ValueError(f"pattern is not a regular expression: {error}") from None
+            compile_pattern(self.pattern)  # ValueError says why it cannot be used
         return self
 
 

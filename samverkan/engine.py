@@ -8,7 +8,6 @@ a stage that becomes done makes the stages waiting on it ready.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +18,7 @@ from process_definitions.model import Basis, Definition, FieldType, Lifecycle, R
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed
+from samverkan.patterns import matches
 from samverkan.text import MAX_FIELD_VALUE
 
 
@@ -214,7 +214,7 @@ def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum
         return day.isoformat()
     if spec.type is FieldType.choice and value not in (spec.choices or []):
         raise ValueError(f"{value!r} is not one of: {', '.join(spec.choices or [])}")
-    if spec.pattern and not re.fullmatch(spec.pattern, value):
+    if spec.pattern and not matches(spec.pattern, value):
         raise ValueError(f"{value!r} does not match the expected form {spec.help or spec.pattern}")
     return value
 
