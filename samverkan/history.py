@@ -15,15 +15,16 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.text import MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, text_problem
 
 MAX_BYTES = 1024 * 1024
+KIND = "history file"
 
 
 def _as_text(value: object, max_len: int, scalars: bool) -> str:
@@ -82,20 +83,11 @@ class History(BaseModel):
 
 
 def load_history(path: Path) -> tuple[str, History]:
+    """The same bounded reader as for definitions: a regular file of at most 1 MiB, aliases
+    and nesting bounded, one line per problem."""
     source = str(path)
-    try:
-        raw = path.read_bytes()[: MAX_BYTES + 1]
-    except OSError as error:
-        raise SamverkanError(f"{source}: cannot read: {error.strerror or error}") from None
-    if len(raw) > MAX_BYTES:
-        raise SamverkanError(f"{source}: file is larger than the limit of 1 MiB")
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SamverkanError(f"{source}: not valid UTF-8; save the file as UTF-8") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise SamverkanError(f"{source}{f':{mark.line + 1}' if mark else ''}: YAML syntax error: {getattr(error, 'problem', error)}") from None
+    text = decode(read_file(path, MAX_BYTES, kind=KIND), source)
+    data, _ = parse_yaml(text, source, kind=KIND)
     try:
         return source, History.model_validate(data if data is not None else {})
     except ValidationError as error:

@@ -124,7 +124,7 @@ def _line_of(text: str, fragment: str) -> int:
 def _too_big(tmp_path: Path) -> tuple[Path, Expectation]:
     path = tmp_path / "too_big.yaml"
     path.write_bytes(_valid_text().encode() + b"# " + b"x" * (1024 * 1024) + b"\n")
-    return path, Expectation(["file is larger than the limit of 1024 KiB"])
+    return path, Expectation(["file is larger than the limit of 1 MiB"])
 
 
 def _latin1(tmp_path: Path) -> tuple[Path, Expectation]:
@@ -170,14 +170,26 @@ def _empty(tmp_path: Path) -> tuple[Path, Expectation]:
 def _directory(tmp_path: Path) -> tuple[Path, Expectation]:
     path = tmp_path / "a-folder.yaml"
     path.mkdir()
-    return path, Expectation(["is a folder, not a definition file"])
+    return path, Expectation(["is a folder, not a process definition"])
 
 
 def _missing(tmp_path: Path) -> tuple[Path, Expectation]:
     return tmp_path / "missing.yaml", Expectation(["no such file"])
 
 
-GENERATED = [_too_big, _latin1, _nul_byte, _billion_laughs, _deep_nesting, _deep_block_nesting, _empty, _directory, _missing]
+def _endless_device(tmp_path: Path) -> tuple[Path, Expectation]:
+    path = tmp_path / "zero.yaml"
+    path.symlink_to("/dev/zero")  # read whole, it would never end
+    return path, Expectation(["is not a regular file"])
+
+
+def _fifo(tmp_path: Path) -> tuple[Path, Expectation]:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)  # opened for reading, it would wait for a writer forever
+    return path, Expectation(["is not a regular file"])
+
+
+GENERATED = [_endless_device, _fifo, _too_big, _latin1, _nul_byte, _billion_laughs, _deep_nesting, _deep_block_nesting, _empty, _directory, _missing]
 
 
 @pytest.mark.parametrize("make", GENERATED, ids=lambda f: f.__name__.strip("_"))
