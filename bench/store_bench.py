@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from process_definitions import DEFAULT_DEFINITION, load_definition  # noqa: E402
 from samverkan import instances  # noqa: E402
 from samverkan.auth import Actor, Grant, GrantRole  # noqa: E402
+from samverkan.clock import FixedClock  # noqa: E402
 from samverkan.engine import TransitionRequest  # noqa: E402
 from samverkan.status import status_rows  # noqa: E402
 from samverkan.store.database import Database  # noqa: E402
@@ -37,13 +38,13 @@ def run(label: str, url: str) -> None:
     migrate = time.perf_counter() - started
     now = pendulum.datetime(2027, 1, 2, 12, tz="Europe/Stockholm")
     started = time.perf_counter()
-    instance = instances.start_instance(db, loaded, ACTOR.email, now)
+    instance = instances.start_instance(db, loaded, ACTOR.email, FixedClock(now))
     start = time.perf_counter() - started
     durations = []
     for step in steps:
         request = TransitionRequest(step.stage, step.party, step.to, pendulum.datetime(step.day.year, step.day.month, step.day.day, tz="Europe/Stockholm"), fields=step.fields)
         began = time.perf_counter()
-        instances.transition(db, instance, request, ACTOR, now)
+        instances.transition(db, instance, request, ACTOR, FixedClock(now))
         durations.append(time.perf_counter() - began)
     began = time.perf_counter()
     with db.transaction() as session:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from process_definitions.model import Definition
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
+from samverkan.text import shown
 
 TOKEN_PREFIX = "svk_"
 
@@ -47,6 +48,27 @@ class Actor:
     @property
     def is_director_office(self) -> bool:
         return any(g.role is GrantRole.director_office for g in self.grants)
+
+
+def make_grant(role: str, stage: str | None, party: str | None) -> Grant:
+    """A grant as given on the command line: a role, and the one thing it needs, nothing else."""
+    try:
+        grant_role = GrantRole(role)
+    except ValueError:
+        raise SamverkanError(f"--role: {shown(role, 40)} is not one of: {', '.join(r.value for r in GrantRole)}") from None
+    if grant_role is GrantRole.director_office and (stage or party):
+        raise SamverkanError("--stage/--party: the director's office may act on everything; leave them out")
+    if grant_role is GrantRole.project_lead:
+        if not stage:
+            raise SamverkanError("--stage: a project lead leads a stage; name it")
+        if party:
+            raise SamverkanError("--party: a project lead leads a whole stage, every branch of it; leave --party out")
+    if grant_role is GrantRole.party_contact:
+        if not party:
+            raise SamverkanError("--party: a party contact speaks for a party; name it")
+        if stage:
+            raise SamverkanError("--stage: a party contact acts on every branch of their party; leave --stage out")
+    return Grant(grant_role, stage, party)
 
 
 def new_token() -> str:

@@ -1,6 +1,8 @@
 """The time now, injectable: rules take `now` as an argument, the shell asks a Clock.
 
-SAMVERKAN_NOW pins the command line's clock (for simulation, demonstrations and tests)."""
+SAMVERKAN_NOW pins the command line's clock (for simulation, demonstrations and tests). A
+pinned clock may write only into a store marked as simulated (samverkan.store.clock_mode):
+a live store records every change at the real time."""
 
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ from samverkan.text import shown
 
 
 class Clock(Protocol):
+    pinned: bool  # True when the time is not the real one
+
     def now(self) -> pendulum.DateTime: ...
 
 
 class SystemClock:
+    pinned = False
+
     def now(self) -> pendulum.DateTime:
         return pendulum.now("UTC")
 
@@ -29,6 +35,7 @@ class SystemClock:
 @dataclass
 class FixedClock:
     at: pendulum.DateTime
+    pinned = True
 
     def now(self) -> pendulum.DateTime:
         return self.at

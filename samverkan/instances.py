@@ -18,10 +18,12 @@ from process_definitions.model import Definition
 from samverkan import engine
 from samverkan.auth import Actor, may_transition, who_may
 from samverkan.calendar import TIMEZONE
+from samverkan.clock import Clock
 from samverkan.engine import Change, NodeState, TransitionRefused, TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.faults import crash_point
 from samverkan.graph import Node
+from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.text import MAX_INSTANCE_ID, SLUG
 from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, TransitionRow
@@ -37,7 +39,7 @@ class Loaded:
 
 
 @lru_cache(maxsize=32)
-def _definition_from_text(sha256: str, text: str) -> Definition:
+def definition_from_text(sha256: str, text: str) -> Definition:
     """Parsing a definition costs ~40 ms; an instance's text never changes, so keep it."""
     return parse_definition(text, f"stored definition {sha256[:12]}").definition
 
@@ -46,22 +48,23 @@ def start_instance(
     db: Database,
     loaded: LoadedDefinition,
     actor: str,
-    now: pendulum.DateTime,
+    clock: Clock,
     instance_id: str | None = None,
     started_at: pendulum.DateTime | None = None,
     history: list[TransitionRequest] | None = None,
     history_source: str = "history",
 ) -> str:
     history = history or []
-    # A process under way began at the first date its definition or its history names, not
-    # when it was entered here; back-dated transitions are then allowed from that day on.
-    started = started_at or min([*(r.at for r in history), earliest_date(loaded.definition), now])
-    if started > now:
-        raise SamverkanError(f"the start {started.to_datetime_string()} is in the future")
     if instance_id is not None and (len(instance_id) > MAX_INSTANCE_ID or not SLUG.fullmatch(instance_id)):
         raise SamverkanError(f"--instance: {instance_id!r} is not a valid id: use lowercase a–z, 0–9 and dashes")
     try:
         with db.transaction() as session:
+            now = write_time(session, clock)
+            # A process under way began at the first date its definition or its history names, not
+            # when it was entered here; back-dated transitions are then allowed from that day on.
+            started = started_at or min([*(r.at for r in history), earliest_date(loaded.definition), now])
+            if started > now:
+                raise SamverkanError(f"the start {started.in_timezone(TIMEZONE).to_datetime_string()} is in the future")
             definition_row = _register_definition(session, loaded, now)
             instance_id = instance_id or _free_instance_id(session, loaded.definition.id)
             if session.get(InstanceRow, instance_id) is not None:
@@ -138,7 +141,7 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     if instance is None:
         known = sorted(session.scalars(select(InstanceRow.id)))
         raise SamverkanError(f"unknown instance {instance_id!r}; known: {', '.join(known) or 'none (samverkan start)'}")
-    definition = _definition_from_text(instance.definition.sha256, instance.definition.text)
+    definition = definition_from_text(instance.definition.sha256, instance.definition.text)
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))
              for node, r in rows.items()}
@@ -154,19 +157,22 @@ def _only_instance(session: Session) -> str:
     raise SamverkanError(f"there are {len(ids)} instances; name one: {', '.join(ids)}")
 
 
-def transition(db: Database, instance_id: str, request: TransitionRequest, actor: Actor, now: pendulum.DateTime) -> list[Change]:
+def transition(db: Database, instance_id: str, request: TransitionRequest, actor: Actor, clock: Clock) -> list[Change]:
     """Apply one transition and all it causes, atomically; or refuse it and change nothing
     (a refusal for want of permission is itself recorded)."""
     refusal: str | None = None
     try:
         with db.transaction() as session:
             loaded = load(session, instance_id, lock=True)
+            now = write_time(session, clock)
             _, node = engine.resolve(loaded.definition, request)
+            # The whole request is checked before anything is written, a refusal included: the
+            # public record holds only requests that would have been valid from someone allowed.
+            changes = engine.decide(loaded.definition, loaded.state, request, now)
             if not may_transition(actor, node):
                 refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node)} may"
                 _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
-                changes = engine.decide(loaded.definition, loaded.state, request, now)
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
                 crash_point("transition-flushed", session)
     except StaleDataError:
@@ -212,13 +218,22 @@ def _write(session: Session, definition: Definition, instance: InstanceRow, rows
 
 def _record_refusal(session: Session, instance: InstanceRow, node: Node, state: str, request: TransitionRequest,
                     actor: str, now: pendulum.DateTime, refusal: str) -> None:
+    """A refused attempt, kept short: the request is valid (checked first), but whoever made
+    it was not allowed, so what it says is kept only as far as it identifies the attempt."""
     instance.last_seq += 1
     session.add(TransitionRow(
         instance_id=instance.id, seq=instance.last_seq, node_key=node.key, stage=node.stage, party=node.party,
         from_state=state, to_state=request.to, automatic=False, caused_by_seq=None, actor=actor,
-        occurred_at=request.at, recorded_at=now, reason=request.reason, reference=request.reference,
-        record=dict(request.fields) or None, outcome="refused", refusal=refusal,
+        occurred_at=request.at, recorded_at=now, reason=_cut(request.reason), reference=_cut(request.reference),
+        record={key: _cut(value) for key, value in request.fields.items()} or None, outcome="refused", refusal=refusal,
     ))
+
+
+REFUSED_TEXT_LIMIT = 120
+
+
+def _cut(text: str | None) -> str | None:
+    return text if text is None or len(text) <= REFUSED_TEXT_LIMIT else text[: REFUSED_TEXT_LIMIT - 1] + "…"
 
 
 def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow]]:

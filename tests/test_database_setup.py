@@ -12,7 +12,7 @@ def test_sqlite_default_lives_under_samverkan_home_in_wal_mode(tmp_path, monkeyp
     monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
     assert "at empty" in run_cli(capsys, "db", "current").out  # a report changes nothing
     assert "no process instance yet" in run_cli(capsys, "status").err  # the first real use creates and migrates
-    assert "at 0002, newest 0002" in run_cli(capsys, "db", "current").out
+    assert f"at {head_revision()}, newest {head_revision()}" in run_cli(capsys, "db", "current").out
     database = Database()
     try:
         assert database.url == f"sqlite:///{tmp_path / 'home' / 'samverkan.db'}"

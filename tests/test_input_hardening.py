@@ -19,7 +19,7 @@ from process_definitions import DEFAULT_DEFINITION
 from samverkan.actors import issue_token
 from samverkan.auth import Actor, Grant, GrantRole, may_start
 from samverkan.cli.instance_commands import _inert
-from samverkan.clock import parse_day, parse_moment
+from samverkan.clock import FixedClock, parse_day, parse_moment
 from samverkan.errors import SamverkanError
 from samverkan.store.database import Database, make_engine
 from tests.cli_helpers import run_cli
@@ -321,7 +321,7 @@ def test_concurrent_first_tokens_make_exactly_one_directors_office(db_url):
     def first(number: int) -> None:
         start.wait()
         try:
-            issue_token(database, f"d{number}@region.example.org", Grant(GrantRole.director_office), None, now)
+            issue_token(database, f"d{number}@region.example.org", Grant(GrantRole.director_office), None, FixedClock(now))
             results[number] = "issued"
         except SamverkanError as error:
             results[number] = str(error)

@@ -86,6 +86,7 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
     from process_definitions import load_definition as load
     from samverkan import instances
     from samverkan.auth import Actor, Grant, GrantRole
+    from samverkan.clock import FixedClock
     from samverkan.engine import TransitionRefused, TransitionRequest
     from samverkan.history import as_request, load_history
     from samverkan.store.database import Database
@@ -96,7 +97,7 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
     now = pendulum.datetime(2026, 11, 22, 10, tz="Europe/Stockholm")
     db = Database(db_url)
     try:
-        instance = instances.start_instance(db, load(DEFAULT_DEFINITION), "test", now, None, None,
+        instance = instances.start_instance(db, load(DEFAULT_DEFINITION), "test", FixedClock(now), None, None,
                                             [as_request(source, i, e) for i, e in enumerate(history.transitions)], source)
         actor = Actor("direktor@region-vasterbotten.example.org", (Grant(GrantRole.director_office),))
         fields = {"decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige", "paragraph": "§187"}
@@ -107,7 +108,7 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
                        "contract_outcome": "antaget" if to == "adopted" else "ej antaget"}
             request = TransitionRequest("adoption", "umea", to, now.subtract(days=2), fields={**fields, **outcome})
             try:
-                instances.transition(db, instance, request, actor, now)
+                instances.transition(db, instance, request, actor, FixedClock(now))
                 return "applied:" + to
             except TransitionRefused as error:
                 return "refused:" + str(error)

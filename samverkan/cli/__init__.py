@@ -9,7 +9,7 @@ import typer
 
 from samverkan.errors import SamverkanError
 
-from . import calendar_commands, db_commands, definition_commands, instance_commands, token_commands
+from . import actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, token_commands
 
 app = typer.Typer(
     name="samverkan",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 definition_commands.register(app)
 instance_commands.register(app)
+actor_commands.register(app)
 app.add_typer(calendar_commands.app, name="calendar")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(db_commands.app, name="db")

@@ -60,14 +60,13 @@ def start(
         started_at = parse_moment(parsed.started_at, f"{source}: started_at") if parsed.started_at else None
     if as_of is not None:
         started_at = parse_moment(as_of, "--as-of")
-    now = context.clock().now()
     with context.database() as db:
         exists = any_actor(db)
         who = context.actor(db, actor, token) if exists else None
         may_start(who, exists)
         # A fresh install: no one has a token yet, so an --actor given is unproven; not recorded.
         starter = who.email if who else "bootstrap"
-        instance_id = instances.start_instance(db, loaded, starter, now, instance, started_at, requests, source)
+        instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
     print(instance_id)
@@ -117,7 +116,8 @@ def transition(
     """Record a transition: a stage or branch moves to a new state, with who, when and why."""
     instance = checked_instance(instance, "INSTANCE")
     actor, token = context.credentials(actor, token)
-    now = context.clock().now()
+    clock = context.clock()
+    now = clock.now()
     request = TransitionRequest(
         stage=checked_text(stage, "STAGE", MAX_SLUG), party=checked_text(party, "--party", MAX_SLUG),
         to=checked_text(to, "--to", MAX_SLUG),
@@ -127,7 +127,7 @@ def transition(
     )
     with context.database() as db:
         who = context.actor(db, actor, token)
-        changes = instances.transition(db, instance, request, who, now)
+        changes = instances.transition(db, instance, request, who, clock)
     for change in changes:
         marker = "  (följd)" if change.automatic else ""
         print(f"{change.node.key}: {change.before} -> {change.after.state}{marker}")

@@ -1,13 +1,15 @@
-"""`samverkan token issue|revoke`: personal tokens, issued by the director's office."""
+"""`samverkan token issue|revoke|recover`: personal tokens, issued by the director's office."""
 
 from __future__ import annotations
 
+import getpass
+import socket
 from typing import Annotated, Optional
 
 import typer
 
-from samverkan.actors import any_actor, issue_token, revoke_tokens
-from samverkan.auth import Grant, GrantRole
+from samverkan.actors import any_actor, issue_token, recover, revoke_actor
+from samverkan.auth import make_grant
 from samverkan.errors import SamverkanError
 from samverkan.text import MAX_EMAIL, MAX_NAME
 
@@ -17,51 +19,73 @@ from .instance_commands import ActorOpt, TokenOpt
 
 app = typer.Typer(help="Personal tokens: issued by the director's office, stored only as a hash.", no_args_is_help=True)
 
+RoleOpt = Annotated[Optional[str], typer.Option("--role", help="director-office, project-lead or party-contact.")]
+StageOpt = Annotated[Optional[str], typer.Option("--stage", help="With project-lead: the stage they lead.")]
+PartyOpt = Annotated[Optional[str], typer.Option("--party", help="With party-contact: their party.")]
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Their name, for the record.")]
+
 
 @app.command("issue")
 def issue(
     email: Annotated[str, typer.Argument(help="Whose token: their e-mail address.")],
-    role: Annotated[str, typer.Option("--role", help="director-office, project-lead or party-contact.")],
-    stage: Annotated[Optional[str], typer.Option("--stage", help="With project-lead: the stage they lead.")] = None,
-    party: Annotated[Optional[str], typer.Option("--party", help="With party-contact: their party.")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Their name, for the record.")] = None,
+    role: RoleOpt = None,
+    stage: StageOpt = None,
+    party: PartyOpt = None,
+    name: NameOpt = None,
     actor: ActorOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Issue a personal token (printed once) and grant a role. The first needs no token."""
+    """Issue a personal token (printed once), granting --role first if given; without --role the
+    token carries the roles the actor already holds. The first token needs no token."""
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
     name = checked_text(name, "--name", MAX_NAME)
     actor, token = context.credentials(actor, token)
-    try:
-        grant_role = GrantRole(role)
-    except ValueError:
-        raise SamverkanError(f"--role: {role!r} is not one of: {', '.join(r.value for r in GrantRole)}") from None
-    if grant_role is GrantRole.project_lead and not stage:
-        raise SamverkanError("--stage: a project lead leads a stage; name it")
-    if grant_role is GrantRole.party_contact and not party:
-        raise SamverkanError("--party: a party contact speaks for a party; name it")
-    if grant_role is GrantRole.director_office and (stage or party):
-        raise SamverkanError("--stage/--party: the director's office may act on everything; leave them out")
-    now = context.clock().now()
+    grant = make_grant(role, stage, party) if role is not None else None
+    if grant is None and (stage or party):
+        raise SamverkanError("--stage/--party: name the --role they go with")
     with context.database() as db:
         issuer = context.actor(db, actor, token) if any_actor(db) else None
-        new = issue_token(db, email, Grant(grant_role, stage if grant_role is GrantRole.project_lead else None,
-                                           party if grant_role is GrantRole.party_contact else None), issuer, now, name)
-    print(f"Token för {email.strip().lower()} ({grant_role.value}); visas bara nu, spara den säkert:")
+        new = issue_token(db, email, grant, issuer, context.clock(), name)
+    print(f"Token för {email.strip().lower()}; visas bara nu, spara den säkert:")
     print(new)
 
 
 @app.command("revoke")
 def revoke(
     email: Annotated[str, typer.Argument(help="Whose tokens to revoke.")],
+    keep_roles: Annotated[bool, typer.Option("--keep-roles", help="Keep the actor's roles (a leaked token: revoke, then issue a new one).")] = False,
     actor: ActorOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Revoke every token of an actor."""
+    """Revoke every token of an actor and withdraw their roles (unless --keep-roles)."""
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     actor, token = context.credentials(actor, token)
-    now = context.clock().now()
     with context.database() as db:
-        count = revoke_tokens(db, email, context.actor(db, actor, token), now)
-    print(f"Återkallade {count} token för {email.strip().lower()}.")
+        tokens, roles = revoke_actor(db, email, context.actor(db, actor, token), context.clock(), keep_roles)
+    kept = " Behörigheterna finns kvar." if keep_roles else f" Drog in {roles} behörighet(er)."
+    print(f"Återkallade {tokens} token för {email.strip().lower()}.{kept}")
+
+
+@app.command("recover")
+def recover_token(
+    email: Annotated[str, typer.Argument(help="Who in the director's office gets the new token.")],
+    name: NameOpt = None,
+) -> None:
+    """When every director's-office token is lost: a new one, needing only database access.
+    Logged with the operating-system user and host (see docs/security.md)."""
+    email = checked_text(email, "EMAIL", MAX_EMAIL)
+    name = checked_text(name, "--name", MAX_NAME)
+    by = f"recovery by {_os_user()}@{socket.gethostname()}"
+    with context.database() as db:
+        new = recover(db, email, context.clock(), by[:320], name)
+    print(f"Återställning registrerad i behörighetsloggen ({by}). Token för regionkansliet, {email.strip().lower()}; "
+          "visas bara nu, spara den säkert:")
+    print(new)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "uid-unknown"

@@ -127,3 +127,26 @@ class TokenRow(Base):
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(320))
     revoked_at: Mapped[dt.datetime | None]
+
+
+class SettingRow(Base):
+    """The store's own settings; `clock` says whether its record is real ("live") or simulated."""
+
+    __tablename__ = "store_settings"
+
+    key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class AuthorityEventRow(Base):
+    """One change of who may do what: a token issued or revoked, a role granted or withdrawn,
+    a recovery. Kept for the record, like the transitions."""
+
+    __tablename__ = "authority_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(320))  # who did it: an actor, "bootstrap", or "recovery by OS-USER@HOST"
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(320))  # whose authority changed
+    detail: Mapped[str | None] = mapped_column(Text)

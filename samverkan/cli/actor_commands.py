@@ -1,0 +1,96 @@
+"""`samverkan grant`, `samverkan revoke` and `samverkan actors`: who may do what."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from samverkan.actors import authority_log, grant_role, overview, withdraw_role
+from samverkan.auth import make_grant
+from samverkan.calendar import TIMEZONE
+from samverkan.text import MAX_EMAIL, MAX_NAME
+
+from . import context
+from .args import checked_slug, checked_text
+from .instance_commands import ActorOpt, TokenOpt
+from .table import table_lines
+from .token_commands import NameOpt, PartyOpt, StageOpt
+
+RequiredRole = Annotated[str, typer.Option("--role", help="director-office, project-lead or party-contact.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("grant")(grant)
+    app.command("revoke")(revoke)
+    app.command("actors")(actors)
+
+
+def grant(
+    email: Annotated[str, typer.Argument(help="Who: their e-mail address.")],
+    role: RequiredRole,
+    stage: StageOpt = None,
+    party: PartyOpt = None,
+    name: NameOpt = None,
+    actor: ActorOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Grant a role; every valid token of the actor carries it at once."""
+    email = checked_text(email, "EMAIL", MAX_EMAIL)
+    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    name = checked_text(name, "--name", MAX_NAME)
+    actor, token = context.credentials(actor, token)
+    new_grant = make_grant(role, stage, party)
+    with context.database() as db:
+        added = grant_role(db, email, new_grant, context.actor(db, actor, token), context.clock(), name)
+    who = email.strip().lower()
+    print(f"{who}: {new_grant.describe()}" + (" beviljad." if added else " fanns redan."))
+
+
+def revoke(
+    email: Annotated[str, typer.Argument(help="Whose role to withdraw.")],
+    role: RequiredRole,
+    stage: StageOpt = None,
+    party: PartyOpt = None,
+    actor: ActorOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Withdraw one role; every token of the actor loses it at once."""
+    email = checked_text(email, "EMAIL", MAX_EMAIL)
+    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    actor, token = context.credentials(actor, token)
+    old_grant = make_grant(role, stage, party)
+    with context.database() as db:
+        withdraw_role(db, email, old_grant, context.actor(db, actor, token), context.clock())
+    print(f"{email.strip().lower()}: {old_grant.describe()} indragen.")
+
+
+def actors(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    log: Annotated[bool, typer.Option("--log", help="The authority log instead: every grant, withdrawal, token and recovery.")] = False,
+) -> None:
+    """Every actor, their roles and valid tokens (or, with --log, every change of authority)."""
+    with context.database() as db:
+        if log:
+            events = authority_log(db)
+        else:
+            views = overview(db)
+    if log:
+        rows = [{"at": e.at.in_timezone(TIMEZONE).isoformat(), "by": e.by, "action": e.action, "subject": e.subject,
+                 "detail": e.detail} for e in events]
+        if as_json:
+            print(json.dumps({"authority_log": rows}, ensure_ascii=False, indent=2))
+        else:
+            print("\n".join(table_lines(("tid", "av", "åtgärd", "vem", "detaljer"),
+                                        [(r["at"][:16].replace("T", " "), r["by"], r["action"], r["subject"], r["detail"] or "")
+                                         for r in rows])))
+        return
+    listed = [{"email": v.email, "name": v.name, "roles": [g.describe() for g in v.grants], "valid_tokens": v.valid_tokens,
+               "last_issued": v.last_issued.in_timezone(TIMEZONE).isoformat() if v.last_issued else None} for v in views]
+    if as_json:
+        print(json.dumps({"actors": listed}, ensure_ascii=False, indent=2))
+        return
+    print("\n".join(table_lines(("e-post", "namn", "behörigheter", "giltiga token", "senast utfärdad"),
+                                [(a["email"], a["name"] or "", "; ".join(a["roles"]) or "(inga)", a["valid_tokens"],
+                                  (a["last_issued"] or "")[:10]) for a in listed])))
