@@ -19,7 +19,7 @@ from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed
 from samverkan.patterns import matches
-from samverkan.text import MAX_FIELD_VALUE
+from samverkan.text import MAX_FIELD_VALUE, shown
 
 
 class TransitionRefused(SamverkanError):
@@ -179,7 +179,12 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
             raise TransitionRefused(f"{request.stage}: this transition records no fields (got {', '.join(sorted(fields))})")
         return {}
     known = {f.id: f for f in stage.record}
-    problems = [f"{request.stage}: unknown field {name!r}; the fields are: {', '.join(known)}" for name in fields if name not in known]
+    unknown = [name for name in fields if name not in known]
+    problems = []
+    if unknown:  # one line, however many: an error repeats little of what was typed
+        names = ", ".join(shown(name, 30) for name in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        problems.append(f"{request.stage}: unknown field{'s' if len(unknown) > 1 else ''} {names}{more}; the fields are: {', '.join(known)}")
     record: dict[str, Any] = {}
     for spec in stage.record:
         value = fields.get(spec.id, "").strip()

@@ -26,6 +26,17 @@ def current() -> None:
     """Show the database's schema revision and the newest one."""
     db = Database(migrate=False)
     try:
-        print(f"{db.safe_url}: at {db.revision() or 'empty'}, newest {head_revision()}")
+        revision = db.revision()
+        print(f"{db.safe_url}: at {revision or 'empty'}, newest {head_revision()}{_clock(db, revision)}")
     finally:
         db.close()
+
+
+def _clock(db: Database, revision: str | None) -> str:
+    """Whose time the store records (from revision 0003 on): live, or simulated."""
+    if revision is None or revision < "0003":
+        return ""
+    from samverkan.store.clock_mode import mode
+
+    with db.transaction() as session:
+        return f"; clock: {mode(session) or 'not yet set (the first write decides)'}"

@@ -35,10 +35,18 @@ def database_url() -> str:
         return url
     home = samverkan_home()
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{private_folder(home) / 'samverkan.db'}"
     except OSError as error:
-        raise SamverkanError(f"SAMVERKAN_HOME {home}: cannot create the folder: {error.strerror}") from None
-    return f"sqlite:///{home / 'samverkan.db'}"
+        raise SamverkanError(f"SAMVERKAN_HOME {home}: cannot create the folder or the database: {error.strerror}") from None
+
+
+def private_folder(folder: Path) -> Path:
+    """The folder, made 0700 when it is created here: the record is for the office, not for
+    every account on the machine. The files in it are made 0600 by `_private_files`."""
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return folder
 
 
 # Only the drivers the locking, isolation and crash guarantees were built and tested on.
@@ -58,6 +66,8 @@ def make_engine(url: str) -> Engine:
             raise SamverkanError(f"SAMVERKAN_DATABASE_URL: a sqlite URL takes no options (?{'&'.join(parsed.query)})")
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _sqlite_settings(engine)
+        if parsed.database and parsed.database != ":memory:":
+            _private_files(engine, Path(parsed.database))
         return engine
     if parsed.drivername in POSTGRESQL_DRIVERS:
         return create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
@@ -80,6 +90,20 @@ def _sqlite_settings(engine: Engine) -> None:
         # Take the write lock at the start: two writers then queue instead of one failing
         # halfway with "database is locked" after it has read a state that is about to change.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _private_files(engine: Engine, path: Path) -> None:
+    """The database and its -wal and -shm files readable by their owner only (SQLite creates
+    them with the umask's permissions; a file made by hand keeps its own)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection, _record) -> None:
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                if name.stat().st_mode & 0o077:
+                    name.chmod(0o600)
+            except OSError:  # not there (yet), or not ours to change: nothing to tighten
+                pass
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -1,0 +1,216 @@
+"""The trust boundary: nobody writes into a live store at a time of their choosing, roles can
+be taken away, the office cannot lock itself out, grants name what exists, and a refusal is
+recorded only for a request that was valid in every other way. SQLite and PostgreSQL alike."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan import instances
+from samverkan.auth import Actor, Grant, GrantRole
+from samverkan.clock import FixedClock
+from samverkan.engine import TransitionRequest
+from samverkan.errors import SamverkanError
+from samverkan.store.database import Database
+from tests.cli_helpers import run_cli
+from tests.databases import dump
+from tests.drive import history_yaml, planned_steps
+
+DIRECTOR = "direktor@region-vasterbotten.example.org"
+LEAD = "projekt@region-vasterbotten.example.org"
+SAMVERKAN = Path(sys.executable).with_name("samverkan")
+PREPARE = ["transition", "vb", "adoption", "--party", "skelleftea", "--to", "in-preparation", "--at", "2026-11-02"]
+
+
+@pytest.fixture
+def live(db_url, capsys, monkeypatch, tmp_path):
+    """A live store (no pinned clock): the default process joined mid-way, one director."""
+    monkeypatch.setenv("SAMVERKAN_DATABASE_URL", db_url)
+    monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
+    for name in ("SAMVERKAN_NOW", "SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR", "SAMVERKAN_TEST_CRASH_AT"):
+        monkeypatch.delenv(name, raising=False)
+    definition = load_definition(DEFAULT_DEFINITION).definition
+    steps = [s for s in planned_steps(definition) if s.day <= pendulum.date(2026, 10, 15)]
+    (tmp_path / "history.yaml").write_text(history_yaml(steps), encoding="utf-8")
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", tmp_path / "history.yaml", "--instance", "vb").code == 0
+    token = issue(capsys, DIRECTOR, "--role", "director-office")
+    return {"url": db_url, "token": token, "as_director": ["--actor", DIRECTOR, "--token", token]}
+
+
+def issue(capsys, email, *args):
+    result = run_cli(capsys, "token", "issue", email, *args)
+    assert result.code == 0, result.err
+    return result.out.strip().splitlines()[-1]
+
+
+def refused(result, message):
+    assert result.code == 2, (result.code, result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.err
+    assert "Traceback" not in result.err
+
+
+# 1. Time cannot be forged.
+
+
+def test_a_pinned_clock_cannot_write_into_a_live_store(live, capsys, monkeypatch):
+    before = dump(live["url"])
+    monkeypatch.setenv("SAMVERKAN_NOW", "2090-06-01T12:00")
+    forged = [*PREPARE[:-1], "2090-05-31", *live["as_director"]]
+    refused(run_cli(capsys, *forged), "SAMVERKAN_NOW: this store keeps a live record")
+    for command in (["token", "issue", "x@umea.example.org", "--role", "party-contact", "--party", "umea", *live["as_director"]],
+                    ["start", DEFAULT_DEFINITION, "--instance", "other", *live["as_director"]]):
+        refused(run_cli(capsys, *command), "this store keeps a live record")
+    assert dump(live["url"]) == before
+    # Views may still be judged at another time.
+    assert run_cli(capsys, "status", "vb", "--as-of", "2026-12-01").code == 0
+    monkeypatch.delenv("SAMVERKAN_NOW")
+    refused(run_cli(capsys, *forged), "is in the future")
+    assert run_cli(capsys, *PREPARE, *live["as_director"]).code == 0  # the true transition is not blocked
+
+
+def test_the_api_refuses_a_pinned_clock_on_a_live_store_too(live):
+    db = Database(live["url"])
+    try:
+        actor = Actor(DIRECTOR, (Grant(GrantRole.director_office),))
+        request = TransitionRequest("adoption", "skelleftea", "in-preparation", pendulum.datetime(2090, 5, 31, tz="UTC"))
+        with pytest.raises(SamverkanError, match="live record"):
+            instances.transition(db, "vb", request, actor, FixedClock(pendulum.datetime(2090, 6, 1, tz="UTC")))
+    finally:
+        db.close()
+
+
+def test_a_store_first_written_with_a_pinned_clock_is_simulated(cli_env, capsys, monkeypatch):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "sim").code == 0
+    monkeypatch.setenv("SAMVERKAN_NOW", "2026-12-01T10:00")
+    assert run_cli(capsys, "token", "issue", DIRECTOR, "--role", "director-office").code == 0
+    assert "simulated" in run_cli(capsys, "db", "current").out
+
+
+# 2. Roles can be taken away; a reissued token carries only what is granted then.
+
+
+def test_a_reissued_token_carries_only_what_is_granted_then(live, capsys):
+    issue(capsys, LEAD, "--role", "project-lead", "--stage", "adoption", *live["as_director"])
+    revoked = run_cli(capsys, "token", "revoke", LEAD, *live["as_director"])
+    assert revoked.code == 0 and "Drog in 1 behörighet" in revoked.out
+    token = issue(capsys, LEAD, "--role", "project-lead", "--stage", "signing", *live["as_director"])
+    refused(run_cli(capsys, *PREPARE, "--actor", LEAD, "--token", token), f"{LEAD} may not change adoption/skelleftea")
+    actors = json.loads(run_cli(capsys, "actors", "--json").out)["actors"]
+    assert next(a for a in actors if a["email"] == LEAD)["roles"] == ["project lead of signing"]
+
+
+def test_grant_and_revoke_change_every_token_at_once(live, capsys):
+    token = issue(capsys, LEAD, "--role", "project-lead", "--stage", "signing", *live["as_director"])
+    assert run_cli(capsys, "grant", LEAD, "--role", "project-lead", "--stage", "adoption", *live["as_director"]).code == 0
+    assert run_cli(capsys, *PREPARE, "--actor", LEAD, "--token", token).code == 0
+    assert run_cli(capsys, "revoke", LEAD, "--role", "project-lead", "--stage", "adoption", *live["as_director"]).code == 0
+    back = ["transition", "vb", "adoption", "--party", "umea", "--to", "in-preparation", "--at", "2026-11-02"]
+    refused(run_cli(capsys, *back, "--actor", LEAD, "--token", token), "may not change adoption/umea")
+    refused(run_cli(capsys, "revoke", LEAD, "--role", "project-lead", "--stage", "adoption", *live["as_director"]),
+            "is not project lead of adoption; they hold: project lead of signing")
+    log = json.loads(run_cli(capsys, "actors", "--log", "--json").out)["authority_log"]
+    assert [(e["action"], e["subject"]) for e in log if e["subject"] == LEAD] == [
+        ("grant", LEAD), ("issue-token", LEAD), ("grant", LEAD), ("withdraw", LEAD)]
+    assert all(e["by"] == DIRECTOR for e in log if e["subject"] == LEAD)
+
+
+def test_keep_roles_revokes_only_the_tokens(live, capsys):
+    old = issue(capsys, LEAD, "--role", "project-lead", "--stage", "adoption", *live["as_director"])
+    assert run_cli(capsys, "token", "revoke", LEAD, "--keep-roles", *live["as_director"]).code == 0
+    new = issue(capsys, LEAD, *live["as_director"])  # no --role: the roles held
+    refused(run_cli(capsys, *PREPARE, "--actor", LEAD, "--token", old), "not a valid token")
+    assert run_cli(capsys, *PREPARE, "--actor", LEAD, "--token", new).code == 0
+
+
+# 3. No lock-out; a documented, logged recovery.
+
+
+def test_the_last_directors_office_cannot_be_removed(live, capsys):
+    before = dump(live["url"])
+    refused(run_cli(capsys, "token", "revoke", DIRECTOR, *live["as_director"]), "is the last director's office with a valid token")
+    refused(run_cli(capsys, "revoke", DIRECTOR, "--role", "director-office", *live["as_director"]), "is the last director's office")
+    refused(run_cli(capsys, "token", "revoke", DIRECTOR, "--keep-roles", *live["as_director"]), "is the last director's office")
+    assert dump(live["url"]) == before
+    second = "kansli@region-vasterbotten.example.org"
+    issue(capsys, second, "--role", "director-office", *live["as_director"])
+    assert run_cli(capsys, "token", "revoke", DIRECTOR, *live["as_director"]).code == 0
+
+
+def test_a_lost_token_is_recovered_with_database_access_and_logged(live, capsys):
+    recovered = run_cli(capsys, "token", "recover", DIRECTOR)
+    assert recovered.code == 0 and "behörighetsloggen" in recovered.out
+    token = recovered.out.strip().splitlines()[-1]
+    assert run_cli(capsys, "token", "issue", LEAD, "--role", "project-lead", "--stage", "adoption",
+                   "--actor", DIRECTOR, "--token", token).code == 0
+    log = json.loads(run_cli(capsys, "actors", "--log", "--json").out)["authority_log"]
+    recovery = next(e for e in log if e["action"] == "recover")
+    assert recovery["subject"] == DIRECTOR and recovery["by"].startswith("recovery by ")
+
+
+# 4. Grants name things that exist, and only what their role uses.
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--role", "project-lead", "--stage", "draftin"], "--stage: 'draftin' is not a stage of any known definition"),
+    (["--role", "party-contact", "--party", "stockholm"], "--party: 'stockholm' is not a party of any known definition"),
+    (["--role", "project-lead", "--stage", "drafting", "--party", "umea"], "--party: a project lead leads a whole stage"),
+    (["--role", "party-contact", "--party", "umea", "--stage", "adoption"], "--stage: a party contact acts on every branch"),
+    (["--role", "director-office", "--party", "umea"], "the director's office may act on everything"),
+    (["--stage", "drafting"], "--stage/--party: name the --role they go with"),
+])
+def test_a_grant_must_name_what_exists_and_what_its_role_uses(live, capsys, args, message):
+    before = dump(live["url"])
+    refused(run_cli(capsys, "token", "issue", LEAD, *args, *live["as_director"]), message)
+    if "--role" in args:
+        refused(run_cli(capsys, "grant", LEAD, *args, *live["as_director"]), message)
+    assert dump(live["url"]) == before
+
+
+# 8. Every input is checked before anything is written, a refusal included.
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--to", "nosuch"], "'nosuch' is not a state of lifecycle"),
+    (["--to", "in-preparation", "--at", "2030-01-01"], "is in the future"),
+    (["--to", "adopted", "--at", "2026-11-02", *[f"--field=f{n}=x" for n in range(250)]], "unknown fields 'f0', 'f1', 'f2' and 247 more;"),
+    (["--to", "adopted", "--at", "2026-11-02", "--reference", "§1", "--field", "decision_body=" + "x" * 400], "missing field"),
+])
+def test_an_invalid_request_without_permission_records_nothing(live, capsys, args, message):
+    umea = issue(capsys, "ks@umea.example.org", "--role", "party-contact", "--party", "umea", *live["as_director"])
+    before = dump(live["url"])
+    result = run_cli(capsys, "transition", "vb", "adoption", "--party", "skelleftea", *args, "--actor", "ks@umea.example.org", "--token", umea)
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err, result.err
+    assert len(result.err.splitlines()) <= 6  # a line a problem (5 record fields, 1 for all unknown), however many were typed
+    assert dump(live["url"]) == before
+
+
+def test_a_valid_request_without_permission_is_recorded_short(live, capsys):
+    umea = issue(capsys, "ks@umea.example.org", "--role", "party-contact", "--party", "umea", *live["as_director"])
+    result = run_cli(capsys, *PREPARE, "--reason", "r" * 2000, "--actor", "ks@umea.example.org", "--token", umea)
+    refused(result, "may not change adoption/skelleftea")
+    trail = json.loads(run_cli(capsys, "audit", "vb", "--format", "json").out)["transitions"]
+    [refusal] = [t for t in trail if t["outcome"] == "refused"]
+    assert refusal["reason"] == "r" * 119 + "…"
+
+
+# 5. Files under SAMVERKAN_HOME are private.
+
+
+def test_the_embedded_database_is_private(tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "SAMVERKAN_HOME": str(home), "SAMVERKAN_NOW": "2026-11-22T10:00"}
+    env.pop("SAMVERKAN_DATABASE_URL", None)
+    done = subprocess.run(["sh", "-c", f'umask 022 && "{SAMVERKAN}" start "{DEFAULT_DEFINITION}"'],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for path in home.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
