@@ -18,7 +18,7 @@ from enum import StrEnum
 import pendulum
 
 from process_definitions.model import Adjust, Basis, Definition, Stage
-from samverkan.calendar import OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date
+from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order
 from samverkan.reminders import Reminder, reminder_schedule
@@ -46,12 +46,19 @@ class PlannedNode:
     nominal_deadline: pendulum.Date
     deadline: pendulum.Date  # after the move for weekends, holidays and eves
     deadline_basis: Basis
-    deadline_reason: str | None
+    deadline_reason: str | None  # why the deadline differs from the nominal one, in Swedish
     hard: bool
     completed: pendulum.Date | None
     latest_finish: pendulum.Date | None = None
     critical: bool = False
     reminders: tuple[Reminder, ...] = ()
+
+    @property
+    def deadline_moved_by(self) -> MoveRule | None:
+        """What moved the deadline: the law (forward, §2) or the process's own rule (backward)."""
+        if self.deadline == self.nominal_deadline:
+            return None
+        return MoveRule.law if self.deadline > self.nominal_deadline else MoveRule.process_rule
 
     @property
     def slack_days(self) -> int | None:
@@ -61,6 +68,11 @@ class PlannedNode:
     def delay_days(self) -> int:
         """How far it is behind its own plan: finished late, or still open past its finish."""
         return max(0, self.finish.toordinal() - self.planned_finish.toordinal())
+
+
+class MoveRule(StrEnum):
+    law = "law"  # lag (1930:173) 2 §: a last day on a closed day moves forward to the next weekday
+    process_rule = "process-rule"  # the definition's `adjust: backward`: a limit moves back; no law says so
 
 
 class Miss(StrEnum):
@@ -207,7 +219,11 @@ def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, st
     if adjust is Adjust.backward:
         moved = previous_business_day(nominal)
         if moved != nominal:
-            return moved, f"{nominal} is not a business day; a limit that cannot be passed moves back to {moved}"
+            # Not the law: §2 only ever moves a last day forward. Moving a limit that must not be
+            # passed back to a day one can act on is the process's own planning rule.
+            return moved, (f"{nominal} är {why_closed(nominal)}; flyttad bakåt till närmaste vardag {moved} "
+                           f"enligt processens planeringsregel ({why_closed(nominal)} är ingen arbetsdag); "
+                           f"{LAW_SECTION_2} flyttar bara framåt")
     return nominal, None
 
 

@@ -11,7 +11,7 @@ from process_definitions.model import Definition, StateKind
 from samverkan.calendar import TIMEZONE
 from samverkan.engine import InstanceState, kind_of, nodes_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
-from samverkan.planner import Actual, Plan, plan
+from samverkan.planner import Actual, MoveRule, Plan, plan
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class StatusRow:
     responsible_role: str
     deadline: pendulum.Date
     nominal_deadline: pendulum.Date
+    deadline_reason: str | None  # why deadline differs from nominal_deadline, in Swedish
+    deadline_moved_by: MoveRule | None
     days_left: int | None  # negative when late; None once finished
     completed_at: pendulum.DateTime | None
     waiting_for: tuple[Node, ...]
@@ -74,6 +76,8 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             responsible_role=stage.responsible_role.value,
             deadline=item.deadline,
             nominal_deadline=item.nominal_deadline,
+            deadline_reason=item.deadline_reason,
+            deadline_moved_by=item.deadline_moved_by,
             days_left=None if finished else item.deadline.toordinal() - today.toordinal(),
             completed_at=current.completed_at,
             waiting_for=waits,

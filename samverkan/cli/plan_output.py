@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from samverkan.planner import Plan, PlannedNode
+from samverkan.planner import MoveRule, Plan, PlannedNode
 
 from .table import table_lines
 
@@ -45,6 +45,7 @@ def _node(n: PlannedNode) -> dict:
         "nominal_deadline": n.nominal_deadline.isoformat(),
         "deadline_basis": n.deadline_basis.value,
         "deadline_moved_because": n.deadline_reason,
+        "deadline_moved_by": n.deadline_moved_by.value if n.deadline_moved_by else None,
         "hard_deadline": n.hard,
         "completed": n.completed.isoformat() if n.completed else None,
         "slack_days": n.slack_days,
@@ -77,11 +78,42 @@ def _short(text: str, width: int = _NAME_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# What moved a deadline: the law moves a last day forward; the process's own rule moves a
+# limit that must not be passed back. Only the first is lag (1930:173) 2 §.
+MOVE_MARKS = {MoveRule.law: "*", MoveRule.process_rule: "†"}
+_MOVE_HEADS = {
+    MoveRule.law: "* deadline flyttad framåt till nästa vardag: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §):",
+    MoveRule.process_rule: "† deadline flyttad bakåt enligt processens egen planeringsregel, inte enligt lag:",
+}
+
+
+def move_mark(rule: MoveRule | None) -> str:
+    return MOVE_MARKS[rule] if rule else ""
+
+
+def moved_notes(moves: list[tuple[str, MoveRule | None, str | None]]) -> list[str]:
+    """Footnotes for moved deadlines: one heading per rule used, then each distinct
+    explanation once, with the stages it applies to. `moves`: (stage, rule, explanation)."""
+    lines: list[str] = []
+    for rule in MoveRule:
+        reasons: dict[str, list[str]] = {}
+        for stage, moved_by, reason in moves:
+            if moved_by is rule and reason:
+                stages = reasons.setdefault(reason, [])
+                if stage not in stages:
+                    stages.append(stage)
+        if not reasons:
+            continue
+        lines.append(_MOVE_HEADS[rule])
+        lines += [f"  {', '.join(stages)}: {reason}" for reason, stages in reasons.items()]
+    return lines
+
+
 def plan_as_table(plan: Plan) -> str:
     d = plan.definition
     rows = []
     for n in plan.nodes:
-        deadline = n.deadline.isoformat() + ("*" if n.deadline != n.nominal_deadline else "")
+        deadline = n.deadline.isoformat() + move_mark(n.deadline_moved_by)
         rows.append((
             "" if n.node.party else n.node.stage,
             f"  └ {n.party_name}" if n.node.party else _short(n.name),
@@ -98,8 +130,10 @@ def plan_as_table(plan: Plan) -> str:
         lines.append(f"Planerat per {plan.as_of.isoformat()}")
     lines.append("")
     lines += table_lines(_HEADINGS, rows)
-    lines.append("")
-    lines.append("* deadline flyttad: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §)")
+    notes = moved_notes([(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
+    if notes:
+        lines.append("")
+        lines += notes
     for i in plan.infeasible:
         what = {
             "deadline": f"blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",

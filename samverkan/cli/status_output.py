@@ -11,6 +11,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
 from samverkan.status import StatusRow
 
+from .plan_output import move_mark, moved_notes
 from .table import table_lines
 
 
@@ -36,6 +37,8 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "responsible_role": r.responsible_role,
             "deadline": r.deadline.isoformat(),
             "nominal_deadline": r.nominal_deadline.isoformat(),
+            "deadline_moved_because": r.deadline_reason,
+            "deadline_moved_by": r.deadline_moved_by.value if r.deadline_moved_by else None,
             "days_left": r.days_left,
             "late": r.late,
             "critical": r.critical,
@@ -74,12 +77,15 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         "" if r.node.party else r.node.stage,
         f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
         r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
-        r.deadline.isoformat(),
+        r.deadline.isoformat() + move_mark(r.deadline_moved_by),
         _days(r),
         _waiting(definition, r),
     ) for r in rows]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
     lines += table_lines(_HEADINGS, table)
+    notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
+    if notes:
+        lines += ["", *notes]
     overdue = [r for r in rows if r.late]
     if overdue:
         lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]
