@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pendulum
+import pytest
 
 from process_definitions import DEFAULT_DEFINITION
 from samverkan.calendar import legal_due
@@ -75,3 +76,77 @@ def test_the_plan_explains_a_legal_move_in_swedish(capsys, tmp_path):
     assert "2026-12-28*" in result.out
     assert "  signing: 2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)" in result.out.splitlines()
     assert "Christmas" not in result.out
+
+
+# --- 17: the decision body is checked -----------------------------------------------
+
+TZ = "Europe/Stockholm"
+
+
+def _ready_adoption(definition):
+    from samverkan.engine import NodeState, start
+    from samverkan.graph import Node
+
+    state = dict(start(definition, pendulum.datetime(2025, 10, 1, 8, tz=TZ))[0])
+    ready = pendulum.datetime(2026, 10, 15, tz=TZ)
+    for party in definition.group_members("signatories"):
+        state[Node("adoption", party)] = NodeState("ready", ready_at=ready, changed_at=ready)
+    return state
+
+
+def _adoption(party: str, body: str, to: str = "adopted"):
+    from samverkan.engine import TransitionRequest
+
+    outcome = ("antagen", "antaget") if to == "adopted" else ("ej antagen", "ej antaget")
+    return TransitionRequest("adoption", party, to, pendulum.datetime(2026, 11, 18, 19, tz=TZ), fields={
+        "decision_date": "2026-11-18", "decision_body": body, "paragraph": "§187",
+        "agreement_outcome": outcome[0], "contract_outcome": outcome[1]})
+
+
+def test_an_adoption_by_the_wrong_body_is_refused(default_definition):
+    from samverkan.engine import TransitionRefused, decide
+
+    state, now = _ready_adoption(default_definition), pendulum.datetime(2026, 11, 22, 10, tz=TZ)
+    with pytest.raises(TransitionRefused) as info:
+        decide(default_definition, state, _adoption("mala", "Kommunstyrelsen"), now)
+    assert str(info.value) == (
+        "adoption/mala: field 'decision_body' (Beslutande organ): Malå kommun decides by Kommunfullmäktige according to "
+        "the definition, not 'Kommunstyrelsen'; if the matter is delegated, the definition must say so "
+        "(parties[mala].decision_body)")
+    with pytest.raises(TransitionRefused, match="Region Västerbotten decides by Regionfullmäktige"):
+        decide(default_definition, state, _adoption("region-vasterbotten", "Kommunfullmäktige"), now)
+    with pytest.raises(TransitionRefused, match="Umeå kommun decides by Kommunfullmäktige"):
+        decide(default_definition, state, _adoption("umea", "Kommunstyrelsen", to="rejected"), now)
+    # Case and surrounding or doubled spaces do not matter.
+    [applied, *_] = decide(default_definition, state, _adoption("mala", "  kommunFULLMÄKTIGE "), now)
+    assert applied.after.state == "adopted"
+    assert decide(default_definition, state, _adoption("region-vasterbotten", "Regionfullmäktige"), now)
+
+
+def test_a_party_that_has_delegated_the_matter_decides_by_its_board(default_definition):
+    from process_definitions import parse_definition
+    from samverkan.engine import TransitionRefused, decide
+
+    text = open(DEFAULT_DEFINITION, encoding="utf-8").read()
+    malå = "name: Malå kommun\n    kind: municipality\n    decision_body: Kommunfullmäktige"
+    assert malå in text
+    delegated = parse_definition(text.replace(malå, malå.replace("Kommunfullmäktige", "Kommunstyrelsen")), "d.yaml").definition
+    state, now = _ready_adoption(delegated), pendulum.datetime(2026, 11, 22, 10, tz=TZ)
+    assert decide(delegated, state, _adoption("mala", "Kommunstyrelsen"), now)
+    with pytest.raises(TransitionRefused, match="Malå kommun decides by Kommunstyrelsen according to the definition, not 'Kommunfullmäktige'"):
+        decide(delegated, state, _adoption("mala", "Kommunfullmäktige"), now)
+
+
+def test_the_cli_refuses_the_wrong_body_with_one_line_and_changes_nothing(cli_env, capsys, tmp_path, monkeypatch):
+    history = "process_definitions/examples/history_illustrative_2026-11.yaml"
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", history).code == 0
+    token = run_cli(capsys, "token", "issue", "chef@region.example.org", "--role", "director-office").out.strip().splitlines()[-1]
+    before = json.loads(run_cli(capsys, "audit", "--format", "json").out)["transitions"]
+    result = run_cli(capsys, "transition", "samverkan-2027-2030", "adoption", "--party", "mala", "--to", "adopted",
+                     "--at", "2026-11-20", "--reference", "§12", "--actor", "chef@region.example.org", "--token", token,
+                     "--field", "decision_date=2026-11-20", "--field", "decision_body=Kommunstyrelsen",
+                     "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Malå kommun decides by Kommunfullmäktige" in lines[0] and "'Kommunstyrelsen'" in lines[0]
+    assert json.loads(run_cli(capsys, "audit", "--format", "json").out)["transitions"] == before
