@@ -150,3 +150,37 @@ def test_the_cli_refuses_the_wrong_body_with_one_line_and_changes_nothing(cli_en
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "Malå kommun decides by Kommunfullmäktige" in lines[0] and "'Kommunstyrelsen'" in lines[0]
     assert json.loads(run_cli(capsys, "audit", "--format", "json").out)["transitions"] == before
+
+
+# --- 20: the example says it is an example ------------------------------------------
+
+EXAMPLE = "process_definitions/examples/history_illustrative_2026-11.yaml"
+MARK = "EXEMPEL: påhittade beslut, inte det offentliga diariet"
+
+
+def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", EXAMPLE).code == 0
+    table = run_cli(capsys, "status").out
+    assert table.splitlines()[1].startswith(MARK)
+    status = json.loads(run_cli(capsys, "status", "--json").out)
+    assert status["illustrative"] is True and status["illustrative_note"].startswith(MARK)
+    audit = json.loads(run_cli(capsys, "audit", "--format", "json").out)
+    assert audit["illustrative"] is True and audit["illustrative_note"].startswith(MARK)
+    invented = [t for t in audit["transitions"] if t["reference"] == "§140"]
+    assert invented and invented[0]["reason"].startswith("EXEMPEL, påhittat beslut")
+    import csv
+    import io
+
+    csv_rows = list(csv.DictReader(io.StringIO(run_cli(capsys, "audit", "--format", "csv").out)))
+    assert MARK in csv_rows[0]["record"]
+    decisions = [row for row in csv_rows if row["reference"]]
+    assert len(decisions) >= 5 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
+
+
+def test_a_real_history_is_not_marked(cli_env, capsys, tmp_path):
+    real = tmp_path / "real.yaml"
+    real.write_text("transitions:\n  - {stage: memo, to: done, at: 2025-10-17}\n", encoding="utf-8")
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", real).code == 0
+    assert "EXEMPEL" not in run_cli(capsys, "status").out + run_cli(capsys, "audit", "--format", "csv").out
+    status = json.loads(run_cli(capsys, "status", "--json").out)
+    assert status["illustrative"] is False and status["illustrative_note"] is None

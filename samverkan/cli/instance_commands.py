@@ -53,9 +53,10 @@ def start(
     instance = checked_instance(instance, "--instance")
     actor, token = context.credentials(actor, token)
     loaded = load_definition(path)
-    requests, started_at, source = [], None, "history"
+    requests, started_at, source, illustrative = [], None, "history", None
     if history is not None:
         source, parsed = load_history(history)
+        illustrative = instances.illustrative_mark(parsed.note) if parsed.illustrative else None
         requests = [as_request(source, i, entry) for i, entry in enumerate(parsed.transitions)]
         started_at = parse_moment(parsed.started_at, f"{source}: started_at") if parsed.started_at else None
     if as_of is not None:
@@ -67,9 +68,12 @@ def start(
         may_start(who, exists)
         # A fresh install: no one has a token yet, so an --actor given is unproven; not recorded.
         starter = who.email if who else "bootstrap"
-        instance_id = instances.start_instance(db, loaded, starter, now, instance, started_at, requests, source)
+        instance_id = instances.start_instance(db, loaded, starter, now, instance, started_at, requests, source,
+                                               illustrative)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
+    if illustrative:
+        print(illustrative)
     print(instance_id)
 
 
@@ -85,8 +89,8 @@ def status(
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
         instance_id = loaded.instance.id
-    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now) if as_json
-                     else status_as_table(instance_id, loaded.definition, rows, now))
+    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative) if as_json
+                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -146,7 +150,7 @@ def audit(
     if fmt not in ("csv", "json"):
         raise SamverkanError(f"--format: {fmt!r} is not csv or json")
     with context.database() as db:
-        instance_id, definition, rows = instances.audit_rows(db, instance)
+        instance_id, definition, rows, illustrative = instances.audit_rows(db, instance)
     parties = {p.id: p.name for p in definition.parties}
     records = [{
         "seq": r.seq, "recorded_at": r.recorded_at.in_timezone(TIMEZONE).isoformat(),
@@ -157,7 +161,9 @@ def audit(
         "refusal": r.refusal,
     } for r in rows]
     if fmt == "json":
-        print(json.dumps({"instance": instance_id, "process": definition.id, "transitions": records}, ensure_ascii=False, indent=2))
+        marks = {"illustrative": illustrative is not None, "illustrative_note": illustrative}
+        print(json.dumps({"instance": instance_id, "process": definition.id, **marks, "transitions": records},
+                         ensure_ascii=False, indent=2))
         return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS, lineterminator="\n")

@@ -20,9 +20,12 @@ def _who(definition: Definition, node: Node) -> str:
     return f"{node.stage} ({party})" if party else node.stage
 
 
-def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> dict:
+def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                   illustrative: str | None = None) -> dict:
     return {
         "instance": instance_id,
+        "illustrative": illustrative is not None,
+        "illustrative_note": illustrative,
         "process": {"id": definition.id, "name": definition.name, "version": definition.version},
         "as_of": now.in_timezone(TIMEZONE).isoformat(),
         "stages": [{
@@ -48,8 +51,9 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
     }
 
 
-def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
-    return json.dumps(status_as_dict(instance_id, definition, rows, now), ensure_ascii=False, indent=2) + "\n"
+def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                   illustrative: str | None = None) -> str:
+    return json.dumps(status_as_dict(instance_id, definition, rows, now, illustrative), ensure_ascii=False, indent=2) + "\n"
 
 
 _HEADINGS = ("Steg", "Part", "Status", "Deadline", "Dagar kvar", "Väntar på")
@@ -72,7 +76,8 @@ def _waiting(definition: Definition, row: StatusRow) -> str:
     return shown
 
 
-def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
+def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                    illustrative: str | None = None) -> str:
     table = [(
         "" if r.node.party else r.node.stage,
         f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
@@ -82,6 +87,8 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         _waiting(definition, r),
     ) for r in rows]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
+    if illustrative:
+        lines[1:1] = [illustrative]
     lines += table_lines(_HEADINGS, table)
     notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
     if notes:
