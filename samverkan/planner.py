@@ -21,6 +21,7 @@ from process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order
+from samverkan.rejections import blocked_by_failures
 from samverkan.reminders import Reminder, reminder_schedule
 
 
@@ -32,6 +33,7 @@ class Actual:
     runs from when the node could start, which the dependencies' actual dates already give."""
 
     finished: pendulum.Date | None = None
+    failed: bool = False  # it ended without success (a council said no): it will not finish on its estimate
 
 
 @dataclass
@@ -52,6 +54,11 @@ class PlannedNode:
     latest_finish: pendulum.Date | None = None
     critical: bool = False
     reminders: tuple[Reminder, ...] = ()
+    blocked_by: tuple[Node, ...] = ()  # failed nodes that keep it from finishing: not planned
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
 
     @property
     def deadline_moved_by(self) -> MoveRule | None:
@@ -138,7 +145,28 @@ def plan(
             ordered.append(item)
     _backward(definition, planned)
     _mark_critical(definition, planned)
+    _mark_blocked(definition, planned, actuals)
     return Plan(definition, as_of, ordered, _infeasible(definition, planned))
+
+
+def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actuals: Mapping[Node, Actual]) -> None:
+    """A failed node is not planned to finish on its estimate: it, and what it keeps from
+    finishing (its stage when the join can no longer be met, and the stages after), are
+    blocked by it until a new decision. Their dates stay as what a new decision would give."""
+    failed = [node for node, actual in actuals.items() if actual.failed
+              and not (node.party is None and definition.stage(node.stage).for_each)]
+    causes = blocked_by_failures(definition, failed)
+    for node in failed:
+        planned[node].blocked_by = (node,)
+    for stage_id, blockers in causes.items():
+        stage = definition.stage(stage_id)
+        for party in [None, *branch_parties(definition, stage)]:
+            item = planned[Node(stage_id, party)]
+            if item.completed is None and not item.blocked_by:
+                item.blocked_by = blockers
+    for item in planned.values():
+        if item.blocked:
+            item.critical = False
 
 
 class _calendar_bounds:
@@ -327,6 +355,8 @@ def _infeasible(definition: Definition, planned: dict[Node, PlannedNode]) -> lis
 
     found = []
     for item in planned.values():
+        if item.blocked:
+            continue  # reported as blocked, with its cause, not as a date it would miss
         found_miss = miss(item)
         if found_miss is None or (item.node.party and miss(planned[Node(item.node.stage, None)])):
             continue

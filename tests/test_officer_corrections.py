@@ -184,3 +184,49 @@ def test_a_real_history_is_not_marked(cli_env, capsys, tmp_path):
     assert "EXEMPEL" not in run_cli(capsys, "status").out + run_cli(capsys, "audit", "--format", "csv").out
     status = json.loads(run_cli(capsys, "status", "--json").out)
     assert status["illustrative"] is False and status["illustrative_note"] is None
+
+
+# --- 16: a "no" is a problem, and shows as one ---------------------------------------
+
+
+def _rejected_at_mala(capsys):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", EXAMPLE).code == 0
+    token = run_cli(capsys, "token", "issue", "chef@region.example.org", "--role", "director-office").out.strip().splitlines()[-1]
+    result = run_cli(capsys, "transition", "samverkan-2027-2030", "adoption", "--party", "mala", "--to", "rejected",
+                     "--at", "2026-11-20", "--reference", "§12", "--actor", "chef@region.example.org", "--token", token,
+                     "--field", "decision_date=2026-11-20", "--field", "decision_body=Kommunfullmäktige",
+                     "--field", "agreement_outcome=ej antagen", "--field", "contract_outcome=ej antaget")
+    assert result.code == 0, result.err
+
+
+def test_a_rejection_stands_out_in_status(cli_env, capsys):
+    _rejected_at_mala(capsys)
+    table = run_cli(capsys, "status").out
+    mala = next(line for line in table.splitlines() if "└ Malå kommun" in line and "Ej antaget" in line)
+    assert "! Ej antaget" in mala and "AVSLAG" in mala and " d" not in mala.split("2026-12-30")[1]
+    assert "! adoption (Malå kommun): Ej antaget (2026-11-20, §12, Kommunfullmäktige); blockerar adoption, signing, in-force " \
+           "(adoption kräver alla 16 parter; högst 15 kan bli klara); nytt beslut krävs: ärendet måste tas upp igen i " \
+           "Kommunfullmäktige" in table
+    assert table.index("AVSLAG (1)") < table.index("Steg ")  # seen before the table
+    data = json.loads(run_cli(capsys, "status", "--json").out)
+    rows = {(s["id"], s["party"]): s for s in data["stages"]}
+    assert rows[("adoption", "mala")]["failed"] is True and rows[("adoption", "mala")]["days_left"] is None
+    assert rows[("signing", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
+    assert rows[("signing", None)]["days_left"] is None and rows[("adoption", "umea")]["failed"] is False
+    [rejection] = data["rejections"]
+    assert rejection["party_name"] == "Malå kommun" and rejection["blocks"] == ["adoption", "signing", "in-force"]
+    assert rejection["next_step"].startswith("nytt beslut krävs: ärendet måste tas upp igen i Kommunfullmäktige")
+
+
+def test_the_planner_does_not_plan_a_rejection_to_finish(cli_env, capsys):
+    _rejected_at_mala(capsys)
+    table = run_cli(capsys, "plan", "--instance", "samverkan-2027-2030").out
+    mala = [line for line in table.splitlines() if "└ Malå kommun" in line][-1]
+    assert "AVSLAG" in mala and "2026-12-17" not in mala
+    assert "AVSLAG: adoption (Malå kommun) planeras inte att bli klart; blockerar adoption, signing, in-force; nytt beslut krävs" in table
+    data = json.loads(run_cli(capsys, "plan", "--instance", "samverkan-2027-2030", "--json").out)
+    rows = {(s["id"], s["party"]): s for s in data["stages"]}
+    assert rows[("adoption", "mala")]["finish"] is None and rows[("adoption", "mala")]["blocked"] is True
+    assert rows[("in-force", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
+    assert rows[("adoption", "umea")]["blocked"] is False and rows[("adoption", "umea")]["finish"] == "2026-11-02"
+    assert {(b["id"], b["party"]) for b in data["blocked"]} >= {("adoption", None), ("signing", None), ("in-force", None)}

@@ -20,6 +20,7 @@ from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.history import as_request, load_history
+from samverkan.rejections import rejections
 from samverkan.status import status_rows
 from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown
 
@@ -88,9 +89,10 @@ def status(
     with context.database() as db, db.transaction() as session:
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
+        found = rejections(loaded.definition, loaded.state)
         instance_id = loaded.instance.id
-    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative) if as_json
-                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative))
+    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative, found) if as_json
+                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
