@@ -122,7 +122,9 @@ class Party(Strict):
     name: Name = Field(description="The name people read, with å, ä and ö.")
     kind: PartyKind
     decision_body: Name | None = Field(
-        default=None, description="The body that takes this party's formal decisions, e.g. Kommunfullmäktige."
+        default=None,
+        description="The body that takes this party's formal decisions, e.g. Kommunfullmäktige, or Kommunstyrelsen where "
+        "the council has delegated the matter. A record field marked `decision_body` must name it.",
     )
     contacts: list[Contact] = Field(default_factory=list)
 
@@ -234,6 +236,11 @@ class RecordField(Strict):
     choices: list[Name] | None = None
     pattern: str | None = Field(default=None, description="A regular expression a text value must match.")
     reference: StrictBool = Field(default=False, description="This field is the decision reference (e.g. the § number).")
+    decision_body: StrictBool = Field(
+        default=False,
+        description="This text field names the body that decided; it must be the `decision_body` of the branch's party "
+        "(of the stage's owner, for a stage without branches), compared case-insensitively. Parties without one are not checked.",
+    )
     success: str | None = Field(
         default=None,
         description="For a choice: the value that means success. Entering a done state needs it; a failed state needs a field without it.",
@@ -246,6 +253,8 @@ class RecordField(Strict):
             raise ValueError("a choice field needs choices")
         if self.type is not FieldType.choice and self.choices:
             raise ValueError(f"choices go with type choice, not {self.type.value}")
+        if self.decision_body and self.type is not FieldType.text:
+            raise ValueError(f"decision_body goes with type text, not {self.type.value}")
         if self.success is not None and self.success not in (self.choices or []):
             raise ValueError(f"success {self.success!r} is not one of the field's choices")
         if self.pattern is not None:

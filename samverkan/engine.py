@@ -96,6 +96,8 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
         raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
     _check_time(node, current, request.at, now)
     record = _check_record(stage, transition.requires_record, request, current, now)
+    if transition.requires_record:
+        _check_decision_body(definition, stage, node, record)
     to_kind = kind_of(definition, stage, request.to)
     if transition.requires_record:
         _check_outcome(stage, to_kind, record)
@@ -222,6 +224,27 @@ def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum
     if spec.pattern and not matches(spec.pattern, value):
         raise ValueError(f"{value!r} does not match the expected form {spec.help or spec.pattern}")
     return value
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _check_decision_body(definition: Definition, stage: Stage, node: Node, record: Mapping[str, Any]) -> None:
+    """The body named in the record must be the one the definition says decides for the party
+    (the branch's, or the stage owner's): Malå's council, not its executive board, unless the
+    definition says the matter is delegated."""
+    party = definition.party(node.party or stage.owner)
+    if party.decision_body is None:
+        return
+    for spec in stage.record:
+        value = record.get(spec.id)
+        if spec.decision_body and value is not None and not _same_name(value, party.decision_body):
+            raise TransitionRefused(
+                f"{node.key}: field {spec.id!r} ({spec.name}): {party.name} decides by {party.decision_body} according to "
+                f"the definition, not {value!r}; if the matter is delegated, the definition must say so "
+                f"(parties[{party.id}].decision_body)"
+            )
 
 
 def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) -> None:

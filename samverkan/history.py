@@ -1,6 +1,8 @@
 """A history file: what already happened before the engine took over a process under way,
 as back-dated transitions, applied in order by `samverkan start --history FILE`.
 
+    illustrative: true        # optional: the decisions are invented examples, not the public record
+    note: "Påhittad historik för att prova motorn."   # optional, shown with the mark
     started_at: 2025-10-17
     transitions:
       - {stage: memo, to: done, at: 2025-10-17}
@@ -15,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
@@ -78,6 +80,8 @@ class HistoryEntry(BaseModel):
 class History(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    illustrative: StrictBool = Field(default=False, description="The decisions are invented examples, not the public record.")
+    note: Annotated[str, _text(MAX_REASON)] | None = None
     started_at: Moment | None = None
     transitions: list[HistoryEntry] = Field(default_factory=list)
 

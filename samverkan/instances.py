@@ -4,7 +4,7 @@ asks the pure rules, and writes everything the rules decided in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import pendulum
@@ -30,12 +30,22 @@ from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, Transiti
 
 
 
+# An instance started from an illustrative history says so wherever its decisions are shown.
+ILLUSTRATIVE = "EXEMPEL: påhittade beslut, inte det offentliga diariet"
+_ILLUSTRATIVE_REASON = "EXEMPEL, påhittat beslut"
+
+
 @dataclass(frozen=True)
 class Loaded:
     instance: InstanceRow
     definition: Definition
     rows: dict[Node, NodeRow]
     state: dict[Node, NodeState]
+    illustrative: str | None = None  # the mark (and the history's note) of an illustrative instance
+
+
+def illustrative_mark(note: str | None) -> str:
+    return f"{ILLUSTRATIVE}. {note}" if note else ILLUSTRATIVE
 
 
 @lru_cache(maxsize=32)
@@ -53,7 +63,12 @@ def start_instance(
     started_at: pendulum.DateTime | None = None,
     history: list[TransitionRequest] | None = None,
     history_source: str = "history",
+    illustrative: str | None = None,
 ) -> str:
+    """Start an instance. `illustrative`, the mark of an invented history (see
+    `illustrative_mark`), is kept without a schema change: in the record of the instance's
+    first audit row (the start's own release, which records nothing else), and in the reason
+    of every transition the history applies, so each exported row says it too."""
     history = history or []
     if instance_id is not None and (len(instance_id) > MAX_INSTANCE_ID or not SLUG.fullmatch(instance_id)):
         raise SamverkanError(f"--instance: {instance_id!r} is not a valid id: use lowercase a–z, 0–9 and dashes")
@@ -77,6 +92,12 @@ def start_instance(
                                   state=s.state, record={}) for node, s in state.items()}
             session.add_all(rows.values())
             _write(session, loaded.definition, instance, rows, changes, actor, now, None)
+            if illustrative:
+                first = session.scalars(select(TransitionRow).where(TransitionRow.instance_id == instance_id,
+                                                                    TransitionRow.seq == 1)).one()
+                first.record = {"illustrative": True, "note": illustrative}
+                history = [replace(r, reason=f"{_ILLUSTRATIVE_REASON}: {r.reason}" if r.reason else _ILLUSTRATIVE_REASON)
+                           for r in history]
             current = dict(state)
             for change in changes:
                 current[change.node] = change.after
@@ -145,7 +166,16 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))
              for node, r in rows.items()}
-    return Loaded(instance, definition, rows, state)
+    return Loaded(instance, definition, rows, state, illustrative_of(session, instance.id))
+
+
+def illustrative_of(session: Session, instance_id: str) -> str | None:
+    """The illustrative mark stored at the start, or None for a real instance."""
+    first = session.scalars(select(TransitionRow.record).where(TransitionRow.instance_id == instance_id,
+                                                              TransitionRow.seq == 1)).first()
+    if isinstance(first, dict) and first.get("illustrative") is True:
+        return str(first.get("note") or ILLUSTRATIVE)
+    return None
 
 
 def _only_instance(session: Session) -> str:
@@ -236,11 +266,11 @@ def _cut(text: str | None) -> str | None:
     return text if text is None or len(text) <= REFUSED_TEXT_LIMIT else text[: REFUSED_TEXT_LIMIT - 1] + "…"
 
 
-def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow]]:
+def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow], str | None]:
     with db.transaction() as session:
         loaded = load(session, instance_id)
         rows = list(session.scalars(select(TransitionRow).where(TransitionRow.instance_id == loaded.instance.id).order_by(TransitionRow.seq)))
-        return loaded.instance.id, loaded.definition, rows
+        return loaded.instance.id, loaded.definition, rows, loaded.illustrative
 
 
 def instance_count(db: Database) -> int:

@@ -18,9 +18,10 @@ from enum import StrEnum
 import pendulum
 
 from process_definitions.model import Adjust, Basis, Definition, Stage
-from samverkan.calendar import OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date
+from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order
+from samverkan.rejections import blocked_by_failures
 from samverkan.reminders import Reminder, reminder_schedule
 
 
@@ -32,6 +33,7 @@ class Actual:
     runs from when the node could start, which the dependencies' actual dates already give."""
 
     finished: pendulum.Date | None = None
+    failed: bool = False  # it ended without success (a council said no): it will not finish on its estimate
 
 
 @dataclass
@@ -46,12 +48,24 @@ class PlannedNode:
     nominal_deadline: pendulum.Date
     deadline: pendulum.Date  # after the move for weekends, holidays and eves
     deadline_basis: Basis
-    deadline_reason: str | None
+    deadline_reason: str | None  # why the deadline differs from the nominal one, in Swedish
     hard: bool
     completed: pendulum.Date | None
     latest_finish: pendulum.Date | None = None
     critical: bool = False
     reminders: tuple[Reminder, ...] = ()
+    blocked_by: tuple[Node, ...] = ()  # failed nodes that keep it from finishing: not planned
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
+
+    @property
+    def deadline_moved_by(self) -> MoveRule | None:
+        """What moved the deadline: the law (forward, §2) or the process's own rule (backward)."""
+        if self.deadline == self.nominal_deadline:
+            return None
+        return MoveRule.law if self.deadline > self.nominal_deadline else MoveRule.process_rule
 
     @property
     def slack_days(self) -> int | None:
@@ -61,6 +75,11 @@ class PlannedNode:
     def delay_days(self) -> int:
         """How far it is behind its own plan: finished late, or still open past its finish."""
         return max(0, self.finish.toordinal() - self.planned_finish.toordinal())
+
+
+class MoveRule(StrEnum):
+    law = "law"  # lag (1930:173) 2 §: a last day on a closed day moves forward to the next weekday
+    process_rule = "process-rule"  # the definition's `adjust: backward`: a limit moves back; no law says so
 
 
 class Miss(StrEnum):
@@ -126,7 +145,28 @@ def plan(
             ordered.append(item)
     _backward(definition, planned)
     _mark_critical(definition, planned)
+    _mark_blocked(definition, planned, actuals)
     return Plan(definition, as_of, ordered, _infeasible(definition, planned))
+
+
+def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actuals: Mapping[Node, Actual]) -> None:
+    """A failed node is not planned to finish on its estimate: it, and what it keeps from
+    finishing (its stage when the join can no longer be met, and the stages after), are
+    blocked by it until a new decision. Their dates stay as what a new decision would give."""
+    failed = [node for node, actual in actuals.items() if actual.failed
+              and not (node.party is None and definition.stage(node.stage).for_each)]
+    causes = blocked_by_failures(definition, failed)
+    for node in failed:
+        planned[node].blocked_by = (node,)
+    for stage_id, blockers in causes.items():
+        stage = definition.stage(stage_id)
+        for party in [None, *branch_parties(definition, stage)]:
+            item = planned[Node(stage_id, party)]
+            if item.completed is None and not item.blocked_by:
+                item.blocked_by = blockers
+    for item in planned.values():
+        if item.blocked:
+            item.critical = False
 
 
 class _calendar_bounds:
@@ -207,7 +247,11 @@ def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, st
     if adjust is Adjust.backward:
         moved = previous_business_day(nominal)
         if moved != nominal:
-            return moved, f"{nominal} is not a business day; a limit that cannot be passed moves back to {moved}"
+            # Not the law: §2 only ever moves a last day forward. Moving a limit that must not be
+            # passed back to a day one can act on is the process's own planning rule.
+            return moved, (f"{nominal} är {why_closed(nominal)}; flyttad bakåt till närmaste vardag {moved} "
+                           f"enligt processens planeringsregel ({why_closed(nominal)} är ingen arbetsdag); "
+                           f"{LAW_SECTION_2} flyttar bara framåt")
     return nominal, None
 
 
@@ -311,6 +355,8 @@ def _infeasible(definition: Definition, planned: dict[Node, PlannedNode]) -> lis
 
     found = []
     for item in planned.values():
+        if item.blocked:
+            continue  # reported as blocked, with its cause, not as a date it would miss
         found_miss = miss(item)
         if found_miss is None or (item.node.party and miss(planned[Node(item.node.stage, None)])):
             continue

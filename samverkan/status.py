@@ -11,7 +11,7 @@ from process_definitions.model import Definition, StateKind
 from samverkan.calendar import TIMEZONE
 from samverkan.engine import InstanceState, kind_of, nodes_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
-from samverkan.planner import Actual, Plan, plan
+from samverkan.planner import Actual, MoveRule, Plan, plan
 
 
 @dataclass(frozen=True)
@@ -26,23 +26,33 @@ class StatusRow:
     responsible_role: str
     deadline: pendulum.Date
     nominal_deadline: pendulum.Date
-    days_left: int | None  # negative when late; None once finished
+    deadline_reason: str | None  # why deadline differs from nominal_deadline, in Swedish
+    deadline_moved_by: MoveRule | None
+    days_left: int | None  # negative when late; None once finished, failed or blocked
     completed_at: pendulum.DateTime | None
     waiting_for: tuple[Node, ...]
     critical: bool
+    failed: bool = False  # ended without success: a "no"
+    blocked_by: tuple[Node, ...] = ()  # the failed nodes that keep it from finishing
 
     @property
     def late(self) -> bool:
         return self.days_left is not None and self.days_left < 0
 
 
-def actuals_of(state: InstanceState) -> dict[Node, Actual]:
-    return {node: Actual(finished=s.completed_at.in_timezone(TIMEZONE).date()) for node, s in state.items() if s.completed_at}
+def actuals_of(definition: Definition, state: InstanceState) -> dict[Node, Actual]:
+    actuals = {}
+    for node, s in state.items():
+        if s.completed_at:
+            actuals[node] = Actual(finished=s.completed_at.in_timezone(TIMEZONE).date())
+        elif kind_of(definition, definition.stage(node.stage), s.state) is StateKind.failed:
+            actuals[node] = Actual(failed=True)
+    return actuals
 
 
 def plan_for(definition: Definition, state: InstanceState, as_of: pendulum.Date) -> Plan:
-    """An instance's plan: its recorded dates in place of the estimates."""
-    return plan(definition, actuals=actuals_of(state), as_of=as_of)
+    """An instance's plan: its recorded dates in place of the estimates, and its "no"s."""
+    return plan(definition, actuals=actuals_of(definition, state), as_of=as_of)
 
 
 def status_rows(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> list[StatusRow]:
@@ -63,6 +73,7 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
         names = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
         item = planned.get(node.stage, node.party)
         finished = kind is StateKind.done
+        no_countdown = finished or kind is StateKind.failed or item.blocked
         rows.append(StatusRow(
             node=node,
             name=stage.name,
@@ -74,9 +85,13 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             responsible_role=stage.responsible_role.value,
             deadline=item.deadline,
             nominal_deadline=item.nominal_deadline,
-            days_left=None if finished else item.deadline.toordinal() - today.toordinal(),
+            deadline_reason=item.deadline_reason,
+            deadline_moved_by=item.deadline_moved_by,
+            days_left=None if no_countdown else item.deadline.toordinal() - today.toordinal(),
             completed_at=current.completed_at,
             waiting_for=waits,
             critical=item.critical,
+            failed=kind is StateKind.failed,
+            blocked_by=item.blocked_by,
         ))
     return rows

@@ -32,7 +32,7 @@ def done_state(definition: Definition, stage: Stage) -> str:
     return next(s.id for s in definition.lifecycle(stage.lifecycle).states if s.kind is StateKind.done)
 
 
-def record_for(stage: Stage, day: pendulum.Date, number: int) -> dict[str, str]:
+def record_for(stage: Stage, day: pendulum.Date, number: int, body: str | None = None) -> dict[str, str]:
     values = {}
     for field in stage.record:
         if field.type is FieldType.date:
@@ -42,8 +42,13 @@ def record_for(stage: Stage, day: pendulum.Date, number: int) -> dict[str, str]:
         elif field.reference:
             values[field.id] = f"§{number}"
         else:
-            values[field.id] = "Kommunfullmäktige" if "body" in field.id else "Dnr 2026/17"
+            values[field.id] = (body or "Kommunfullmäktige") if "body" in field.id else "Dnr 2026/17"
     return values
+
+
+def _body(definition: Definition, stage: Stage, party: str | None) -> str | None:
+    """The body the definition says decides: the branch's party's, or the stage owner's."""
+    return definition.party(party or stage.owner).decision_body
 
 
 def planned_steps(definition: Definition) -> list[Step]:
@@ -53,7 +58,7 @@ def planned_steps(definition: Definition) -> list[Step]:
         stage = definition.stage(node.node.stage)
         if stage.for_each and node.node.party is None:
             continue  # the engine finishes it when its branches meet the join rule
-        steps.append(Step(stage.id, node.node.party, done_state(definition, stage), node.finish, record_for(stage, node.finish, number)))
+        steps.append(Step(stage.id, node.node.party, done_state(definition, stage), node.finish, record_for(stage, node.finish, number, _body(definition, stage, node.node.party))))
     return sorted(steps, key=lambda s: s.day)
 
 

@@ -96,19 +96,21 @@ def test_legal_due_table(start, period, nominal, due):
     if due == nominal:
         assert result.reason is None
     else:
-        assert result.reason.startswith(f"{nominal} is ")
-        assert result.reason.endswith(f"moved to the next weekday {due}")
+        assert result.reason.startswith(f"{nominal} är ")
+        assert result.reason.endswith(f"flyttad till nästa vardag {due} (lag (1930:173) 2 §)")
         assert "\n" not in result.reason
+        assert result.reason_en.startswith(f"{nominal} is ")
+        assert result.reason_en.endswith(f"moved to the next weekday {due}")
 
 
 def test_legal_due_reasons():
-    assert legal_due(D(2026, 12, 24)).reason == (
+    assert legal_due(D(2026, 12, 24)).reason_en == (
         "2026-12-24 is Julafton (Christmas Eve); moved to the next weekday 2026-12-28"
     )
-    assert legal_due(D(2026, 1, 31), Period(months=1)).reason == (
+    assert legal_due(D(2026, 1, 31), Period(months=1)).reason_en == (
         "2026-02-28 is a Saturday; moved to the next weekday 2026-03-02"
     )
-    assert legal_due(D(2026, 6, 6)).reason == (
+    assert legal_due(D(2026, 6, 6)).reason_en == (
         "2026-06-06 is a Saturday and Nationaldagen (National Day); moved to the next weekday 2026-06-08"
     )
 
@@ -120,7 +122,7 @@ def test_legal_due_fields_and_text_period():
         period=Period(months=1),
         nominal=D(2026, 2, 28),
         due=D(2026, 3, 2),
-        reason="2026-02-28 is a Saturday; moved to the next weekday 2026-03-02",
+        reason="2026-02-28 är en lördag; flyttad till nästa vardag 2026-03-02 (lag (1930:173) 2 §)",
     )
     assert type(result.due) is pendulum.Date
 

@@ -33,7 +33,7 @@ def test_calendar_due_json_says_why_it_moved(capsys):
     result = run_cli(capsys, "calendar", "due", "2026-01-31", "P1M", "--json")
     data = json.loads(result.out)
     assert data["nominal"] == "2026-02-28" and data["due"] == "2026-03-02" and data["moved"] is True
-    assert "Saturday" in data["reason"]
+    assert "lördag" in data["reason"] and "Saturday" in data["reason_en"]
 
 
 @pytest.mark.parametrize(

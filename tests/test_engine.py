@@ -274,9 +274,10 @@ def test_reference_fills_the_field_marked_as_reference(default_definition, propo
 # --- the whole default process -------------------------------------------------------
 
 
-def record_for(stage_id: str, day: str) -> dict[str, str]:
+def record_for(stage_id: str, day: str, party: str | None = None) -> dict[str, str]:
     if stage_id == "adoption":
-        return {"decision_date": day, "decision_body": "Kommunfullmäktige", "paragraph": "§187",
+        body = "Regionfullmäktige" if party == "region-vasterbotten" else "Kommunfullmäktige"
+        return {"decision_date": day, "decision_body": body, "paragraph": "§187",
                 "agreement_outcome": "antagen", "contract_outcome": "antaget"}
     if stage_id == "referral":
         return {"answer_date": day}
@@ -294,7 +295,7 @@ def test_the_default_process_runs_to_entry_into_force_on_its_planned_dates(defau
             continue  # the engine finishes the whole of a parallel stage
         target = next(s.id for s in definition.lifecycle(stage.lifecycle).states if s.kind is StateKind.done)
         steps.append((item.finish, TransitionRequest(stage.id, item.node.party, target, t(item.finish.isoformat()),
-                                                     fields=record_for(stage.id, item.finish.isoformat()))))
+                                                     fields=record_for(stage.id, item.finish.isoformat(), item.node.party))))
     state = started(definition, "2025-10-01 08:00")
     for _, request in sorted(steps, key=lambda s: s[0]):
         state = apply(definition, state, request, now=request.at)

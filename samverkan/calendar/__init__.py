@@ -2,7 +2,7 @@
 and local time in Europe/Stockholm."""
 
 from samverkan.calendar._dates import TIMEZONE, local_datetime, to_date
-from samverkan.calendar.legal import Due, legal_due
+from samverkan.calendar.legal import LAW_SECTION_2, Due, legal_due, why_closed
 from samverkan.calendar.periods import InvalidPeriod, Period, add_period, parse_period, subtract_period
 from samverkan.calendar.swedish import (
     CHRISTMAS_EVE,
@@ -28,6 +28,7 @@ __all__ = [
     "LAST_YEAR",
     "MIDSUMMER_EVE",
     "NEW_YEARS_EVE",
+    "LAW_SECTION_2",
     "TIMEZONE",
     "Due",
     "InvalidPeriod",
@@ -48,4 +49,5 @@ __all__ = [
     "previous_business_day",
     "subtract_period",
     "to_date",
+    "why_closed",
 ]

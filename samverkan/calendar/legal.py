@@ -1,4 +1,7 @@
-"""Legal due dates: §1 counts the period, §2 moves a last day that falls on a closed day."""
+"""Legal due dates: §1 counts the period, §2 moves a last day that falls on a closed day.
+
+Explanations are Swedish (the output people read is Swedish); `Due.reason_en` gives the
+English one for messages that are otherwise English."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from samverkan.calendar._dates import to_date
 from samverkan.calendar.periods import Period, add_period, parse_period
 from samverkan.calendar.swedish import holiday_name, holiday_name_en, next_business_day
 
+LAW_SECTION_2 = "lag (1930:173) 2 §"
+
 
 @dataclass(frozen=True)
 class Due:
@@ -20,11 +25,18 @@ class Due:
     period: Period | None
     nominal: pendulum.Date
     due: pendulum.Date
-    reason: str | None  # why due differs from nominal; None when it does not
+    reason: str | None  # why due differs from nominal, in Swedish; None when it does not
 
     @property
     def moved(self) -> bool:
         return self.due != self.nominal
+
+    @property
+    def reason_en(self) -> str | None:
+        """The same explanation in English."""
+        if not self.moved:
+            return None
+        return f"{self.nominal} is {why_closed_en(self.nominal)}; moved to the next weekday {self.due}"
 
 
 def legal_due(start: dt.date, period: Period | str | None = None) -> Due:
@@ -39,11 +51,28 @@ def legal_due(start: dt.date, period: Period | str | None = None) -> Due:
     due = next_business_day(nominal)
     reason = None
     if due != nominal:
-        reason = f"{nominal} is {_why_closed(nominal)}; moved to the next weekday {due}"
+        reason = f"{nominal} är {why_closed(nominal)}; flyttad till nästa vardag {due} ({LAW_SECTION_2})"
     return Due(start=start_day, period=period, nominal=nominal, due=due, reason=reason)
 
 
-def _why_closed(day: pendulum.Date) -> str:
+def in_running_text(name: str) -> str:
+    """A holiday's name inside a Swedish sentence: 'julafton', 'nationaldagen', but
+    'Kristi himmelsfärdsdag' keeps its proper noun."""
+    return name if name.startswith("Kristi") else name[:1].lower() + name[1:]
+
+
+def why_closed(day: pendulum.Date) -> str:
+    """'en lördag', 'julafton' or 'en lördag och nationaldagen': why no action can be taken that day."""
+    parts = []
+    if day.weekday() >= 5:
+        parts.append("en lördag" if day.weekday() == 5 else "en söndag")
+    name = holiday_name(day)
+    if name is not None:
+        parts.append(" och ".join(in_running_text(n) for n in name.split("; ")))
+    return " och ".join(parts) or "en vardag"
+
+
+def why_closed_en(day: pendulum.Date) -> str:
     """'a Saturday', 'Julafton (Christmas Eve)' or 'a Saturday and Nationaldagen (National Day)'."""
     parts = []
     if day.weekday() >= 5:
@@ -52,4 +81,4 @@ def _why_closed(day: pendulum.Date) -> str:
     if name is not None:
         english = holiday_name_en(day)
         parts.append(f"{name} ({english})" if english and english != name else name)
-    return " and ".join(parts)
+    return " and ".join(parts) or "a weekday"

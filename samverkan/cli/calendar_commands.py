@@ -40,6 +40,7 @@ def due(
             "due": result.due.isoformat(),
             "moved": result.due != result.nominal,
             "reason": result.reason,
+            "reason_en": result.reason_en,
         }, ensure_ascii=False, indent=2))
         return
     print(f"Startdag:        {start.isoformat()}")
@@ -47,5 +48,5 @@ def due(
         print(f"Tidsfrist:       {counted} (räknad enligt 1 §)")
     print(f"Nominell dag:    {result.nominal.isoformat()} ({nominal_name})")
     if result.reason:
-        print(f"Flyttad (2 §):   {result.reason}")
+        print(f"Flyttad:         {result.reason}")
     print(result.due.isoformat())

@@ -20,6 +20,7 @@ from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.history import as_request, load_history
+from samverkan.rejections import rejections
 from samverkan.status import status_rows
 from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown
 
@@ -53,9 +54,10 @@ def start(
     instance = checked_instance(instance, "--instance")
     actor, token = context.credentials(actor, token)
     loaded = load_definition(path)
-    requests, started_at, source = [], None, "history"
+    requests, started_at, source, illustrative = [], None, "history", None
     if history is not None:
         source, parsed = load_history(history)
+        illustrative = instances.illustrative_mark(parsed.note) if parsed.illustrative else None
         requests = [as_request(source, i, entry) for i, entry in enumerate(parsed.transitions)]
         started_at = parse_moment(parsed.started_at, f"{source}: started_at") if parsed.started_at else None
     if as_of is not None:
@@ -66,9 +68,12 @@ def start(
         may_start(who, exists)
         # A fresh install: no one has a token yet, so an --actor given is unproven; not recorded.
         starter = who.email if who else "bootstrap"
-        instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source)
+        instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source,
+                                               illustrative)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
+    if illustrative:
+        print(illustrative)
     print(instance_id)
 
 
@@ -83,9 +88,10 @@ def status(
     with context.database() as db, db.transaction() as session:
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
+        found = rejections(loaded.definition, loaded.state)
         instance_id = loaded.instance.id
-    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now) if as_json
-                     else status_as_table(instance_id, loaded.definition, rows, now))
+    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative, found) if as_json
+                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -146,7 +152,7 @@ def audit(
     if fmt not in ("csv", "json"):
         raise SamverkanError(f"--format: {fmt!r} is not csv or json")
     with context.database() as db:
-        instance_id, definition, rows = instances.audit_rows(db, instance)
+        instance_id, definition, rows, illustrative = instances.audit_rows(db, instance)
     parties = {p.id: p.name for p in definition.parties}
     records = [{
         "seq": r.seq, "recorded_at": r.recorded_at.in_timezone(TIMEZONE).isoformat(),
@@ -157,7 +163,9 @@ def audit(
         "refusal": r.refusal,
     } for r in rows]
     if fmt == "json":
-        print(json.dumps({"instance": instance_id, "process": definition.id, "transitions": records}, ensure_ascii=False, indent=2))
+        marks = {"illustrative": illustrative is not None, "illustrative_note": illustrative}
+        print(json.dumps({"instance": instance_id, "process": definition.id, **marks, "transitions": records},
+                         ensure_ascii=False, indent=2))
         return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS, lineterminator="\n")

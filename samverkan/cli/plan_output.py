@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from samverkan.planner import Plan, PlannedNode
+from samverkan.planner import MoveRule, Plan, PlannedNode
+from samverkan.rejections import next_step
 
 from .table import table_lines
 
@@ -15,6 +16,11 @@ def plan_as_dict(plan: Plan) -> dict:
         "process": {"id": d.id, "name": d.name, "version": d.version, "timezone": d.timezone},
         "as_of": plan.as_of.isoformat() if plan.as_of else None,
         "stages": [_node(n) for n in plan.nodes],
+        "blocked": [
+            {"id": n.node.stage, "party": n.node.party, "blocked_by": [{"id": b.stage, "party": b.party} for b in n.blocked_by],
+             "next_steps": [next_step(d, b) for b in n.blocked_by]}
+            for n in plan.nodes if n.blocked and (n.node.party is None or n.blocked_by == (n.node,))
+        ],
         "infeasible": [
             {
                 "kind": i.kind.value,
@@ -40,14 +46,17 @@ def _node(n: PlannedNode) -> dict:
         "depends_on": n.depends_on,
         "start": n.start.isoformat(),
         "planned_finish": n.planned_finish.isoformat(),
-        "finish": n.finish.isoformat(),
+        "finish": None if n.blocked else n.finish.isoformat(),  # a "no" is not planned to finish
+        "blocked": n.blocked,
+        "blocked_by": [{"id": b.stage, "party": b.party} for b in n.blocked_by],
         "deadline": n.deadline.isoformat(),
         "nominal_deadline": n.nominal_deadline.isoformat(),
         "deadline_basis": n.deadline_basis.value,
         "deadline_moved_because": n.deadline_reason,
+        "deadline_moved_by": n.deadline_moved_by.value if n.deadline_moved_by else None,
         "hard_deadline": n.hard,
         "completed": n.completed.isoformat() if n.completed else None,
-        "slack_days": n.slack_days,
+        "slack_days": None if n.blocked else n.slack_days,
         "critical": n.critical,
         "reminders": [{"kind": r.kind.value, "at": r.at.isoformat(), "offset": r.offset} for r in n.reminders],
     }
@@ -77,20 +86,51 @@ def _short(text: str, width: int = _NAME_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# What moved a deadline: the law moves a last day forward; the process's own rule moves a
+# limit that must not be passed back. Only the first is lag (1930:173) 2 §.
+MOVE_MARKS = {MoveRule.law: "*", MoveRule.process_rule: "†"}
+_MOVE_HEADS = {
+    MoveRule.law: "* deadline flyttad framåt till nästa vardag: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §):",
+    MoveRule.process_rule: "† deadline flyttad bakåt enligt processens egen planeringsregel, inte enligt lag:",
+}
+
+
+def move_mark(rule: MoveRule | None) -> str:
+    return MOVE_MARKS[rule] if rule else ""
+
+
+def moved_notes(moves: list[tuple[str, MoveRule | None, str | None]]) -> list[str]:
+    """Footnotes for moved deadlines: one heading per rule used, then each distinct
+    explanation once, with the stages it applies to. `moves`: (stage, rule, explanation)."""
+    lines: list[str] = []
+    for rule in MoveRule:
+        reasons: dict[str, list[str]] = {}
+        for stage, moved_by, reason in moves:
+            if moved_by is rule and reason:
+                stages = reasons.setdefault(reason, [])
+                if stage not in stages:
+                    stages.append(stage)
+        if not reasons:
+            continue
+        lines.append(_MOVE_HEADS[rule])
+        lines += [f"  {', '.join(stages)}: {reason}" for reason, stages in reasons.items()]
+    return lines
+
+
 def plan_as_table(plan: Plan) -> str:
     d = plan.definition
     rows = []
     for n in plan.nodes:
-        deadline = n.deadline.isoformat() + ("*" if n.deadline != n.nominal_deadline else "")
+        deadline = n.deadline.isoformat() + move_mark(n.deadline_moved_by)
         rows.append((
             "" if n.node.party else n.node.stage,
             f"  └ {n.party_name}" if n.node.party else _short(n.name),
             n.party_name if n.node.party else d.party(d.stage(n.node.stage).owner).name,
             n.start.isoformat(),
-            n.finish.isoformat(),
+            ("AVSLAG" if n.blocked_by == (n.node,) else "blockerad") if n.blocked else n.finish.isoformat(),
             deadline + (" (hård)" if n.hard else ""),
             "fast" if n.deadline_basis.value == "fixed" else "uppskattad",
-            "–" if n.slack_days is None else f"{n.slack_days} d",
+            "–" if n.slack_days is None or n.blocked else f"{n.slack_days} d",
             "ja" if n.critical else "",
         ))
     lines = [f"{d.name} ({d.id}, version {d.version})"]
@@ -98,8 +138,15 @@ def plan_as_table(plan: Plan) -> str:
         lines.append(f"Planerat per {plan.as_of.isoformat()}")
     lines.append("")
     lines += table_lines(_HEADINGS, rows)
-    lines.append("")
-    lines.append("* deadline flyttad: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §)")
+    notes = moved_notes([(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
+    if notes:
+        lines.append("")
+        lines += notes
+    failed = [n for n in plan.nodes if n.blocked_by == (n.node,)]
+    for n in failed:
+        blocks = [m.node.stage for m in plan.nodes if m.node.party is None and n.node in m.blocked_by]
+        what = f"blockerar {', '.join(blocks)}" if blocks else "blockerar inget steg"
+        lines.append(f"AVSLAG: {_label(d, n.node)} planeras inte att bli klart; {what}; {next_step(d, n.node)}")
     for i in plan.infeasible:
         what = {
             "deadline": f"blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",

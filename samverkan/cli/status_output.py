@@ -9,8 +9,10 @@ import pendulum
 from process_definitions.model import ROLE_NAMES, Definition, Role
 from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
+from samverkan.rejections import Rejection
 from samverkan.status import StatusRow
 
+from .plan_output import move_mark, moved_notes
 from .table import table_lines
 
 
@@ -19,11 +21,47 @@ def _who(definition: Definition, node: Node) -> str:
     return f"{node.stage} ({party})" if party else node.stage
 
 
-def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> dict:
+def _node_ref(n: Node) -> dict:
+    return {"id": n.stage, "party": n.party}
+
+
+def rejections_as_dicts(definition: Definition, found: list[Rejection]) -> list[dict]:
+    return [{
+        "id": r.node.stage,
+        "party": r.node.party,
+        "party_name": definition.party(r.node.party).name if r.node.party else None,
+        "state": r.state,
+        "state_name": r.state_name,
+        "at": r.at.in_timezone(TIMEZONE).isoformat() if r.at else None,
+        "reference": r.reference,
+        "decision_body": r.decision_body,
+        "blocks": list(r.blocks),
+        "join": r.join,
+        "next_step": r.next_step,
+        "text": rejection_text(definition, r),
+    } for r in found]
+
+
+def rejection_text(definition: Definition, r: Rejection) -> str:
+    """One Swedish line: who said no, what it blocks, what has to happen next."""
+    decided = ", ".join(x for x in (r.at.in_timezone(TIMEZONE).to_date_string() if r.at else None, r.reference, r.decision_body) if x)
+    what = f"{_who(definition, r.node)}: {r.state_name}" + (f" ({decided})" if decided else "")
+    if r.blocks:
+        blocks = f"blockerar {', '.join(r.blocks)}" + (f" ({r.join})" if r.join else "")
+    else:
+        blocks = "blockerar inget steg" + (f" ({r.join.split(';')[0]})" if r.join else "")
+    return f"{what}; {blocks}; {r.next_step}"
+
+
+def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None) -> dict:
     return {
         "instance": instance_id,
+        "illustrative": illustrative is not None,
+        "illustrative_note": illustrative,
         "process": {"id": definition.id, "name": definition.name, "version": definition.version},
         "as_of": now.in_timezone(TIMEZONE).isoformat(),
+        "rejections": rejections_as_dicts(definition, rejections or []),
         "stages": [{
             "id": r.node.stage,
             "name": r.name,
@@ -36,8 +74,13 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "responsible_role": r.responsible_role,
             "deadline": r.deadline.isoformat(),
             "nominal_deadline": r.nominal_deadline.isoformat(),
+            "deadline_moved_because": r.deadline_reason,
+            "deadline_moved_by": r.deadline_moved_by.value if r.deadline_moved_by else None,
             "days_left": r.days_left,
             "late": r.late,
+            "failed": r.failed,
+            "blocked": bool(r.blocked_by),
+            "blocked_by": [_node_ref(n) for n in r.blocked_by],
             "critical": r.critical,
             "completed_at": r.completed_at.in_timezone(TIMEZONE).isoformat() if r.completed_at else None,
             "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
@@ -45,14 +88,20 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
     }
 
 
-def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
-    return json.dumps(status_as_dict(instance_id, definition, rows, now), ensure_ascii=False, indent=2) + "\n"
+def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None) -> str:
+    data = status_as_dict(instance_id, definition, rows, now, illustrative, rejections)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 _HEADINGS = ("Steg", "Part", "Status", "Deadline", "Dagar kvar", "Väntar på")
 
 
 def _days(row: StatusRow) -> str:
+    if row.failed:
+        return "AVSLAG"
+    if row.blocked_by:
+        return "blockerat"
     if row.days_left is None:
         return "klart"
     return f"{-row.days_left} d sen" if row.days_left < 0 else f"{row.days_left} d"
@@ -69,17 +118,28 @@ def _waiting(definition: Definition, row: StatusRow) -> str:
     return shown
 
 
-def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime) -> str:
+def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
+                    illustrative: str | None = None, rejections: list[Rejection] | None = None) -> str:
     table = [(
         "" if r.node.party else r.node.stage,
         f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
-        r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
-        r.deadline.isoformat(),
+        ("! " if r.failed else "") + r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
+        r.deadline.isoformat() + move_mark(r.deadline_moved_by),
         _days(r),
         _waiting(definition, r),
     ) for r in rows]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
+    if illustrative:
+        lines[1:1] = [illustrative]
+    if rejections:
+        # A "no" is seen first: before the table, with what it blocks and what has to happen.
+        lines += [f"AVSLAG ({len(rejections)}): ett nej stoppar det som väntar på det tills ett nytt beslut fattas"]
+        lines += [f"! {rejection_text(definition, r)}" for r in rejections]
+        lines.append("")
     lines += table_lines(_HEADINGS, table)
+    notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
+    if notes:
+        lines += ["", *notes]
     overdue = [r for r in rows if r.late]
     if overdue:
         lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]

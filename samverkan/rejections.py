@@ -1,0 +1,105 @@
+"""A "no" is a problem: what a rejected (failed) branch or stage blocks, and what has to
+happen next. Pure: (definition, state) -> explanations, in Swedish for the people who read
+them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pendulum
+
+from process_definitions.model import Definition, StateKind
+from samverkan.engine import InstanceState, kind_of, nodes_of, reference_of
+from samverkan.graph import Node, branch_parties, join_needed, stage_order
+
+
+@dataclass(frozen=True)
+class Rejection:
+    node: Node
+    state: str
+    state_name: str
+    at: pendulum.DateTime | None
+    reference: str | None
+    decision_body: str | None
+    blocks: tuple[str, ...]  # the stages it keeps from finishing, in process order
+    join: str | None  # Swedish: what its stage's join rule needs, for a branch
+    next_step: str  # Swedish: what has to happen next
+
+
+def failed_nodes(definition: Definition, state: InstanceState) -> list[Node]:
+    """The branches, and the stages without branches, that ended without success. The whole of
+    a parallel stage is not counted: it fails because of its branches."""
+    found = []
+    for node in nodes_of(definition):
+        stage = definition.stage(node.stage)
+        if stage.for_each and node.party is None:
+            continue
+        if kind_of(definition, stage, state[node].state) is StateKind.failed:
+            found.append(node)
+    return found
+
+
+def join_text(definition: Definition, stage_id: str, failed: int) -> str:
+    stage = definition.stage(stage_id)
+    total = len(branch_parties(definition, stage))
+    needed = join_needed(stage, total)
+    what = f"alla {total}" if needed == total else f"{needed} av {total}"
+    return f"{stage_id} kräver {what} parter; högst {total - failed} kan bli klara"
+
+
+def blocked_by_failures(definition: Definition, failed: list[Node]) -> dict[str, tuple[Node, ...]]:
+    """Per stage, the failed nodes that keep it from finishing (a stage not blocked is absent)."""
+    by_stage: dict[str, list[Node]] = {}
+    for node in failed:
+        by_stage.setdefault(node.stage, []).append(node)
+    causes: dict[str, tuple[Node, ...]] = {}
+    for stage_id in stage_order(definition):
+        stage = definition.stage(stage_id)
+        own = by_stage.get(stage_id, [])
+        if stage.for_each and own:
+            total = len(branch_parties(definition, stage))
+            own = own if total - len(own) < join_needed(stage, total) else []
+        found = dict.fromkeys(own)
+        for dependency in stage.depends_on:
+            found.update(dict.fromkeys(causes.get(dependency, ())))
+        if found:
+            causes[stage_id] = tuple(found)
+    return causes
+
+
+def next_step(definition: Definition, node: Node) -> str:
+    """What has to happen after a "no": the lifecycle's ways out of its failed state."""
+    stage = definition.stage(node.stage)
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    failed = {s.id for s in lifecycle.states if s.kind is StateKind.failed}
+    ways = [t for t in lifecycle.transitions if failed & set(t.source)]
+    party = definition.party(node.party or stage.owner)
+    body = party.decision_body or party.name
+    if not ways:
+        return "nytt beslut krävs, men definitionen har ingen väg vidare efter avslaget: processen måste ändras"
+    shown = ", ".join(f"{t.name or t.to} (--to {t.to})" for t in ways)
+    return f"nytt beslut krävs: ärendet måste tas upp igen i {body} [{shown}], eller processen ändras"
+
+
+def rejections(definition: Definition, state: InstanceState) -> list[Rejection]:
+    failed = failed_nodes(definition, state)
+    causes = blocked_by_failures(definition, failed)
+    result = []
+    order = stage_order(definition)
+    for node in failed:
+        stage = definition.stage(node.stage)
+        current = state[node]
+        names = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
+        failed_here = sum(1 for n in failed if n.stage == node.stage)
+        result.append(Rejection(
+            node=node,
+            state=current.state,
+            state_name=names[current.state],
+            at=current.changed_at,
+            reference=reference_of(stage, current.record),
+            decision_body=next((str(current.record[f.id]) for f in stage.record if f.decision_body and f.id in current.record), None),
+            blocks=tuple(s for s in order if node in causes.get(s, ())),
+            join=join_text(definition, node.stage, failed_here) if node.party else None,
+            next_step=next_step(definition, node),
+        ))
+    return result

@@ -1,0 +1,232 @@
+"""What a municipal officer would correct: a rejection that shows as one, the decision body
+checked against the definition, the law cited only where it applies, Swedish explanations
+in Swedish output, and an illustrative history that says it is one."""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+import pytest
+
+from process_definitions import DEFAULT_DEFINITION
+from samverkan.calendar import legal_due
+from samverkan.planner import MoveRule, plan
+from tests.cli_helpers import run_cli
+
+D = pendulum.date
+
+
+# --- 18: cite the law only where it applies -----------------------------------------
+
+
+def test_a_deadline_moved_back_is_the_process_rule_not_the_law(default_definition):
+    adoption = plan(default_definition).get("adoption")
+    assert (adoption.nominal_deadline, adoption.deadline) == (D(2026, 12, 31), D(2026, 12, 30))
+    assert adoption.deadline_moved_by is MoveRule.process_rule
+    assert "planeringsregel" in adoption.deadline_reason
+    assert "lag (1930:173) 2 § flyttar bara framåt" in adoption.deadline_reason
+
+
+def test_the_plan_table_does_not_cite_section_2_for_a_backward_move(capsys):
+    result = run_cli(capsys, "plan", DEFAULT_DEFINITION)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "2026-12-30† (hård)" in result.out and "2026-12-30*" not in result.out
+    notes = [line for line in lines if "2026-12-31" in line and "2026-12-30" in line]
+    assert notes == ["  adoption, signing: 2026-12-31 är nyårsafton; flyttad bakåt till närmaste vardag 2026-12-30 "
+                     "enligt processens planeringsregel (nyårsafton är ingen arbetsdag); lag (1930:173) 2 § flyttar bara framåt"]
+    # No line says a backward move is §2's doing.
+    assert not any(line.startswith("*") for line in lines)
+    stages = {(s["id"], s["party"]): s for s in json.loads(run_cli(capsys, "plan", DEFAULT_DEFINITION, "--json").out)["stages"]}
+    assert stages[("signing", None)]["deadline_moved_by"] == "process-rule"
+
+
+# --- 19: Swedish output stays Swedish ------------------------------------------------
+
+
+def test_legal_explanations_are_swedish():
+    assert legal_due(D(2026, 12, 24)).reason == "2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)"
+    assert legal_due(D(2026, 6, 6)).reason == (
+        "2026-06-06 är en lördag och nationaldagen; flyttad till nästa vardag 2026-06-08 (lag (1930:173) 2 §)")
+    assert legal_due(D(2026, 5, 14)).reason.startswith("2026-05-14 är Kristi himmelsfärdsdag;")
+    assert legal_due(D(2026, 6, 19)).reason.startswith("2026-06-19 är midsommarafton;")
+    assert legal_due(D(2027, 12, 31)).reason.startswith("2027-12-31 är nyårsafton;")
+
+
+def test_calendar_due_explains_in_swedish(capsys):
+    result = run_cli(capsys, "calendar", "due", "2026-12-24")
+    assert result.code == 0, result.err
+    assert "2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)" in result.out
+    assert "Christmas" not in result.out and " is " not in result.out
+    data = json.loads(run_cli(capsys, "calendar", "due", "2026-12-24", "--json").out)
+    assert data["reason"].startswith("2026-12-24 är julafton")
+    assert data["reason_en"] == "2026-12-24 is Julafton (Christmas Eve); moved to the next weekday 2026-12-28"
+
+
+def test_the_plan_explains_a_legal_move_in_swedish(capsys, tmp_path):
+    text = open(DEFAULT_DEFINITION, encoding="utf-8").read()
+    # The signing's limit on Christmas Eve, moved forward by the law.
+    text = text.replace("deadline: {date: 2026-12-31, basis: fixed, hard: true, adjust: backward}\n    lifecycle: task",
+                        "deadline: {date: 2026-12-24, basis: fixed, hard: false, adjust: forward}\n    lifecycle: task")
+    path = tmp_path / "d.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = run_cli(capsys, "plan", str(path))
+    assert result.code == 0, result.err
+    assert "2026-12-28*" in result.out
+    assert "  signing: 2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)" in result.out.splitlines()
+    assert "Christmas" not in result.out
+
+
+# --- 17: the decision body is checked -----------------------------------------------
+
+TZ = "Europe/Stockholm"
+
+
+def _ready_adoption(definition):
+    from samverkan.engine import NodeState, start
+    from samverkan.graph import Node
+
+    state = dict(start(definition, pendulum.datetime(2025, 10, 1, 8, tz=TZ))[0])
+    ready = pendulum.datetime(2026, 10, 15, tz=TZ)
+    for party in definition.group_members("signatories"):
+        state[Node("adoption", party)] = NodeState("ready", ready_at=ready, changed_at=ready)
+    return state
+
+
+def _adoption(party: str, body: str, to: str = "adopted"):
+    from samverkan.engine import TransitionRequest
+
+    outcome = ("antagen", "antaget") if to == "adopted" else ("ej antagen", "ej antaget")
+    return TransitionRequest("adoption", party, to, pendulum.datetime(2026, 11, 18, 19, tz=TZ), fields={
+        "decision_date": "2026-11-18", "decision_body": body, "paragraph": "§187",
+        "agreement_outcome": outcome[0], "contract_outcome": outcome[1]})
+
+
+def test_an_adoption_by_the_wrong_body_is_refused(default_definition):
+    from samverkan.engine import TransitionRefused, decide
+
+    state, now = _ready_adoption(default_definition), pendulum.datetime(2026, 11, 22, 10, tz=TZ)
+    with pytest.raises(TransitionRefused) as info:
+        decide(default_definition, state, _adoption("mala", "Kommunstyrelsen"), now)
+    assert str(info.value) == (
+        "adoption/mala: field 'decision_body' (Beslutande organ): Malå kommun decides by Kommunfullmäktige according to "
+        "the definition, not 'Kommunstyrelsen'; if the matter is delegated, the definition must say so "
+        "(parties[mala].decision_body)")
+    with pytest.raises(TransitionRefused, match="Region Västerbotten decides by Regionfullmäktige"):
+        decide(default_definition, state, _adoption("region-vasterbotten", "Kommunfullmäktige"), now)
+    with pytest.raises(TransitionRefused, match="Umeå kommun decides by Kommunfullmäktige"):
+        decide(default_definition, state, _adoption("umea", "Kommunstyrelsen", to="rejected"), now)
+    # Case and surrounding or doubled spaces do not matter.
+    [applied, *_] = decide(default_definition, state, _adoption("mala", "  kommunFULLMÄKTIGE "), now)
+    assert applied.after.state == "adopted"
+    assert decide(default_definition, state, _adoption("region-vasterbotten", "Regionfullmäktige"), now)
+
+
+def test_a_party_that_has_delegated_the_matter_decides_by_its_board(default_definition):
+    from process_definitions import parse_definition
+    from samverkan.engine import TransitionRefused, decide
+
+    text = open(DEFAULT_DEFINITION, encoding="utf-8").read()
+    malå = "name: Malå kommun\n    kind: municipality\n    decision_body: Kommunfullmäktige"
+    assert malå in text
+    delegated = parse_definition(text.replace(malå, malå.replace("Kommunfullmäktige", "Kommunstyrelsen")), "d.yaml").definition
+    state, now = _ready_adoption(delegated), pendulum.datetime(2026, 11, 22, 10, tz=TZ)
+    assert decide(delegated, state, _adoption("mala", "Kommunstyrelsen"), now)
+    with pytest.raises(TransitionRefused, match="Malå kommun decides by Kommunstyrelsen according to the definition, not 'Kommunfullmäktige'"):
+        decide(delegated, state, _adoption("mala", "Kommunfullmäktige"), now)
+
+
+def test_the_cli_refuses_the_wrong_body_with_one_line_and_changes_nothing(cli_env, capsys, tmp_path, monkeypatch):
+    history = "process_definitions/examples/history_illustrative_2026-11.yaml"
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", history).code == 0
+    token = run_cli(capsys, "token", "issue", "chef@region.example.org", "--role", "director-office").out.strip().splitlines()[-1]
+    before = json.loads(run_cli(capsys, "audit", "--format", "json").out)["transitions"]
+    result = run_cli(capsys, "transition", "samverkan-2027-2030", "adoption", "--party", "mala", "--to", "adopted",
+                     "--at", "2026-11-20", "--reference", "§12", "--actor", "chef@region.example.org", "--token", token,
+                     "--field", "decision_date=2026-11-20", "--field", "decision_body=Kommunstyrelsen",
+                     "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Malå kommun decides by Kommunfullmäktige" in lines[0] and "'Kommunstyrelsen'" in lines[0]
+    assert json.loads(run_cli(capsys, "audit", "--format", "json").out)["transitions"] == before
+
+
+# --- 20: the example says it is an example ------------------------------------------
+
+EXAMPLE = "process_definitions/examples/history_illustrative_2026-11.yaml"
+MARK = "EXEMPEL: påhittade beslut, inte det offentliga diariet"
+
+
+def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", EXAMPLE).code == 0
+    table = run_cli(capsys, "status").out
+    assert table.splitlines()[1].startswith(MARK)
+    status = json.loads(run_cli(capsys, "status", "--json").out)
+    assert status["illustrative"] is True and status["illustrative_note"].startswith(MARK)
+    audit = json.loads(run_cli(capsys, "audit", "--format", "json").out)
+    assert audit["illustrative"] is True and audit["illustrative_note"].startswith(MARK)
+    invented = [t for t in audit["transitions"] if t["reference"] == "§140"]
+    assert invented and invented[0]["reason"].startswith("EXEMPEL, påhittat beslut")
+    import csv
+    import io
+
+    csv_rows = list(csv.DictReader(io.StringIO(run_cli(capsys, "audit", "--format", "csv").out)))
+    assert MARK in csv_rows[0]["record"]
+    decisions = [row for row in csv_rows if row["reference"]]
+    assert len(decisions) >= 5 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
+
+
+def test_a_real_history_is_not_marked(cli_env, capsys, tmp_path):
+    real = tmp_path / "real.yaml"
+    real.write_text("transitions:\n  - {stage: memo, to: done, at: 2025-10-17}\n", encoding="utf-8")
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", real).code == 0
+    assert "EXEMPEL" not in run_cli(capsys, "status").out + run_cli(capsys, "audit", "--format", "csv").out
+    status = json.loads(run_cli(capsys, "status", "--json").out)
+    assert status["illustrative"] is False and status["illustrative_note"] is None
+
+
+# --- 16: a "no" is a problem, and shows as one ---------------------------------------
+
+
+def _rejected_at_mala(capsys):
+    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--history", EXAMPLE).code == 0
+    token = run_cli(capsys, "token", "issue", "chef@region.example.org", "--role", "director-office").out.strip().splitlines()[-1]
+    result = run_cli(capsys, "transition", "samverkan-2027-2030", "adoption", "--party", "mala", "--to", "rejected",
+                     "--at", "2026-11-20", "--reference", "§12", "--actor", "chef@region.example.org", "--token", token,
+                     "--field", "decision_date=2026-11-20", "--field", "decision_body=Kommunfullmäktige",
+                     "--field", "agreement_outcome=ej antagen", "--field", "contract_outcome=ej antaget")
+    assert result.code == 0, result.err
+
+
+def test_a_rejection_stands_out_in_status(cli_env, capsys):
+    _rejected_at_mala(capsys)
+    table = run_cli(capsys, "status").out
+    mala = next(line for line in table.splitlines() if "└ Malå kommun" in line and "Ej antaget" in line)
+    assert "! Ej antaget" in mala and "AVSLAG" in mala and " d" not in mala.split("2026-12-30")[1]
+    assert "! adoption (Malå kommun): Ej antaget (2026-11-20, §12, Kommunfullmäktige); blockerar adoption, signing, in-force " \
+           "(adoption kräver alla 16 parter; högst 15 kan bli klara); nytt beslut krävs: ärendet måste tas upp igen i " \
+           "Kommunfullmäktige" in table
+    assert table.index("AVSLAG (1)") < table.index("Steg ")  # seen before the table
+    data = json.loads(run_cli(capsys, "status", "--json").out)
+    rows = {(s["id"], s["party"]): s for s in data["stages"]}
+    assert rows[("adoption", "mala")]["failed"] is True and rows[("adoption", "mala")]["days_left"] is None
+    assert rows[("signing", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
+    assert rows[("signing", None)]["days_left"] is None and rows[("adoption", "umea")]["failed"] is False
+    [rejection] = data["rejections"]
+    assert rejection["party_name"] == "Malå kommun" and rejection["blocks"] == ["adoption", "signing", "in-force"]
+    assert rejection["next_step"].startswith("nytt beslut krävs: ärendet måste tas upp igen i Kommunfullmäktige")
+
+
+def test_the_planner_does_not_plan_a_rejection_to_finish(cli_env, capsys):
+    _rejected_at_mala(capsys)
+    table = run_cli(capsys, "plan", "--instance", "samverkan-2027-2030").out
+    mala = [line for line in table.splitlines() if "└ Malå kommun" in line][-1]
+    assert "AVSLAG" in mala and "2026-12-17" not in mala
+    assert "AVSLAG: adoption (Malå kommun) planeras inte att bli klart; blockerar adoption, signing, in-force; nytt beslut krävs" in table
+    data = json.loads(run_cli(capsys, "plan", "--instance", "samverkan-2027-2030", "--json").out)
+    rows = {(s["id"], s["party"]): s for s in data["stages"]}
+    assert rows[("adoption", "mala")]["finish"] is None and rows[("adoption", "mala")]["blocked"] is True
+    assert rows[("in-force", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
+    assert rows[("adoption", "umea")]["blocked"] is False and rows[("adoption", "umea")]["finish"] == "2026-11-02"
+    assert {(b["id"], b["party"]) for b in data["blocked"]} >= {("adoption", None), ("signing", None), ("in-force", None)}
