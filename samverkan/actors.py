@@ -29,7 +29,7 @@ def authenticate(db: Database, email: str, token: str | None) -> Actor:
     email = normalize_email(email)
     if not token:
         raise SamverkanError(f"--token: {email} must give a personal token (--token or SAMVERKAN_TOKEN)")
-    with db.transaction() as session:
+    with db.read() as session:
         row = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash(token), TokenRow.revoked_at.is_(None))).first()
         actor = session.get(ActorRow, row.actor_id) if row else None
         if actor is None or actor.email != email:
@@ -38,7 +38,7 @@ def authenticate(db: Database, email: str, token: str | None) -> Actor:
 
 
 def any_actor(db: Database) -> bool:
-    with db.transaction() as session:
+    with db.read() as session:
         return (session.scalar(select(func.count()).select_from(ActorRow)) or 0) > 0
 
 

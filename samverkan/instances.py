@@ -222,12 +222,12 @@ def _record_refusal(session: Session, instance: InstanceRow, node: Node, state: 
 
 
 def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow]]:
-    with db.transaction() as session:
+    with db.read() as session:
         loaded = load(session, instance_id)
         rows = list(session.scalars(select(TransitionRow).where(TransitionRow.instance_id == loaded.instance.id).order_by(TransitionRow.seq)))
         return loaded.instance.id, loaded.definition, rows
 
 
 def instance_count(db: Database) -> int:
-    with db.transaction() as session:
+    with db.read() as session:
         return session.scalar(select(func.count()).select_from(InstanceRow)) or 0
