@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,13 +16,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from samverkan.errors import SamverkanError
+from samverkan.faults import crash_point
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -185,6 +186,7 @@ class Database:
         self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
         # A file that exists but is empty held a record that is gone; one that is missing is a first use.
         self.empty_file: Path | None = None
+        crash_point("database-opening")  # tests gather concurrent first uses here
         path = sqlite_file(self.url)
         if path is not None:
             try:
@@ -254,18 +256,25 @@ class Database:
             raise SamverkanError(f"the database refused a value: {_first_line(error)}") from None
         except IntegrityError:
             raise  # a conflict: the caller says what it means
-        except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
+        except _driver_errors() as error:
             raise database_error(error, self.safe_url, committing) from None
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
+        except _driver_errors() as error:
             raise database_error(error, self.safe_url) from None
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's wrapper, and the drivers' own errors should one escape it unwrapped. psycopg
+    only if loaded: importing it costs every SQLite command a fifth of a second."""
+    psycopg = sys.modules.get("psycopg")
+    return (DBAPIError, sqlite3.Error) + ((psycopg.Error,) if psycopg else ())
 
 
 def database_error(error: BaseException, where: str | None, committing: bool = False) -> SamverkanError:
