@@ -11,9 +11,9 @@ from samverkan.store.database import Database, empty_file_problem, head_revision
 app = typer.Typer(help="The database: SQLite under SAMVERKAN_HOME, or SAMVERKAN_DATABASE_URL.", no_args_is_help=True)
 
 
-def _warn_if_empty(db: Database) -> None:
+def _warn_if_empty(db: Database, starting_afresh: bool = False) -> None:
     if db.empty_file is not None:
-        print(f"warning: {empty_file_problem(db.empty_file)}", file=sys.stderr)
+        print(f"warning: {empty_file_problem(db.empty_file, starting_afresh)}", file=sys.stderr)
 
 
 @app.command("upgrade")
@@ -21,7 +21,7 @@ def upgrade() -> None:
     """Bring the database schema up to the newest revision, keeping its data."""
     db = Database(migrate=False)
     try:
-        _warn_if_empty(db)
+        _warn_if_empty(db, starting_afresh=True)
         before = db.revision()
         db.ensure_schema(accept_empty_file=True)  # running this is the confirmation to start afresh
         print(f"{db.safe_url}: {before or 'empty'} -> {db.revision()}")

@@ -130,9 +130,11 @@ def _create_sqlite_file(path: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def empty_file_problem(path: Path) -> str:
-    return (f"the database {path} is empty (0 bytes): the record it held is lost; restore it from a backup, "
-            "or run `samverkan db upgrade` to start again with an empty database")
+def empty_file_problem(path: Path, starting_afresh: bool = False) -> str:
+    lost = f"the database {path} is empty (0 bytes): the record it held is lost"
+    if starting_afresh:
+        return f"{lost}; starting afresh with an empty database (restore it from a backup if you have one)"
+    return f"{lost}; restore it from a backup, or run `samverkan db upgrade` to start again with an empty database"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
