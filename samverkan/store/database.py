@@ -119,9 +119,12 @@ def _create_sqlite_file(path: Path) -> None:
             connection.execute("PRAGMA journal_mode=WAL")
         finally:
             connection.close()
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process created it first: use theirs
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        except OSError:
+            pass  # no hard links on this file system: SQLite creates it on first use, as it would
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or _first_line(error)
         raise SamverkanError(f"cannot create the database {path}: {reason}; check that you may write in {path.parent}") from None
