@@ -40,7 +40,7 @@ def authenticate(db: Database, email: str, token: str | None) -> Actor:
     email = normalize_email(email)
     if not token:
         raise SamverkanError(f"--token: {email} must give a personal token (--token or SAMVERKAN_TOKEN)")
-    with db.transaction() as session:
+    with db.read() as session:
         row = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash(token), TokenRow.revoked_at.is_(None))).first()
         actor = session.get(ActorRow, row.actor_id) if row else None
         if actor is None or actor.email != email:
@@ -49,7 +49,7 @@ def authenticate(db: Database, email: str, token: str | None) -> Actor:
 
 
 def any_actor(db: Database) -> bool:
-    with db.transaction() as session:
+    with db.read() as session:
         return (session.scalar(select(func.count()).select_from(ActorRow)) or 0) > 0
 
 
@@ -165,7 +165,7 @@ class AuthorityEvent:
 
 
 def overview(db: Database) -> list[ActorView]:
-    with db.transaction() as session:
+    with db.read() as session:
         views = []
         for actor in session.scalars(select(ActorRow).order_by(ActorRow.email)):
             tokens = list(session.scalars(select(TokenRow).where(TokenRow.actor_id == actor.id)))
@@ -175,7 +175,7 @@ def overview(db: Database) -> list[ActorView]:
 
 
 def authority_log(db: Database) -> list[AuthorityEvent]:
-    with db.transaction() as session:
+    with db.read() as session:
         return [AuthorityEvent(r.at, r.by, r.action, r.subject, r.detail)
                 for r in session.scalars(select(AuthorityEventRow).order_by(AuthorityEventRow.id))]
 

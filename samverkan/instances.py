@@ -267,12 +267,12 @@ def _cut(text: str | None) -> str | None:
 
 
 def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow], str | None]:
-    with db.transaction() as session:
+    with db.read() as session:
         loaded = load(session, instance_id)
         rows = list(session.scalars(select(TransitionRow).where(TransitionRow.instance_id == loaded.instance.id).order_by(TransitionRow.seq)))
         return loaded.instance.id, loaded.definition, rows, loaded.illustrative
 
 
 def instance_count(db: Database) -> int:
-    with db.transaction() as session:
+    with db.read() as session:
         return session.scalar(select(func.count()).select_from(InstanceRow)) or 0

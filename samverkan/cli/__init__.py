@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from samverkan.errors import SamverkanError
+from samverkan.store.database import database_error
 
 from . import actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, token_commands
 
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
             print(message, file=sys.stderr)  # the help text itself
         else:
             print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except DBAPIError as error:  # one that escaped the store's own translation: still no SQL text
+        print(f"error: {database_error(error, None).problems[0]}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)

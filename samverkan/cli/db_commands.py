@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from samverkan.store.database import Database, head_revision
+from samverkan.store.database import Database, empty_file_problem, head_revision
 
 app = typer.Typer(help="The database: SQLite under SAMVERKAN_HOME, or SAMVERKAN_DATABASE_URL.", no_args_is_help=True)
+
+
+def _warn_if_empty(db: Database, starting_afresh: bool = False) -> None:
+    if db.empty_file is not None:
+        print(f"warning: {empty_file_problem(db.empty_file, starting_afresh)}", file=sys.stderr)
 
 
 @app.command("upgrade")
@@ -14,8 +21,9 @@ def upgrade() -> None:
     """Bring the database schema up to the newest revision, keeping its data."""
     db = Database(migrate=False)
     try:
+        _warn_if_empty(db, starting_afresh=True)
         before = db.revision()
-        db.ensure_schema()
+        db.ensure_schema(accept_empty_file=True)  # running this is the confirmation to start afresh
         print(f"{db.safe_url}: {before or 'empty'} -> {db.revision()}")
     finally:
         db.close()
@@ -26,6 +34,7 @@ def current() -> None:
     """Show the database's schema revision and the newest one."""
     db = Database(migrate=False)
     try:
+        _warn_if_empty(db)
         revision = db.revision()
         print(f"{db.safe_url}: at {revision or 'empty'}, newest {head_revision()}{_clock(db, revision)}")
     finally:
@@ -38,5 +47,5 @@ def _clock(db: Database, revision: str | None) -> str:
         return ""
     from samverkan.store.clock_mode import mode
 
-    with db.transaction() as session:
+    with db.read() as session:
         return f"; clock: {mode(session) or 'not yet set (the first write decides)'}"

@@ -68,7 +68,7 @@ def plan(
 
 
 def _instance_plan(instance_id: str, day):
-    with context.database() as db, db.transaction() as session:
+    with context.database() as db, db.read() as session:
         loaded = instances.load(session, instance_id)
         return plan_for(loaded.definition, loaded.state, day or context.clock().now().in_timezone(TIMEZONE).date())
 

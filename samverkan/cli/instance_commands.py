@@ -85,7 +85,7 @@ def status(
     """Every stage and branch: state, owner, deadline, days left or late, what it waits for."""
     instance = checked_instance(instance, "INSTANCE")
     now = parse_moment(as_of, "--as-of") if as_of is not None else context.clock().now()
-    with context.database() as db, db.transaction() as session:
+    with context.database() as db, db.read() as session:
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
         found = rejections(loaded.definition, loaded.state)
