@@ -14,6 +14,7 @@ from samverkan.auth import Actor, Grant, GrantRole, new_token, token_hash
 from samverkan.errors import SamverkanError
 from samverkan.store.database import Database
 from samverkan.store.models import ActorRow, GrantRow, TokenRow
+from samverkan.text import shown
 
 _EMAIL = TypeAdapter(Email)
 
@@ -22,7 +23,7 @@ def normalize_email(email: str, what: str = "--actor") -> str:
     try:
         return _EMAIL.validate_python(email.strip())
     except ValidationError:
-        raise SamverkanError(f"{what}: malformed e-mail address {email!r}") from None
+        raise SamverkanError(f"{what}: malformed e-mail address {shown(email)}") from None
 
 
 def authenticate(db: Database, email: str, token: str | None) -> Actor:

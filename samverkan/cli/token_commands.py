@@ -9,7 +9,7 @@ import typer
 from samverkan.actors import any_actor, issue_token, revoke_tokens
 from samverkan.auth import Grant, GrantRole
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_EMAIL, MAX_NAME
+from samverkan.text import MAX_EMAIL, MAX_NAME, shown
 
 from . import context
 from .args import checked_slug, checked_text
@@ -36,7 +36,7 @@ def issue(
     try:
         grant_role = GrantRole(role)
     except ValueError:
-        raise SamverkanError(f"--role: {role!r} is not one of: {', '.join(r.value for r in GrantRole)}") from None
+        raise SamverkanError(f"--role: {shown(role)} is not one of: {', '.join(r.value for r in GrantRole)}") from None
     if grant_role is GrantRole.project_lead and not stage:
         raise SamverkanError("--stage: a project lead leads a stage; name it")
     if grant_role is GrantRole.party_contact and not party:
