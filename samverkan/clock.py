@@ -85,6 +85,7 @@ def parse_moment(text: str, what: str) -> pendulum.DateTime:
     zone = match[7]
     tz: str | pendulum.Timezone | pendulum.FixedTimezone
     if zone is None:
+        _exists_once(dt.datetime(year, month, day, hour, minute, second), what)
         tz = TIMEZONE
     elif zone == "Z":
         tz = pendulum.UTC
@@ -94,6 +95,40 @@ def parse_moment(text: str, what: str) -> pendulum.DateTime:
             raise SamverkanError(f"{what}: {shown(text)}: the offset {zone} is not a UTC offset (at most ±14:00)")
         tz = pendulum.FixedTimezone((-60 if zone[0] == "-" else 60) * minutes)
     return pendulum.datetime(year, month, day, hour, minute, second, tz=tz)
+
+
+def _offset(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _clock(wall: dt.datetime) -> str:
+    return wall.strftime("%H:%M:%S" if wall.second else "%H:%M")
+
+
+def _exists_once(wall: dt.datetime, what: str) -> None:
+    """Refuse a local wall time that the clock change skips (spring) or passes twice (autumn):
+    pendulum would silently move the first an hour on and pick one of the second."""
+    zone = pendulum.timezone(TIMEZONE)
+    earlier, later = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    before, after = earlier.utcoffset(), later.utcoffset()
+    if before == after:
+        return
+    # The offset changes at this wall time: find the instant it does (between the two readings).
+    low, high = later.astimezone(dt.timezone.utc), earlier.astimezone(dt.timezone.utc)
+    low, high = min(low, high), max(low, high)
+    while high - low > dt.timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        low, high = (middle, high) if middle.astimezone(zone).utcoffset() == before else (low, middle)
+    change = f"from {_clock((high + before).replace(tzinfo=None))} to {_clock((high + after).replace(tzinfo=None))}"
+    shown_wall = wall.isoformat(timespec="seconds" if wall.second else "minutes")
+    # A gap: the wall time read with the offset before the change comes back as another.
+    if earlier.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None) != wall:
+        instead = _clock(wall + (after - before))
+        raise SamverkanError(f"{what}: {shown_wall} does not exist in {TIMEZONE} (clocks moved forward {change} "
+                             f"that night); give {instead} or an offset such as {_offset(before)}")
+    raise SamverkanError(f"{what}: {shown_wall} occurs twice in {TIMEZONE} (clocks moved back {change}); "
+                         f"add {_offset(before)} for the first or {_offset(after)} for the second")
 
 
 def clock_from_env() -> Clock:

@@ -124,7 +124,7 @@ def resolve(definition: Definition, request: TransitionRequest) -> tuple[Stage, 
     """The stage and node a request names, or a refusal naming what is unknown."""
     stage_ids = [s.id for s in definition.stages]
     if request.stage not in stage_ids:
-        raise TransitionRefused(f"unknown stage {request.stage!r}; the stages are: {', '.join(stage_ids)}")
+        raise TransitionRefused(f"unknown stage {shown(request.stage)}; the stages are: {', '.join(stage_ids)}")
     stage = definition.stage(request.stage)
     parties = branch_parties(definition, stage)
     if stage.for_each is None:
@@ -136,7 +136,7 @@ def resolve(definition: Definition, request: TransitionRequest) -> tuple[Stage, 
     if request.party not in parties:
         known = {p.id for p in definition.parties}
         what = "is not a party of this stage" if request.party in known else "is not a known party"
-        raise TransitionRefused(f"{request.party!r} {what}; the branches of {stage.id!r} are: {', '.join(parties)}")
+        raise TransitionRefused(f"{shown(request.party)} {what}; the branches of {stage.id!r} are: {', '.join(parties)}")
     return stage, Node(stage.id, request.party)
 
 
@@ -146,13 +146,13 @@ def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, nod
     names = {s.id: s.name for s in lifecycle.states}
     where = f"{node.key} is {current.state!r} ({names[current.state]})"
     if to not in names:
-        return f"{where}; {to!r} is not a state of lifecycle {lifecycle.id!r} (states: {', '.join(names)})"
+        return f"{where}; {shown(to)} is not a state of lifecycle {lifecycle.id!r} (states: {', '.join(names)})"
     if kind_of(definition, stage, current.state) is StateKind.waiting:
         pending = ", ".join(n.key for n in waiting_for(definition, state, node))
-        return f"{where}: it waits for {pending}; it cannot go to {to!r} yet"
+        return f"{where}: it waits for {pending}; it cannot go to {shown(to)} yet"
     since = f", since {current.changed_at.in_timezone(TIMEZONE).to_datetime_string()}" if current.changed_at else ""
     options = ", ".join(repr(t.to) for t in allowed) or "nothing (it is final)"
-    return f"{where}{since}; it cannot go to {to!r}, only to {options}"
+    return f"{where}{since}; it cannot go to {shown(to)}, only to {options}"
 
 
 def _check_time(node: Node, current: NodeState, at: pendulum.DateTime, now: pendulum.DateTime) -> None:
@@ -174,7 +174,7 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
     reference_field = next((f for f in stage.record if f.reference), None)
     if request.reference is not None and reference_field is not None:
         if reference_field.id in fields and fields[reference_field.id] != request.reference:
-            raise TransitionRefused(f"--reference {request.reference!r} and --field {reference_field.id}= disagree")
+            raise TransitionRefused(f"--reference {shown(request.reference)} and --field {reference_field.id}= disagree")
         fields[reference_field.id] = request.reference
     if not required:
         if fields and not (reference_field and set(fields) == {reference_field.id}):
@@ -212,7 +212,7 @@ def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum
         try:
             day = to_date(value)
         except (ValueError, TypeError):
-            raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+            raise ValueError(f"invalid date {shown(value)}: expected YYYY-MM-DD") from None
         happened = at.in_timezone(TIMEZONE).date()
         if day > happened:
             raise ValueError(f"{value} is after the transition itself ({happened.isoformat()}); give --at the day it happened")
@@ -220,9 +220,9 @@ def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum
             raise ValueError(f"{value} is before the stage could start ({current.ready_at.in_timezone(TIMEZONE).to_date_string()})")
         return day.isoformat()
     if spec.type is FieldType.choice and value not in (spec.choices or []):
-        raise ValueError(f"{value!r} is not one of: {', '.join(spec.choices or [])}")
+        raise ValueError(f"{shown(value)} is not one of: {', '.join(spec.choices or [])}")
     if spec.pattern and not matches(spec.pattern, value):
-        raise ValueError(f"{value!r} does not match the expected form {spec.help or spec.pattern}")
+        raise ValueError(f"{shown(value)} does not match the expected form {spec.help or spec.pattern}")
     return value
 
 
@@ -255,8 +255,8 @@ def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) 
         return
     failed = [f for f in outcomes if record[f.id] != f.success]
     if to_kind is StateKind.done and failed:
-        shown = ", ".join(f"{f.id}={record[f.id]!r}" for f in failed)
-        raise TransitionRefused(f"{stage.id}: the record says {shown}; a successful decision needs "
+        said = ", ".join(f"{f.id}={shown(record[f.id])}" for f in failed)
+        raise TransitionRefused(f"{stage.id}: the record says {said}; a successful decision needs "
                                 + ", ".join(f"{f.id}={f.success!r}" for f in failed))
     if to_kind is StateKind.failed and not failed:
         raise TransitionRefused(f"{stage.id}: the record says every outcome succeeded ("

@@ -25,7 +25,7 @@ from samverkan.faults import crash_point
 from samverkan.graph import Node
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
-from samverkan.text import MAX_INSTANCE_ID, SLUG
+from samverkan.text import MAX_INSTANCE_ID, SLUG, shown
 from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, TransitionRow
 
 
@@ -71,7 +71,7 @@ def start_instance(
     of every transition the history applies, so each exported row says it too."""
     history = history or []
     if instance_id is not None and (len(instance_id) > MAX_INSTANCE_ID or not SLUG.fullmatch(instance_id)):
-        raise SamverkanError(f"--instance: {instance_id!r} is not a valid id: use lowercase a–z, 0–9 and dashes")
+        raise SamverkanError(f"--instance: {shown(instance_id)} is not a valid id: use lowercase a–z, 0–9 and dashes")
     try:
         with db.transaction() as session:
             now = write_time(session, clock)
@@ -83,7 +83,7 @@ def start_instance(
             definition_row = _register_definition(session, loaded, now)
             instance_id = instance_id or _free_instance_id(session, loaded.definition.id)
             if session.get(InstanceRow, instance_id) is not None:
-                raise SamverkanError(f"instance {instance_id!r} already exists")
+                raise SamverkanError(f"instance {shown(instance_id)} already exists")
             instance = InstanceRow(id=instance_id, definition_id=definition_row.id, started_at=started,
                                    created_at=now, started_by=actor, last_seq=0)
             session.add(instance)
@@ -111,7 +111,7 @@ def start_instance(
                     current[change.node] = change.after
             crash_point("start-flushed", session)
     except IntegrityError:
-        raise SamverkanError(f"instance {instance_id!r} already exists (created at the same moment)") from None
+        raise SamverkanError(f"instance {shown(instance_id)} already exists (created at the same moment)") from None
     return instance_id
 
 
@@ -161,7 +161,7 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     instance = session.scalars(query).first()
     if instance is None:
         known = sorted(session.scalars(select(InstanceRow.id)))
-        raise SamverkanError(f"unknown instance {instance_id!r}; known: {', '.join(known) or 'none (samverkan start)'}")
+        raise SamverkanError(f"unknown instance {shown(instance_id)}; known: {', '.join(known) or 'none (samverkan start)'}")
     definition = definition_from_text(instance.definition.sha256, instance.definition.text)
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))

@@ -31,6 +31,45 @@ def text_problem(value: str, max_len: int) -> str | None:
     return None
 
 
-def shown(value: str, limit: int = 60) -> str:
-    """`value` quoted for an error line, cut short: an error must stay one readable line."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
+# A personal token (auth.new_token: "svk_" + 43 urlsafe base64 characters). Shorter runs are
+# masked too: a token cut short or mistyped by a character is still most of a secret.
+_TOKEN_SHAPED = re.compile(r"svk_[A-Za-z0-9_-]{16,}")
+HIDDEN_TOKEN = "svk_…(hidden)"
+# What an error line must not print as it is: control characters (a newline would split the
+# line, an escape sequence would drive the terminal), bidirectional overrides (they reorder
+# what is shown) and lone surrogates (non-UTF-8 bytes on argv; they cannot even be encoded).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+MAX_ERROR_LINE = 500
+
+
+def mask_tokens(text: str) -> str:
+    """`text` with anything shaped like a personal token hidden: an error may be read by others."""
+    return _TOKEN_SHAPED.sub(HIDDEN_TOKEN, text)
+
+
+def _escaped(char: str) -> str:
+    # A byte that is not UTF-8 arrives from argv as U+DC80..U+DCFF (surrogateescape): show the
+    # byte the user typed, \xff, rather than \udcff.
+    if "\udc80" <= char <= "\udcff":
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def shown(value: object, limit: int = 60) -> str:
+    r"""A value a person supplied, quoted for an error line: the one way to echo user input.
+    A short prefix only (an error must stay one readable line, however long the input), token-
+    shaped text hidden, and control characters and non-UTF-8 bytes escaped (\n, \xff), as
+    repr() would, so the line can always be printed."""
+    text = mask_tokens(value if isinstance(value, str) else str(value))
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    quote = '"' if "'" in text and '"' not in text else "'"
+    body = "".join("\\" + c if c in ("\\", quote) else c if c.isprintable() else _escaped(c) for c in text)
+    return quote + body + quote
+
+
+def safe_line(line: str, limit: int = MAX_ERROR_LINE) -> str:
+    """Any line made fit to print, the last defence before standard error: token-shaped text
+    hidden, control characters and non-UTF-8 bytes escaped, at most `limit` characters."""
+    line = _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(line))
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -7,6 +7,8 @@ import re
 
 import pendulum
 
+from samverkan.text import shown
+
 TIMEZONE = "Europe/Stockholm"
 
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -33,7 +35,7 @@ def to_date(value: dt.date | str) -> pendulum.Date:
                 raise ValueError
             parsed = dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+            raise ValueError(f"invalid date {shown(value)}: expected YYYY-MM-DD") from None
         return pendulum.date(parsed.year, parsed.month, parsed.day)
     raise TypeError(f"expected a date or a 'YYYY-MM-DD' text, got {type(value).__name__}")
 
@@ -48,7 +50,7 @@ def local_datetime(d: dt.date | str, time_text: str = "08:00") -> pendulum.DateT
     """
     match = _TIME.fullmatch(time_text) if isinstance(time_text, str) else None
     if match is None:
-        raise ValueError(f"invalid time {time_text!r}: expected HH:MM on a 24-hour clock, such as 08:00")
+        raise ValueError(f"invalid time {shown(time_text)}: expected HH:MM on a 24-hour clock, such as 08:00")
     day = to_date(d)
     hour, minute = int(match[1]), int(match[2])
     return pendulum.datetime(day.year, day.month, day.day, hour, minute, tz=TIMEZONE, fold=1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pendulum
 
 from samverkan.calendar._dates import to_date
+from samverkan.text import shown
 
 # [0-9], not \d: \d also matches non-ASCII digits, which int() would silently accept.
 _PERIOD = re.compile(r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)W)?(?:([0-9]+)D)?")
@@ -60,7 +61,7 @@ def parse_period(text: str) -> Period:
     """Parse 'P[nY][nM][nW][nD]' (at least one component; no time part, no signs or fractions)."""
     match = _PERIOD.fullmatch(text) if isinstance(text, str) else None
     if match is None or not any(match.groups()):
-        raise InvalidPeriod(f"invalid period {text!r}: {_EXAMPLES}")
+        raise InvalidPeriod(f"invalid period {shown(text)}: {_EXAMPLES}")
     years, months, weeks, days = (int(group) if group else 0 for group in match.groups())
     return Period(years=years, months=months, weeks=weeks, days=days)
 

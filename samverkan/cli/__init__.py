@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from samverkan.errors import SamverkanError
 from samverkan.store.database import database_error
+from samverkan.text import safe_line
 
 from . import actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, token_commands
 
@@ -30,27 +31,41 @@ app.add_typer(db_commands.app, name="db")
 EXIT_USAGE = 2
 
 
+def _error(line: str) -> None:
+    """Print one error line, whatever it holds. Messages echo user input through
+    text.shown(); this catches what slips past (typer's own messages, a library's text): the
+    line is capped, token-shaped text hidden and non-UTF-8 bytes escaped, and writing it
+    cannot fail on encoding, whatever standard error's encoding is."""
+    line = safe_line(line) + "\n"
+    stream = sys.stderr
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:  # e.g. PYTHONIOENCODING=ascii:strict
+        stream.write(line.encode(stream.encoding or "ascii", "backslashreplace").decode(stream.encoding or "ascii"))
+    stream.flush()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         result = app(args=argv, prog_name="samverkan", standalone_mode=False)
     except SamverkanError as error:
         for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _error(f"error: {problem}")
         sys.exit(EXIT_USAGE)
     except typer.TyperException as error:  # typer's (vendored) click: usage errors
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         if type(error).__name__ == "NoArgsIsHelpError":
             print(message, file=sys.stderr)  # the help text itself
         else:
-            print(f"error: {' '.join(message.split())}", file=sys.stderr)
+            _error(f"error: {' '.join(message.split())}")
         sys.exit(EXIT_USAGE)
     except DBAPIError as error:  # one that escaped the store's own translation: still no SQL text
         print(f"error: {database_error(error, None).problems[0]}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     except (typer.Abort, KeyboardInterrupt):
-        print("error: interrupted", file=sys.stderr)
+        _error("error: interrupted")
         sys.exit(130)
     except Exception as error:  # a bug: say so in one line, never a traceback
-        print(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it", file=sys.stderr)
+        _error(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it")
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

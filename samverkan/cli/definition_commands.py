@@ -19,6 +19,7 @@ from samverkan.planner import plan as make_plan
 from samverkan.status import plan_for
 
 from . import context
+from .args import checked_instance
 from .plan_output import plan_as_json, plan_as_table
 
 
@@ -61,7 +62,7 @@ def plan(
     if instance is not None:
         if path is not None:
             raise SamverkanError("give a definition PATH or --instance, not both: an instance keeps its own definition")
-        result = _instance_plan(instance, day)
+        result = _instance_plan(checked_instance(instance, "--instance"), day)
     else:
         result = make_plan(load_definition(path or DEFAULT_DEFINITION).definition, as_of=day)
     sys.stdout.write(plan_as_json(result) if as_json else plan_as_table(result))

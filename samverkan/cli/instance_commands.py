@@ -102,7 +102,7 @@ def _fields(pairs: list[str]) -> dict[str, str]:
         if not sep or not key:
             raise SamverkanError(f"--field: expected key=value, got {shown(pair)}")
         if key in fields:
-            raise SamverkanError(f"--field: {key!r} is given twice")
+            raise SamverkanError(f"--field: {shown(key)} is given twice")
         fields[key] = checked_text(value.strip(), f"--field {key}", MAX_FIELD_VALUE)
     return fields
 
@@ -150,7 +150,7 @@ def audit(
     """The full audit trail, fit to be filed: every transition, who, when, reference, refusals."""
     instance = checked_instance(instance, "INSTANCE")
     if fmt not in ("csv", "json"):
-        raise SamverkanError(f"--format: {fmt!r} is not csv or json")
+        raise SamverkanError(f"--format: {shown(fmt)} is not csv or json")
     with context.database() as db:
         instance_id, definition, rows, illustrative = instances.audit_rows(db, instance)
     parties = {p.id: p.name for p in definition.parties}
