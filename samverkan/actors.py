@@ -10,6 +10,8 @@ is recovered by `recover`, run by someone with the database's credentials, and l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pendulum
@@ -93,11 +95,7 @@ def grant_role(db: Database, email: str, grant: Grant, issuer: Actor, clock: Clo
 def withdraw_role(db: Database, email: str, grant: Grant, issuer: Actor, clock: Clock) -> None:
     """Withdraw one role; every token of the actor loses it at once."""
     email = normalize_email(email, "EMAIL")
-    with db.transaction() as session:
-        _lock_actors(session)
-        now = write_time(session, clock)
-        by = _issuer(issuer, first=False)
-        actor = _existing(session, email)
+    with _changing(db, email, issuer, clock) as (session, now, by, actor):
         row = next((g for g in actor.grants if _grant(g) == grant), None)
         if row is None:
             held = ", ".join(_grant(g).describe() for g in actor.grants) or "no role"
@@ -112,11 +110,7 @@ def revoke_actor(db: Database, email: str, issuer: Actor, clock: Clock, keep_rol
     """Revoke every token of an actor and, unless `keep_roles`, withdraw every role, so that a
     token issued later carries only what is granted then. Returns (tokens, roles) removed."""
     email = normalize_email(email, "EMAIL")
-    with db.transaction() as session:
-        _lock_actors(session)
-        now = write_time(session, clock)
-        by = _issuer(issuer, first=False)
-        actor = _existing(session, email)
+    with _changing(db, email, issuer, clock) as (session, now, by, actor):
         tokens = list(session.scalars(select(TokenRow).where(TokenRow.actor_id == actor.id, TokenRow.revoked_at.is_(None))))
         for row in tokens:
             row.revoked_at = now
@@ -178,6 +172,16 @@ def authority_log(db: Database) -> list[AuthorityEvent]:
     with db.read() as session:
         return [AuthorityEvent(r.at, r.by, r.action, r.subject, r.detail)
                 for r in session.scalars(select(AuthorityEventRow).order_by(AuthorityEventRow.id))]
+
+
+@contextmanager
+def _changing(db: Database, email: str, issuer: Actor, clock: Clock) -> Iterator[tuple[Session, pendulum.DateTime, str, ActorRow]]:
+    """One change to an existing actor's authority, by the director's office, in one transaction."""
+    with db.transaction() as session:
+        _lock_actors(session)
+        now = write_time(session, clock)
+        by = _issuer(issuer, first=False)
+        yield session, now, by, _existing(session, email)
 
 
 def _lock_actors(session: Session) -> None:
