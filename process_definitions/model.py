@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
-from samverkan.calendar import InvalidPeriod, Period, parse_period
+from samverkan.calendar import MAX_PERIOD_DAYS, InvalidPeriod, Period, parse_period
 from samverkan.patterns import compile_pattern
 
 FORMAT_VERSION = "samverkan/v1"
@@ -24,9 +24,6 @@ SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=1, max_length=63)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local time, HH:MM.")]
-
-
-MAX_PERIOD_DAYS = 3660  # ten years: anything longer is a typo, and would overflow the calendar
 
 
 def _period(value: str) -> str:

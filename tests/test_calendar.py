@@ -386,3 +386,16 @@ def test_business_days_between_matches_counting_one_by_one(start, span):
     counted = sum(is_business_day(to_date(start).add(days=i)) for i in range(1, span + 1))
     assert business_days_between(start, end) == counted
     assert business_days_between(end, start) == -counted
+
+
+def test_sweden_loaded_alone_is_the_librarys_sweden():
+    """The calendar loads holidays' Sweden without the other countries: the same holidays."""
+    import holidays
+
+    from samverkan.calendar import swedish
+
+    for year in (swedish.FIRST_YEAR, 2026, 2027, 2030, swedish.LAST_YEAR):
+        for language in ("sv", "en_US"):
+            assert dict(swedish._Sweden(years=year, language=language, include_sundays=False)) == dict(
+                holidays.Sweden(years=year, language=language, include_sundays=False))
+    assert (swedish.FIRST_YEAR, swedish.LAST_YEAR) == (holidays.Sweden.start_year, holidays.Sweden.end_year)

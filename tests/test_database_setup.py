@@ -57,3 +57,23 @@ def test_no_instance_yet_is_a_clear_error(cli_env, capsys):
     result = run_cli(capsys, "status")
     assert result.code == 2 and "no process instance yet" in result.err
     assert run_cli(capsys, "audit", "--format", "xml").err.strip() == "error: --format: 'xml' is not csv or json"
+
+
+def test_head_revision_is_alembics_head(tmp_path):
+    """HEAD_REVISION spares a current database the import of Alembic: it must name the newest
+    migration, and the revision read without Alembic must be the one Alembic reads."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from samverkan.store.database import HEAD_REVISION, alembic_config, _revision_of
+
+    assert HEAD_REVISION == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    database = Database(f"sqlite:///{tmp_path / 'head.db'}", migrate=False)
+    try:
+        for step in (None, HEAD_REVISION):
+            if step:
+                database.ensure_schema()
+            with database.engine.connect() as connection:
+                assert _revision_of(connection) == MigrationContext.configure(connection).get_current_revision() == step
+    finally:
+        database.close()

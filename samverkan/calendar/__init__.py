@@ -3,7 +3,7 @@ and local time in Europe/Stockholm."""
 
 from samverkan.calendar._dates import TIMEZONE, local_datetime, to_date
 from samverkan.calendar.legal import LAW_SECTION_2, Due, legal_due, why_closed
-from samverkan.calendar.periods import InvalidPeriod, Period, add_period, parse_period, subtract_period
+from samverkan.calendar.periods import MAX_PERIOD_DAYS, InvalidPeriod, Period, add_period, parse_period, subtract_period
 from samverkan.calendar.swedish import (
     CHRISTMAS_EVE,
     FIRST_YEAR,
@@ -29,6 +29,7 @@ __all__ = [
     "MIDSUMMER_EVE",
     "NEW_YEARS_EVE",
     "LAW_SECTION_2",
+    "MAX_PERIOD_DAYS",
     "TIMEZONE",
     "Due",
     "InvalidPeriod",

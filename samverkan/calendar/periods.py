@@ -19,6 +19,7 @@ from samverkan.text import shown
 # [0-9], not \d: \d also matches non-ASCII digits, which int() would silently accept.
 _PERIOD = re.compile(r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)W)?(?:([0-9]+)D)?")
 _EXAMPLES = "expected an ISO 8601 period such as P10D, P6W, P1M or P1Y"
+MAX_PERIOD_DAYS = 3660  # ten years: anything longer is a typo, and would overflow the calendar
 
 
 class InvalidPeriod(ValueError):

@@ -6,10 +6,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from samverkan.errors import SamverkanError
-from samverkan.store.database import database_error
 from samverkan.text import safe_line
 
 from . import actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, token_commands
@@ -59,13 +57,23 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _error(f"error: {' '.join(message.split())}")
         sys.exit(EXIT_USAGE)
-    except DBAPIError as error:  # one that escaped the store's own translation: still no SQL text
-        print(f"error: {database_error(error, None).problems[0]}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
     except (typer.Abort, KeyboardInterrupt):
         _error("error: interrupted")
         sys.exit(130)
-    except Exception as error:  # a bug: say so in one line, never a traceback
+    except Exception as error:
+        if _is_database_error(error):  # one that escaped the store's own translation: still no SQL text
+            from samverkan.store.database import database_error
+
+            print(f"error: {database_error(error, None).problems[0]}", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        # a bug: say so in one line, never a traceback
         _error(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it")
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _is_database_error(error: Exception) -> bool:
+    """SQLAlchemy's DBAPIError, checked without importing SQLAlchemy: a command that never
+    loaded it cannot have raised one, and the command line starts without it."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.DBAPIError)

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from samverkan.actors import authority_log, grant_role, overview, withdraw_role
-from samverkan.auth import make_grant
-from samverkan.calendar import TIMEZONE
 from samverkan.text import MAX_EMAIL, MAX_NAME
 
 from . import context
@@ -37,6 +34,9 @@ def grant(
     token: TokenOpt = None,
 ) -> None:
     """Grant a role; every valid token of the actor carries it at once."""
+    from samverkan.actors import grant_role
+    from samverkan.auth import make_grant
+
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
     name = checked_text(name, "--name", MAX_NAME)
@@ -57,6 +57,9 @@ def revoke(
     token: TokenOpt = None,
 ) -> None:
     """Withdraw one role; every token of the actor loses it at once."""
+    from samverkan.actors import withdraw_role
+    from samverkan.auth import make_grant
+
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
     actor, token = context.credentials(actor, token)
@@ -71,6 +74,9 @@ def actors(
     log: Annotated[bool, typer.Option("--log", help="The authority log instead: every grant, withdrawal, token and recovery.")] = False,
 ) -> None:
     """Every actor, their roles and valid tokens (or, with --log, every change of authority)."""
+    from samverkan.actors import authority_log, overview
+    from samverkan.calendar import TIMEZONE
+
     with context.database() as db:
         if log:
             events = authority_log(db)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
-from process_definitions.model import MAX_PERIOD_DAYS
-from samverkan.calendar import InvalidPeriod, Period, parse_period
 from samverkan.errors import SamverkanError
 from samverkan.text import MAX_INSTANCE_ID, MAX_SLUG, SLUG, shown, text_problem
 
+if TYPE_CHECKING:
+    from samverkan.calendar import Period
+
 
 def parse_period_arg(text: str, what: str) -> Period:
+    from samverkan.calendar import MAX_PERIOD_DAYS, InvalidPeriod, parse_period
+
     try:
         period = parse_period(text.strip())
     except InvalidPeriod as error:

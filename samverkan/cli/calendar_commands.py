@@ -7,8 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from samverkan.calendar import OutsideCalendar, holiday_name, legal_due
-from samverkan.clock import parse_day
 from samverkan.errors import SamverkanError
 
 from .args import parse_period_arg
@@ -23,6 +21,9 @@ def due(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON with the nominal day and why it moved.")] = False,
 ) -> None:
     """The legal last day: DATE plus PERIOD counted per §1, moved per §2 to the next weekday."""
+    from samverkan.calendar import OutsideCalendar, holiday_name, legal_due
+    from samverkan.clock import parse_day
+
     start = parse_day(date, "DATE")
     counted = parse_period_arg(period, "PERIOD") if period is not None else None
     try:

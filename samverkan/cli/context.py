@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from samverkan.actors import authenticate
-from samverkan.clock import Clock, clock_from_env
-from samverkan.auth import Actor
 from samverkan.errors import SamverkanError
-from samverkan.store.database import Database
 from samverkan.text import MAX_EMAIL, MAX_TOKEN
 
 from .args import checked_text
 
+if TYPE_CHECKING:  # imported where used: the command line starts without them
+    from samverkan.auth import Actor
+    from samverkan.clock import Clock
+    from samverkan.store.database import Database
+
 
 @contextmanager
 def database() -> Iterator[Database]:
+    from samverkan.store.database import Database
+
     db = Database()
     try:
         yield db
@@ -25,6 +29,8 @@ def database() -> Iterator[Database]:
 
 
 def clock() -> Clock:
+    from samverkan.clock import clock_from_env
+
     return clock_from_env()
 
 
@@ -37,4 +43,6 @@ def actor(db: Database, email: str | None, token: str | None) -> Actor:
     email, token = credentials(email, token)
     if not email:
         raise SamverkanError("--actor: who is acting? give --actor EMAIL (or SAMVERKAN_ACTOR) and --token")
+    from samverkan.actors import authenticate
+
     return authenticate(db, email, token)

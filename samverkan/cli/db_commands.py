@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import sys
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from samverkan.store.database import Database, empty_file_problem, head_revision
+if TYPE_CHECKING:  # imported where used: the command line starts without SQLAlchemy
+    from samverkan.store.database import Database
 
 app = typer.Typer(help="The database: SQLite under SAMVERKAN_HOME, or SAMVERKAN_DATABASE_URL.", no_args_is_help=True)
 
 
 def _warn_if_empty(db: Database, starting_afresh: bool = False) -> None:
+    from samverkan.store.database import empty_file_problem
+
     if db.empty_file is not None:
         print(f"warning: {empty_file_problem(db.empty_file, starting_afresh)}", file=sys.stderr)
 
@@ -19,6 +24,8 @@ def _warn_if_empty(db: Database, starting_afresh: bool = False) -> None:
 @app.command("upgrade")
 def upgrade() -> None:
     """Bring the database schema up to the newest revision, keeping its data."""
+    from samverkan.store.database import Database
+
     db = Database(migrate=False)
     try:
         _warn_if_empty(db, starting_afresh=True)
@@ -32,6 +39,8 @@ def upgrade() -> None:
 @app.command("current")
 def current() -> None:
     """Show the database's schema revision and the newest one."""
+    from samverkan.store.database import Database, head_revision
+
     db = Database(migrate=False)
     try:
         _warn_if_empty(db)

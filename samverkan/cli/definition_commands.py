@@ -9,19 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from process_definitions import DEFAULT_DEFINITION, load_definition
-from process_definitions.schema import definition_json_schema
-from samverkan import instances
-from samverkan.calendar import TIMEZONE
-from samverkan.clock import parse_day
 from samverkan.errors import SamverkanError
-from samverkan.planner import plan as make_plan
-from samverkan.status import plan_for
 
 from . import context
 from .args import checked_instance
-from .plan_output import plan_as_json, plan_as_table
 
+# Definitions (pydantic), the planner and the store are imported in the commands that use
+# them: the command line starts without them.
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +26,9 @@ def register(app: typer.Typer) -> None:
 
 def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files (YAML).", show_default=False)]) -> None:
     """Check definition files: YAML, the format, references, cycles and dates."""
+    from process_definitions import load_definition
+    from samverkan.planner import plan as make_plan
+
     problems: list[str] = []
     for path in paths:
         try:
@@ -58,6 +55,12 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """The dated plan: start, deadline, slack and critical path of every stage and branch."""
+    from process_definitions import DEFAULT_DEFINITION, load_definition
+    from samverkan.clock import parse_day
+    from samverkan.planner import plan as make_plan
+
+    from .plan_output import plan_as_json, plan_as_table
+
     day = parse_day(as_of, "--as-of") if as_of is not None else None
     if instance is not None:
         if path is not None:
@@ -69,6 +72,10 @@ def plan(
 
 
 def _instance_plan(instance_id: str, day):
+    from samverkan import instances
+    from samverkan.calendar import TIMEZONE
+    from samverkan.status import plan_for
+
     with context.database() as db, db.read() as session:
         loaded = instances.load(session, instance_id)
         return plan_for(loaded.definition, loaded.state, day or context.clock().now().in_timezone(TIMEZONE).date())
@@ -76,4 +83,6 @@ def _instance_plan(instance_id: str, day):
 
 def schema() -> None:
     """Print the JSON Schema of the definition format."""
+    from process_definitions.schema import definition_json_schema
+
     print(json.dumps(definition_json_schema(), ensure_ascii=False, indent=2))

@@ -11,22 +11,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from process_definitions import load_definition
-from samverkan import instances
-from samverkan.actors import any_actor
-from samverkan.auth import may_start
-from samverkan.calendar import TIMEZONE
-from samverkan.clock import parse_moment
-from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
-from samverkan.history import as_request, load_history
-from samverkan.rejections import rejections
-from samverkan.status import status_rows
 from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown
 
 from . import context
 from .args import checked_instance, checked_text
-from .status_output import status_as_json, status_as_table
+
+# Definitions (pydantic), the engine and the store are imported in the commands that use
+# them: the command line starts without them.
 
 ActorOpt = Annotated[Optional[str], typer.Option("--actor", envvar="SAMVERKAN_ACTOR", help="Your e-mail address.")]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="SAMVERKAN_TOKEN", help="Your personal token.", show_default=False)]
@@ -48,6 +40,13 @@ def start(
     token: TokenOpt = None,
 ) -> None:
     """Start a process instance, optionally joining it mid-way with its history."""
+    from process_definitions import load_definition
+    from samverkan import instances
+    from samverkan.actors import any_actor
+    from samverkan.auth import may_start
+    from samverkan.clock import parse_moment
+    from samverkan.history import as_request, load_history
+
     checked_text(str(path), "PATH", MAX_PATH)  # its name is stored with the definition
     if history is not None:
         checked_text(str(history), "--history", MAX_PATH)
@@ -83,6 +82,13 @@ def status(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Judge deadlines at this time (YYYY-MM-DD[THH:MM]).")] = None,
 ) -> None:
     """Every stage and branch: state, owner, deadline, days left or late, what it waits for."""
+    from samverkan import instances
+    from samverkan.clock import parse_moment
+    from samverkan.rejections import rejections
+    from samverkan.status import status_rows
+
+    from .status_output import status_as_json, status_as_table
+
     instance = checked_instance(instance, "INSTANCE")
     now = parse_moment(as_of, "--as-of") if as_of is not None else context.clock().now()
     with context.database() as db, db.read() as session:
@@ -120,6 +126,10 @@ def transition(
     field: Annotated[list[str], typer.Option("--field", help="A recorded field, key=value (repeatable).")] = [],  # noqa: B006
 ) -> None:
     """Record a transition: a stage or branch moves to a new state, with who, when and why."""
+    from samverkan import instances
+    from samverkan.clock import parse_moment
+    from samverkan.engine import TransitionRequest
+
     instance = checked_instance(instance, "INSTANCE")
     actor, token = context.credentials(actor, token)
     clock = context.clock()
@@ -148,6 +158,9 @@ def audit(
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
 ) -> None:
     """The full audit trail, fit to be filed: every transition, who, when, reference, refusals."""
+    from samverkan import instances
+    from samverkan.calendar import TIMEZONE
+
     instance = checked_instance(instance, "INSTANCE")
     if fmt not in ("csv", "json"):
         raise SamverkanError(f"--format: {shown(fmt)} is not csv or json")

@@ -8,8 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from samverkan.actors import any_actor, issue_token, recover, revoke_actor
-from samverkan.auth import make_grant
 from samverkan.errors import SamverkanError
 from samverkan.text import MAX_EMAIL, MAX_NAME
 
@@ -37,6 +35,9 @@ def issue(
 ) -> None:
     """Issue a personal token (printed once), granting --role first if given; without --role the
     token carries the roles the actor already holds. The first token needs no token."""
+    from samverkan.actors import any_actor, issue_token
+    from samverkan.auth import make_grant
+
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
     name = checked_text(name, "--name", MAX_NAME)
@@ -59,6 +60,8 @@ def revoke(
     token: TokenOpt = None,
 ) -> None:
     """Revoke every token of an actor and withdraw their roles (unless --keep-roles)."""
+    from samverkan.actors import revoke_actor
+
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     actor, token = context.credentials(actor, token)
     with context.database() as db:
@@ -74,6 +77,8 @@ def recover_token(
 ) -> None:
     """When every director's-office token is lost: a new one, needing only database access.
     Logged with the operating-system user and host (see docs/security.md)."""
+    from samverkan.actors import recover
+
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     name = checked_text(name, "--name", MAX_NAME)
     by = f"recovery by {_os_user()}@{socket.gethostname()}"

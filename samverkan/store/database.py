@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from samverkan.errors import SamverkanError
 from samverkan.faults import crash_point
 
+if TYPE_CHECKING:  # Alembic is imported only where migrations run: a current database needs none of it
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest revision in migrations/versions; a test holds it equal to Alembic's own head.
+HEAD_REVISION = "0003"
+VERSION_TABLE = "alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -165,6 +169,8 @@ def empty_file_problem(path: Path, starting_afresh: bool = False) -> str:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -173,10 +179,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return HEAD_REVISION
 
 
 def _revision_of(connection: Connection) -> str | None:
+    """The schema revision Alembic recorded, None when empty. Read directly, as Alembic's
+    MigrationContext would: importing Alembic costs every command almost half a second."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) <= 1:
+        return rows[0] if rows else None
+    from alembic.runtime.migration import MigrationContext  # several heads: Alembic's own answer (an error)
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -199,6 +214,8 @@ def lock_for_migration(connection: Connection) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate in one transaction, under the migration lock: a crash leaves nothing half-created."""
+    from alembic import command
+
     with engine.connect() as connection, connection.begin():
         lock_for_migration(connection)
         command.upgrade(alembic_config(connection), revision)
@@ -242,6 +259,9 @@ class Database:
                 current = _revision_of(connection)  # again, under the lock: another may have done it
                 if current == head:
                     return
+                from alembic import command
+                from alembic.script import ScriptDirectory
+
                 known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
                 if current is not None and current not in known:
                     raise SamverkanError(f"the database is at revision {current}, which this program does not know; upgrade samverkan")
