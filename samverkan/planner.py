@@ -158,9 +158,13 @@ def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actu
     causes = blocked_by_failures(definition, failed)
     for node in failed:
         planned[node].blocked_by = (node,)
+    own_stages = {node.stage for node in failed}
     for stage_id, blockers in causes.items():
         stage = definition.stage(stage_id)
-        for party in [None, *branch_parties(definition, stage)]:
+        # In the failed branch's own stage only the whole is held up: the other parties still
+        # decide, by their own deadline. The stages after cannot start at all.
+        parties = [] if stage_id in own_stages else branch_parties(definition, stage)
+        for party in [None, *parties]:
             item = planned[Node(stage_id, party)]
             if item.completed is None and not item.blocked_by:
                 item.blocked_by = blockers

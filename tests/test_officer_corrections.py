@@ -213,6 +213,8 @@ def test_a_rejection_stands_out_in_status(cli_env, capsys):
     assert rows[("adoption", "mala")]["failed"] is True and rows[("adoption", "mala")]["days_left"] is None
     assert rows[("signing", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
     assert rows[("signing", None)]["days_left"] is None and rows[("adoption", "umea")]["failed"] is False
+    # The other councils still decide, by their own deadline: one "no" blocks the whole, not them.
+    assert rows[("adoption", "vindeln")]["blocked"] is False and rows[("adoption", "vindeln")]["days_left"] is not None
     [rejection] = data["rejections"]
     assert rejection["party_name"] == "Malå kommun" and rejection["blocks"] == ["adoption", "signing", "in-force"]
     assert rejection["next_step"].startswith("nytt beslut krävs: ärendet måste tas upp igen i Kommunfullmäktige")
@@ -229,4 +231,5 @@ def test_the_planner_does_not_plan_a_rejection_to_finish(cli_env, capsys):
     assert rows[("adoption", "mala")]["finish"] is None and rows[("adoption", "mala")]["blocked"] is True
     assert rows[("in-force", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
     assert rows[("adoption", "umea")]["blocked"] is False and rows[("adoption", "umea")]["finish"] == "2026-11-02"
+    assert rows[("adoption", "vindeln")]["blocked"] is False and rows[("adoption", "vindeln")]["finish"] is not None
     assert {(b["id"], b["party"]) for b in data["blocked"]} >= {("adoption", None), ("signing", None), ("in-force", None)}
