@@ -18,6 +18,7 @@ from .paths import Locator
 
 MAX_NODES = 200_000  # bounds alias expansion ("billion laughs")
 MAX_DEPTH = 64  # real files nest about 6 deep; bounds recursive aliases too
+MAX_CHARS = 4 * 1024 * 1024  # text after alias expansion: one long string aliased 30,000 times is not a file
 
 _SAFE = yaml.SafeLoader("")  # only for its scalar constructors
 
@@ -119,15 +120,19 @@ class _Converter:
         self.locator = locator
         self.problems: list[tuple[int | None, tuple | None, str]] = []  # line, field path, message
         self.nodes = 0
+        self.chars = 0
         self.too_big = False
 
     def convert(self, node: yaml.Node, path: tuple) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES or len(path) > MAX_DEPTH:
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+        if self.nodes > MAX_NODES or len(path) > MAX_DEPTH or self.chars > MAX_CHARS:
             if not self.too_big:
                 self.too_big = True
                 self.problems.append((None, None,
-                    f"the YAML is too large or nests too deep (limits: {MAX_NODES} nodes, depth {MAX_DEPTH}); aliases that expand too far?"))
+                    f"the YAML is too large or nests too deep (limits: {MAX_NODES} nodes, {MAX_CHARS // (1024 * 1024)} MiB of text, "
+                    f"depth {MAX_DEPTH}); aliases that expand too far?"))
             return None
         self.locator.remember(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):

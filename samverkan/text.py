@@ -21,14 +21,17 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch: `$` would le
 
 def text_problem(value: str, max_len: int) -> str | None:
     """What is wrong with `value` as stored text, or None."""
+    if len(value) > max_len:  # first: the other checks scan the whole value
+        return f"is longer than {max_len} characters ({len(value)})"
     if "\x00" in value:
         return "contains a NUL character"
-    bad = next((i for i, c in enumerate(value) if "\ud800" <= c <= "\udfff"), None)
+    bad = _SURROGATE.search(value)
     if bad is not None:
-        return f"is not valid UTF-8 text (at character {bad + 1}); check the encoding"
-    if len(value) > max_len:
-        return f"is longer than {max_len} characters ({len(value)})"
+        return f"is not valid UTF-8 text (at character {bad.start() + 1}); check the encoding"
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what non-UTF-8 bytes on argv become
 
 
 # A personal token (auth.new_token: "svk_" + 43 urlsafe base64 characters). Shorter runs are

@@ -149,6 +149,14 @@ def _billion_laughs(tmp_path: Path) -> tuple[Path, Expectation]:
     return path, Expectation(["the YAML is too large or nests too deep", "aliases that expand too far?"])
 
 
+def _long_alias(tmp_path: Path) -> tuple[Path, Expectation]:
+    path = tmp_path / "long_alias.yaml"
+    text = 'format: samverkan/v1\nx: &a "' + "x" * 900_000 + '"\ny:\n'
+    text += "  - *a\n" * ((1024 * 1024 - len(text) - 20) // 7)
+    path.write_text(text, encoding="utf-8")
+    return path, Expectation(["4 MiB of text", "aliases that expand too far?"])
+
+
 def _deep_nesting(tmp_path: Path) -> tuple[Path, Expectation]:
     path = tmp_path / "deep.yaml"
     path.write_text("stages: " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
@@ -189,7 +197,7 @@ def _fifo(tmp_path: Path) -> tuple[Path, Expectation]:
     return path, Expectation(["is not a regular file"])
 
 
-GENERATED = [_endless_device, _fifo, _too_big, _latin1, _nul_byte, _billion_laughs, _deep_nesting, _deep_block_nesting, _empty, _directory, _missing]
+GENERATED = [_endless_device, _fifo, _too_big, _latin1, _nul_byte, _billion_laughs, _long_alias, _deep_nesting, _deep_block_nesting, _empty, _directory, _missing]
 
 
 @pytest.mark.parametrize("make", GENERATED, ids=lambda f: f.__name__.strip("_"))

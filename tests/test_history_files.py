@@ -32,6 +32,14 @@ def _laughs(folder: Path) -> Path:
     return folder / "h.yaml"
 
 
+def _long_alias(folder: Path) -> Path:
+    # Few nodes, but one 900 KB string aliased ~25,000 times: 22 GB of text once expanded.
+    body = '- &a {stage: memo, to: done, at: 2025-10-17, reason: "' + "x" * 900_000 + '"}\n'
+    body += "- *a\n" * ((1024 * 1024 - len(body) - 20) // 6)
+    (folder / "h.yaml").write_text("transitions:\n" + body, encoding="utf-8")
+    return folder / "h.yaml"
+
+
 def _deep(folder: Path) -> Path:
     (folder / "h.yaml").write_text("transitions: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
     return folder / "h.yaml"
@@ -66,6 +74,7 @@ CASES = [
     (_zero, "is not a regular file"),
     (_fifo, "is not a regular file"),
     (_laughs, "aliases that expand too far?"),
+    (_long_alias, "4 MiB of text"),
     (_deep, "nests too deep"),
     (_deep_block, "nests too deep"),
     (_big, "larger than the limit of 1 MiB"),
