@@ -406,3 +406,11 @@ def test_the_old_crash_hook_name_is_inert():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip() == "alive", done.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["db", "current"]])
+def test_a_password_given_as_a_url_option_is_not_shown(monkeypatch, capsys, command):
+    monkeypatch.setenv("SAMVERKAN_DATABASE_URL", "postgresql+psycopg://postgres:secret1@127.0.0.1:1/x?password=hunter2")
+    result = run_cli(capsys, *command)
+    assert result.code == 2 and "hunter2" not in result.err and "secret1" not in result.err, result.err
+    assert "password=hidden" in result.err

@@ -214,3 +214,21 @@ def test_the_embedded_database_is_private(tmp_path):
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     for path in home.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_the_recovery_log_names_the_real_operating_system_user(live, capsys, monkeypatch):
+    import pwd
+    monkeypatch.setenv("LOGNAME", "kalle")
+    monkeypatch.setenv("USER", "kalle")
+    assert run_cli(capsys, "token", "recover", DIRECTOR).code == 0
+    log = json.loads(run_cli(capsys, "actors", "--log", "--json").out)["authority_log"]
+    recovery = next(e for e in log if e["action"] == "recover")
+    assert recovery["by"].startswith(f"recovery by {pwd.getpwuid(os.getuid()).pw_name}@") and "kalle" not in recovery["by"]
+
+
+@pytest.mark.parametrize("name", ["\x1b[31mred", "two\nlines", "tab\there"])
+def test_a_name_with_control_characters_is_refused(live, capsys, name):
+    before = dump(live["url"])
+    refused(run_cli(capsys, "grant", LEAD, "--role", "project-lead", "--stage", "adoption", "--name", name, *live["as_director"]),
+            "--name: contains a control character")
+    assert dump(live["url"]) == before

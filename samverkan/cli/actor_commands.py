@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from samverkan.text import MAX_EMAIL, MAX_NAME
+from samverkan.text import MAX_EMAIL
 
 from . import context
-from .args import checked_slug, checked_text
+from .args import checked_name, checked_slug, checked_text
 from .instance_commands import ActorOpt, TokenOpt
 from .table import table_lines
 from .token_commands import NameOpt, PartyOpt, StageOpt
@@ -39,7 +39,7 @@ def grant(
 
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
-    name = checked_text(name, "--name", MAX_NAME)
+    name = checked_name(name)
     actor, token = context.credentials(actor, token)
     new_grant = make_grant(role, stage, party)
     with context.database() as db:

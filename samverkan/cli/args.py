@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, overload
 
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_INSTANCE_ID, MAX_SLUG, SLUG, shown, text_problem
+from samverkan.text import MAX_INSTANCE_ID, MAX_NAME, MAX_SLUG, SLUG, shown, text_problem
 
 if TYPE_CHECKING:
     from samverkan.calendar import Period
@@ -57,3 +57,11 @@ def checked_instance(value: str | None, what: str) -> str | None:
     if value == "":
         raise SamverkanError(f"{what}: is empty; give an instance id")
     return checked_slug(value, what, MAX_INSTANCE_ID)
+
+
+def checked_name(value: str | None, what: str = "--name") -> str | None:
+    """A person's name, shown in tables: one line of printable text."""
+    checked_text(value, what, MAX_NAME)
+    if value is not None and any(not c.isprintable() for c in value):
+        raise SamverkanError(f"{what}: contains a control character (a line break, tab or escape); give the name on one line")
+    return value

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 import socket
 from typing import Annotated, Optional
 
 import typer
 
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_EMAIL, MAX_NAME
+from samverkan.text import MAX_EMAIL
 
 from . import context
-from .args import checked_slug, checked_text
+from .args import checked_name, checked_slug, checked_text
 from .instance_commands import ActorOpt, TokenOpt
 
 app = typer.Typer(help="Personal tokens: issued by the director's office, stored only as a hash.", no_args_is_help=True)
@@ -40,7 +39,7 @@ def issue(
 
     email = checked_text(email, "EMAIL", MAX_EMAIL)
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
-    name = checked_text(name, "--name", MAX_NAME)
+    name = checked_name(name)
     actor, token = context.credentials(actor, token)
     grant = make_grant(role, stage, party) if role is not None else None
     if grant is None and (stage or party):
@@ -80,7 +79,7 @@ def recover_token(
     from samverkan.actors import recover
 
     email = checked_text(email, "EMAIL", MAX_EMAIL)
-    name = checked_text(name, "--name", MAX_NAME)
+    name = checked_name(name)
     by = f"recovery by {_os_user()}@{socket.gethostname()}"
     with context.database() as db:
         new = recover(db, email, context.clock(), by[:320], name)
@@ -90,7 +89,12 @@ def recover_token(
 
 
 def _os_user() -> str:
+    """Who runs the command, from the process's user id: USER and LOGNAME are whatever the
+    caller set them to, and the log must say who really did it."""
+    import os
+    import pwd
+
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return "uid-unknown"
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # no name for this uid (a container)
+        return f"uid-{os.getuid()}"

@@ -47,6 +47,16 @@ def database_url() -> str:
         raise SamverkanError(f"SAMVERKAN_HOME {home}: cannot create the folder or the database: {error.strerror}") from None
 
 
+_SECRET_OPTIONS = {"password", "sslpassword", "sslkey", "passfile"}  # libpq options that are or point at secrets
+
+
+def safe_url(url: str) -> str:
+    """The URL for a message: the password hidden, in the user part or as a query option."""
+    parsed = make_url(url)
+    hidden = {key: "hidden" for key in parsed.query if key.lower() in _SECRET_OPTIONS}
+    return (parsed.update_query_dict(hidden) if hidden else parsed).render_as_string(hide_password=True)
+
+
 def private_folder(folder: Path) -> Path:
     """The folder, made 0700 when it is created here: the record is for the office, not for
     every account on the machine. The files in it are made 0600 by `_private_files`."""
@@ -277,7 +287,7 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
