@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from samverkan.errors import DefinitionError
+from samverkan.text import shown_path
 
 from .checks import check_definition
 from .model import Definition
@@ -29,7 +30,7 @@ class LoadedDefinition:
 
 
 def load_definition(path: str | Path) -> LoadedDefinition:
-    return parse_definition(read_file(path, MAX_BYTES, DefinitionError, KIND), str(path))
+    return parse_definition(read_file(path, MAX_BYTES, DefinitionError, KIND), shown_path(path))
 
 
 def parse_definition(raw: bytes | str, source: str = "<definition>") -> LoadedDefinition:

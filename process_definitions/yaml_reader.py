@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from samverkan.errors import SamverkanError
+from samverkan.text import shown_path
 
 from .paths import Locator
 
@@ -25,7 +26,7 @@ _SAFE = yaml.SafeLoader("")  # only for its scalar constructors
 
 def read_file(path: str | Path, max_bytes: int, error: type[SamverkanError] = SamverkanError, kind: str = "file") -> bytes:
     """At most `max_bytes` of a regular file; anything else is refused before it is read."""
-    source = str(path)
+    source = shown_path(path)
     try:
         info = os.stat(path)  # follows a symbolic link: what it points at must be a regular file
     except FileNotFoundError:

@@ -23,7 +23,7 @@ from process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, text_problem
+from samverkan.text import shown_path, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, text_problem
 
 MAX_BYTES = 1024 * 1024
 KIND = "history file"
@@ -89,7 +89,7 @@ class History(BaseModel):
 def load_history(path: Path) -> tuple[str, History]:
     """The same bounded reader as for definitions: a regular file of at most 1 MiB, aliases
     and nesting bounded, one line per problem."""
-    source = str(path)
+    source = shown_path(path)
     text = decode(read_file(path, MAX_BYTES, kind=KIND), source)
     data, _ = parse_yaml(text, source, kind=KIND)
     try:

@@ -76,3 +76,10 @@ def safe_line(line: str, limit: int = MAX_ERROR_LINE) -> str:
     hidden, control characters and non-UTF-8 bytes escaped, at most `limit` characters."""
     line = _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(line))
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def shown_path(path: object, limit: int = 120) -> str:
+    """A file name for a message: whole when short, else its end (the name that says most),
+    so that the reason after it still fits on the line."""
+    text = shown(str(path), 10**6)[1:-1]  # escaped and masked like any input, not yet cut
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]

@@ -97,3 +97,13 @@ def test_a_hostile_history_file_is_one_line_and_starts_nothing(tmp_path, make, m
     assert "Traceback" not in done.stderr
     status = subprocess.run([SAMVERKAN, "status"], capture_output=True, text=True, env=env, timeout=60)
     assert status.returncode == 2 and "there is no process instance yet" in status.stderr
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["start", str(DEFAULT_DEFINITION), "--history"]])
+def test_a_long_path_is_shown_by_its_end_and_the_reason_survives(tmp_path, command):
+    env = {**os.environ, "SAMVERKAN_HOME": str(tmp_path / "home"), "SAMVERKAN_NOW": "2026-11-22T10:00"}
+    env.pop("SAMVERKAN_DATABASE_URL", None)
+    path = tmp_path.joinpath(*["a" * 200] * 15)  # 3,000 characters, each folder name within the limit
+    done = subprocess.run([SAMVERKAN, *command, path], capture_output=True, text=True, env=env, timeout=60)
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 2 and line.endswith("a: no such file") and len(line) < 200, line
