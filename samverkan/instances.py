@@ -23,6 +23,7 @@ from samverkan.engine import Change, NodeState, TransitionRefused, TransitionReq
 from samverkan.errors import SamverkanError
 from samverkan.faults import crash_point
 from samverkan.graph import Node
+from samverkan.store import clock_mode
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.text import MAX_INSTANCE_ID, SLUG, shown
@@ -42,6 +43,15 @@ class Loaded:
     rows: dict[Node, NodeRow]
     state: dict[Node, NodeState]
     illustrative: str | None = None  # the mark (and the history's note) of an illustrative instance
+    simulated: bool = False  # the store's clock is simulated: not the public record
+
+    def marks(self) -> list[str]:
+        """What a person must read before the rest: the record is invented, or simulated."""
+        return [*([self.illustrative] if self.illustrative else []), *([SIMULATED_MARK] if self.simulated else [])]
+
+
+SIMULATED_MARK = ("SIMULERAD: lagret skrevs med fast klocka (SAMVERKAN_NOW) och är inte det offentliga diariet; "
+                  "tiderna i det är valda, inte verkliga")
 
 
 def illustrative_mark(note: str | None) -> str:
@@ -166,7 +176,7 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))
              for node, r in rows.items()}
-    return Loaded(instance, definition, rows, state, illustrative_of(session, instance.id))
+    return Loaded(instance, definition, rows, state, illustrative_of(session, instance.id), clock_mode.mode(session) == clock_mode.SIMULATED)
 
 
 def illustrative_of(session: Session, instance_id: str) -> str | None:

@@ -175,6 +175,9 @@ def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
     assert MARK in csv_rows[0]["record"]
     decisions = [row for row in csv_rows if row["reference"]]
     assert len(decisions) >= 5 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
+    instance = json.loads(run_cli(capsys, "status", "--json").out)["instance"]
+    assert run_cli(capsys, "plan", "--instance", instance).out.startswith("EXEMPEL: påhittade beslut")
+    assert any(m.startswith("EXEMPEL") for m in json.loads(run_cli(capsys, "plan", "--instance", instance, "--json").out)["instance_marks"])
 
 
 def test_a_real_history_is_not_marked(cli_env, capsys, tmp_path):

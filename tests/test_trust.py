@@ -87,11 +87,21 @@ def test_the_api_refuses_a_pinned_clock_on_a_live_store_too(live):
         db.close()
 
 
-def test_a_store_first_written_with_a_pinned_clock_is_simulated(cli_env, capsys, monkeypatch):
-    assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "sim").code == 0
+def test_a_store_first_written_with_a_pinned_clock_is_simulated_and_says_so(cli_env, capsys, monkeypatch):
+    started = run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "sim")
+    assert started.code == 0 and "warning: this store is simulated" in started.err
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-12-01T10:00")
     assert run_cli(capsys, "token", "issue", DIRECTOR, "--role", "director-office").code == 0
     assert "simulated" in run_cli(capsys, "db", "current").out
+    for command in (["status"], ["plan", "--instance", "sim"]):
+        assert "SIMULERAD: lagret skrevs med fast klocka" in run_cli(capsys, *command).out.splitlines()[1 if command == ["status"] else 0]
+    assert json.loads(run_cli(capsys, "status", "--json").out)["store_clock"] == "simulated"
+    assert any("SIMULERAD" in m for m in json.loads(run_cli(capsys, "plan", "--instance", "sim", "--json").out)["instance_marks"])
+
+
+def test_a_live_store_is_not_marked(live, capsys):
+    assert "SIMULERAD" not in run_cli(capsys, "status").out + run_cli(capsys, "plan", "--instance", "vb").out
+    assert json.loads(run_cli(capsys, "status", "--json").out)["store_clock"] == "live"
 
 
 # 2. Roles can be taken away; a reissued token carries only what is granted then.

@@ -46,3 +46,14 @@ def actor(db: Database, email: str | None, token: str | None) -> Actor:
     from samverkan.actors import authenticate
 
     return authenticate(db, email, token)
+
+
+SIMULATED_WARNING = ("this store is simulated (SAMVERKAN_NOW was set at its first write): it is not the public record, "
+                     "and its times are chosen, not real; for the real record use a new database without SAMVERKAN_NOW")
+
+
+def store_is_simulated(db: Database) -> bool:
+    from samverkan.store import clock_mode
+
+    with db.read() as session:
+        return clock_mode.mode(session) == clock_mode.SIMULATED

@@ -65,10 +65,16 @@ def plan(
     if instance is not None:
         if path is not None:
             raise SamverkanError("give a definition PATH or --instance, not both: an instance keeps its own definition")
-        result = _instance_plan(checked_instance(instance, "--instance"), day)
+        result, marks = _instance_plan(checked_instance(instance, "--instance"), day)
     else:
-        result = make_plan(load_definition(path or DEFAULT_DEFINITION).definition, as_of=day)
-    sys.stdout.write(plan_as_json(result) if as_json else plan_as_table(result))
+        result, marks = make_plan(load_definition(path or DEFAULT_DEFINITION).definition, as_of=day), None
+    if as_json:
+        data = json.loads(plan_as_json(result))
+        if marks is not None:  # an instance's plan says whether its record is invented or simulated
+            data = {"instance_marks": marks, **data}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(f"{mark}\n" for mark in marks or []) + plan_as_table(result))
 
 
 def _instance_plan(instance_id: str, day):
@@ -78,7 +84,7 @@ def _instance_plan(instance_id: str, day):
 
     with context.database() as db, db.read() as session:
         loaded = instances.load(session, instance_id)
-        return plan_for(loaded.definition, loaded.state, day or context.clock().now().in_timezone(TIMEZONE).date())
+        return plan_for(loaded.definition, loaded.state, day or context.clock().now().in_timezone(TIMEZONE).date()), loaded.marks()
 
 
 def schema() -> None:

@@ -69,10 +69,13 @@ def start(
         starter = who.email if who else "bootstrap"
         instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source,
                                                illustrative)
+        simulated = context.store_is_simulated(db)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
     if illustrative:
         print(illustrative)
+    if simulated:
+        print(f"warning: {context.SIMULATED_WARNING}", file=sys.stderr)
     print(instance_id)
 
 
@@ -96,8 +99,8 @@ def status(
         rows = status_rows(loaded.definition, loaded.state, now)
         found = rejections(loaded.definition, loaded.state)
         instance_id = loaded.instance.id
-    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative, found) if as_json
-                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found))
+    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.simulated) if as_json
+                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks()))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

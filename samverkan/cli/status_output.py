@@ -54,11 +54,12 @@ def rejection_text(definition: Definition, r: Rejection) -> str:
 
 
 def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                   illustrative: str | None = None, rejections: list[Rejection] | None = None) -> dict:
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False) -> dict:
     return {
         "instance": instance_id,
         "illustrative": illustrative is not None,
         "illustrative_note": illustrative,
+        "store_clock": "simulated" if simulated else "live",
         "process": {"id": definition.id, "name": definition.name, "version": definition.version},
         "as_of": now.in_timezone(TIMEZONE).isoformat(),
         "rejections": rejections_as_dicts(definition, rejections or []),
@@ -89,8 +90,8 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
 
 
 def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                   illustrative: str | None = None, rejections: list[Rejection] | None = None) -> str:
-    data = status_as_dict(instance_id, definition, rows, now, illustrative, rejections)
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False) -> str:
+    data = status_as_dict(instance_id, definition, rows, now, illustrative, rejections, simulated)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -119,7 +120,7 @@ def _waiting(definition: Definition, row: StatusRow) -> str:
 
 
 def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                    illustrative: str | None = None, rejections: list[Rejection] | None = None) -> str:
+                    illustrative: str | None = None, rejections: list[Rejection] | None = None, marks: list[str] | None = None) -> str:
     table = [(
         "" if r.node.party else r.node.stage,
         f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
@@ -129,8 +130,7 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         _waiting(definition, r),
     ) for r in rows]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
-    if illustrative:
-        lines[1:1] = [illustrative]
+    lines[1:1] = marks if marks is not None else [illustrative] if illustrative else []
     if rejections:
         # A "no" is seen first: before the table, with what it blocks and what has to happen.
         lines += [f"AVSLAG ({len(rejections)}): ett nej stoppar det som väntar på det tills ett nytt beslut fattas"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -47,6 +48,8 @@ def issue(
     with context.database() as db:
         issuer = context.actor(db, actor, token) if any_actor(db) else None
         new = issue_token(db, email, grant, issuer, context.clock(), name)
+        if issuer is None and context.store_is_simulated(db):  # the first write: say what it made
+            print(f"warning: {context.SIMULATED_WARNING}", file=sys.stderr)
     print(f"Token för {email.strip().lower()}; visas bara nu, spara den säkert:")
     print(new)
 
