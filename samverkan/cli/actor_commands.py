@@ -7,15 +7,12 @@ from typing import Annotated
 
 import typer
 
-from samverkan.text import MAX_EMAIL
 
 from . import context
-from .args import checked_name, checked_slug, checked_text
+from .args import checked_name
+from .grant_args import NameOpt, PartyOpt, RequiredRole, StageOpt, checked_grant
 from .instance_commands import ActorOpt, TokenOpt
 from .table import table_lines
-from .token_commands import NameOpt, PartyOpt, StageOpt
-
-RequiredRole = Annotated[str, typer.Option("--role", help="director-office, project-lead or party-contact.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +32,10 @@ def grant(
 ) -> None:
     """Grant a role; every valid token of the actor carries it at once."""
     from samverkan.actors import grant_role
-    from samverkan.auth import make_grant
 
-    email = checked_text(email, "EMAIL", MAX_EMAIL)
-    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    email, new_grant = checked_grant(email, role, stage, party)
     name = checked_name(name)
     actor, token = context.credentials(actor, token)
-    new_grant = make_grant(role, stage, party)
     with context.database() as db:
         added = grant_role(db, email, new_grant, context.actor(db, actor, token), context.clock(), name)
     who = email.strip().lower()
@@ -58,12 +52,9 @@ def revoke(
 ) -> None:
     """Withdraw one role; every token of the actor loses it at once."""
     from samverkan.actors import withdraw_role
-    from samverkan.auth import make_grant
 
-    email = checked_text(email, "EMAIL", MAX_EMAIL)
-    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    email, old_grant = checked_grant(email, role, stage, party)
     actor, token = context.credentials(actor, token)
-    old_grant = make_grant(role, stage, party)
     with context.database() as db:
         withdraw_role(db, email, old_grant, context.actor(db, actor, token), context.clock())
     print(f"{email.strip().lower()}: {old_grant.describe()} indragen.")

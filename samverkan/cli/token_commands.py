@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from samverkan.errors import SamverkanError
 from samverkan.text import MAX_EMAIL
 
 from . import context
-from .args import checked_name, checked_slug, checked_text
+from .args import checked_name, checked_text
+from .grant_args import NameOpt, PartyOpt, RoleOpt, StageOpt, checked_grant
 from .instance_commands import ActorOpt, TokenOpt
 
 app = typer.Typer(help="Personal tokens: issued by the director's office, stored only as a hash.", no_args_is_help=True)
-
-RoleOpt = Annotated[Optional[str], typer.Option("--role", help="director-office, project-lead or party-contact.")]
-StageOpt = Annotated[Optional[str], typer.Option("--stage", help="With project-lead: the stage they lead.")]
-PartyOpt = Annotated[Optional[str], typer.Option("--party", help="With party-contact: their party.")]
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="Their name, for the record.")]
-
 
 @app.command("issue")
 def issue(
@@ -36,15 +30,10 @@ def issue(
     """Issue a personal token (printed once), granting --role first if given; without --role the
     token carries the roles the actor already holds. The first token needs no token."""
     from samverkan.actors import any_actor, issue_token
-    from samverkan.auth import make_grant
 
-    email = checked_text(email, "EMAIL", MAX_EMAIL)
-    stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
+    email, grant = checked_grant(email, role, stage, party)
     name = checked_name(name)
     actor, token = context.credentials(actor, token)
-    grant = make_grant(role, stage, party) if role is not None else None
-    if grant is None and (stage or party):
-        raise SamverkanError("--stage/--party: name the --role they go with")
     with context.database() as db:
         issuer = context.actor(db, actor, token) if any_actor(db) else None
         new = issue_token(db, email, grant, issuer, context.clock(), name)
