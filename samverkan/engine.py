@@ -242,7 +242,7 @@ def _check_decision_body(definition: Definition, stage: Stage, node: Node, recor
         if spec.decision_body and value is not None and not _same_name(value, party.decision_body):
             raise TransitionRefused(
                 f"{node.key}: field {spec.id!r} ({spec.name}): {party.name} decides by {party.decision_body} according to "
-                f"the definition, not {value!r}; if the matter is delegated, the definition must say so "
+                f"the definition, not {shown(value)}; if the matter is delegated, the definition must say so "
                 f"(parties[{party.id}].decision_body)"
             )
 

@@ -23,7 +23,7 @@ from process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
-from samverkan.text import shown_path, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, text_problem
+from samverkan.text import MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, shown_path, text_problem
 
 MAX_BYTES = 1024 * 1024
 KIND = "history file"

@@ -74,12 +74,17 @@ def shown(value: object, limit: int = 60) -> str:
 def safe_line(line: str, limit: int = MAX_ERROR_LINE) -> str:
     """Any line made fit to print, the last defence before standard error: token-shaped text
     hidden, control characters and non-UTF-8 bytes escaped, at most `limit` characters."""
-    line = _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(line))
+    line = _printable(line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _printable(text: str) -> str:
+    """Token-shaped text hidden, control characters and non-UTF-8 bytes escaped."""
+    return _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(text))
 
 
 def shown_path(path: object, limit: int = 120) -> str:
     """A file name for a message: whole when short, else its end (the name that says most),
     so that the reason after it still fits on the line."""
-    text = shown(str(path), 10**6)[1:-1]  # escaped and masked like any input, not yet cut
+    text = _printable(str(path))
     return text if len(text) <= limit else "…" + text[-(limit - 1):]

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         if _is_database_error(error):  # one that escaped the store's own translation: still no SQL text
             from samverkan.store.database import database_error
 
-            print(f"error: {database_error(error, None).problems[0]}", file=sys.stderr)
+            _error(f"error: {database_error(error, None).problems[0]}")
             sys.exit(EXIT_USAGE)
         # a bug: say so in one line, never a traceback
         _error(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it")

@@ -83,8 +83,9 @@ def make_engine(url: str) -> Engine:
             raise SamverkanError(f"SAMVERKAN_DATABASE_URL: a sqlite URL takes no options (?{'&'.join(parsed.query)})")
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _sqlite_settings(engine)
-        if parsed.database and parsed.database != ":memory:":
-            _private_files(engine, Path(parsed.database))
+        path = sqlite_file(url)
+        if path is not None:
+            _private_files(engine, path)
         return engine
     if parsed.drivername in POSTGRESQL_DRIVERS:
         engine = create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
