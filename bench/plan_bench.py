@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pendulum  # noqa: E402
 
-from process_definitions import DEFAULT_DEFINITION, parse_definition  # noqa: E402
+from samverkan.process_definitions import DEFAULT_DEFINITION, parse_definition  # noqa: E402
 from samverkan import engine  # noqa: E402
 from samverkan.planner import plan  # noqa: E402
 from samverkan.status import status_rows  # noqa: E402

@@ -18,7 +18,7 @@ import pendulum  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from process_definitions import DEFAULT_DEFINITION, load_definition  # noqa: E402
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition  # noqa: E402
 from samverkan import instances  # noqa: E402
 from samverkan.auth import Actor, Grant, GrantRole  # noqa: E402
 from samverkan.clock import FixedClock  # noqa: E402

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from process_definitions.model import Definition, Email
+from samverkan.process_definitions.model import Definition, Email
 from samverkan.auth import Actor, Grant, GrantRole, new_token, token_hash
 from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
@@ -258,7 +258,7 @@ def _check_targets(session: Session, grant: Grant, known: list[Definition] | Non
 
 
 def _known_definitions(session: Session) -> list[Definition]:
-    from process_definitions import DEFAULT_DEFINITION, load_definition
+    from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
     from samverkan.instances import definition_from_text
 
     stored = [definition_from_text(row.sha256, row.text) for row in session.scalars(select(DefinitionRow))]

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from process_definitions.model import Definition
+from samverkan.process_definitions.model import Definition
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
 from samverkan.text import shown

@@ -14,7 +14,7 @@ from typing import Any
 
 import pendulum
 
-from process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
+from samverkan.process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed

@@ -9,7 +9,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from process_definitions.model import Definition, Stage
+    from samverkan.process_definitions.model import Definition, Stage
 
 
 def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:

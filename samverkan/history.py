@@ -19,7 +19,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
-from process_definitions.yaml_reader import decode, parse_yaml, read_file
+from samverkan.process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError

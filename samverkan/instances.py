@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from process_definitions import LoadedDefinition, parse_definition
-from process_definitions.model import Definition
+from samverkan.process_definitions import LoadedDefinition, parse_definition
+from samverkan.process_definitions.model import Definition
 from samverkan import engine
 from samverkan.auth import Actor, may_transition, who_may
 from samverkan.calendar import TIMEZONE

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import pendulum
 
-from process_definitions.model import Adjust, Basis, Definition, Stage
+from samverkan.process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pendulum
 
-from process_definitions.model import Definition, StateKind
+from samverkan.process_definitions.model import Definition, StateKind
 from samverkan.engine import InstanceState, kind_of, nodes_of, reference_of
 from samverkan.graph import Node, branch_parties, join_needed, stage_order
 

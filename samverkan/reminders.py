@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import pendulum
 
-from process_definitions.model import ReminderPolicy
+from samverkan.process_definitions.model import ReminderPolicy
 from samverkan.calendar import (
     Period,
     add_period,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pendulum
 
-from process_definitions.model import Definition, StateKind
+from samverkan.process_definitions.model import Definition, StateKind
 from samverkan.calendar import TIMEZONE
 from samverkan.engine import InstanceState, kind_of, nodes_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION, load_definition, parse_definition
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition, parse_definition
 from tests.databases import database_url
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pendulum
 
-from process_definitions.model import Definition, FieldType, Stage, StateKind
+from samverkan.process_definitions.model import Definition, FieldType, Stage, StateKind
 from samverkan.planner import plan
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 from tests.cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def test_console_script_end_to_end():
 def test_the_core_imports_nothing_from_prefect():
     code = (
         "import sys, samverkan.planner, samverkan.reminders, samverkan.graph, samverkan.calendar, "
-        "process_definitions, samverkan.cli; "
+        "samverkan.process_definitions, samverkan.engine, samverkan.instances, samverkan.status, samverkan.store, samverkan.cli; "
         "bad = sorted(m for m in sys.modules if m == 'prefect' or m.startswith('prefect.')); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HEAVY = ("alembic", "sqlalchemy", "pydantic", "prefect", "psycopg", "holidays", "pendulum", "yaml",
-         "process_definitions", "samverkan.store", "samverkan.actors", "samverkan.instances", "samverkan.calendar")
+         "samverkan.process_definitions", "samverkan.store", "samverkan.actors", "samverkan.instances", "samverkan.calendar")
 
 
 def _loaded_after(code: str) -> set[str]:

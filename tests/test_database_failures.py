@@ -18,7 +18,7 @@ import pendulum
 import pytest
 from sqlalchemy import create_engine, text
 
-from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from samverkan.store.database import head_revision
 from tests.cli_helpers import run_cli
 from tests.databases import POSTGRES_URL, dump, postgres_schema

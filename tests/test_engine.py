@@ -9,7 +9,7 @@ import re
 import pendulum
 import pytest
 
-from process_definitions.model import StateKind
+from samverkan.process_definitions.model import StateKind
 from samverkan.auth import Actor, Grant, GrantRole, may_transition, new_token, token_hash, who_may
 from samverkan.engine import (
     NodeState, TransitionRefused, TransitionRequest, decide, kind_of, nodes_of, reference_of, start, waiting_for,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan import text
 from tests.cli_helpers import run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 
 SAMVERKAN = Path(sys.executable).with_name("samverkan")
 

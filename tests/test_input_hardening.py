@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan.actors import issue_token
 from samverkan.auth import Actor, Grant, GrantRole, may_start
 from samverkan.cli.instance_commands import _inert

@@ -5,7 +5,7 @@ import json
 import pendulum
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from sqlalchemy import create_engine, text
 
 from tests.cli_helpers import run_cli
@@ -83,7 +83,7 @@ def test_status_shows_who_is_late_and_what_waits_on_whom(cli_env, capsys, monkey
 def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, definition):
     from concurrent.futures import ThreadPoolExecutor
 
-    from process_definitions import load_definition as load
+    from samverkan.process_definitions import load_definition as load
     from samverkan import instances
     from samverkan.auth import Actor, Grant, GrantRole
     from samverkan.clock import FixedClock

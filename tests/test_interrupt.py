@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 
 SAMVERKAN = Path(sys.executable).with_name("samverkan")
 COMMANDS = [["validate", DEFAULT_DEFINITION], ["status"]]  # status opens (and closes) the database

@@ -9,7 +9,7 @@ import json
 import pendulum
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan.calendar import legal_due
 from samverkan.planner import MoveRule, plan
 from tests.cli_helpers import run_cli
@@ -124,7 +124,7 @@ def test_an_adoption_by_the_wrong_body_is_refused(default_definition):
 
 
 def test_a_party_that_has_delegated_the_matter_decides_by_its_board(default_definition):
-    from process_definitions import parse_definition
+    from samverkan.process_definitions import parse_definition
     from samverkan.engine import TransitionRefused, decide
 
     text = open(DEFAULT_DEFINITION, encoding="utf-8").read()

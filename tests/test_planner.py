@@ -1,7 +1,7 @@
 import pendulum
 import pytest
 
-from process_definitions.model import Basis
+from samverkan.process_definitions.model import Basis
 from samverkan.graph import Node
 from samverkan.planner import Actual, plan
 from tests.conftest import small_definition

@@ -1,6 +1,6 @@
 import pendulum
 
-from process_definitions.model import ReminderPolicy
+from samverkan.process_definitions.model import ReminderPolicy
 from samverkan.reminders import ReminderKind, reminder_schedule
 
 D = pendulum.date

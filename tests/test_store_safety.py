@@ -12,7 +12,7 @@ import pendulum
 import pytest
 from sqlalchemy import MetaData, insert
 
-from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from samverkan import engine as rules
 from samverkan.store.database import Database, current_revision, head_revision, make_engine, upgrade
 from tests.cli_helpers import run_cli

@@ -12,7 +12,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from samverkan import instances
 from samverkan.auth import Actor, Grant, GrantRole
 from samverkan.clock import FixedClock

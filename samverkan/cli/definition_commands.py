@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files (YAML).", show_default=False)]) -> None:
     """Check definition files: YAML, the format, references, cycles and dates."""
-    from process_definitions import load_definition
+    from samverkan.process_definitions import load_definition
     from samverkan.planner import plan as make_plan
 
     problems: list[str] = []
@@ -55,7 +55,7 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """The dated plan: start, deadline, slack and critical path of every stage and branch."""
-    from process_definitions import DEFAULT_DEFINITION, load_definition
+    from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
     from samverkan.clock import parse_day
     from samverkan.planner import plan as make_plan
 
@@ -89,6 +89,6 @@ def _instance_plan(instance_id: str, day):
 
 def schema() -> None:
     """Print the JSON Schema of the definition format."""
-    from process_definitions.schema import definition_json_schema
+    from samverkan.process_definitions.schema import definition_json_schema
 
     print(json.dumps(definition_json_schema(), ensure_ascii=False, indent=2))

@@ -40,7 +40,7 @@ def start(
     token: TokenOpt = None,
 ) -> None:
     """Start a process instance, optionally joining it mid-way with its history."""
-    from process_definitions import load_definition
+    from samverkan.process_definitions import load_definition
     from samverkan import instances
     from samverkan.actors import any_actor
     from samverkan.auth import may_start

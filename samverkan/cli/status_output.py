@@ -6,7 +6,7 @@ import json
 
 import pendulum
 
-from process_definitions.model import ROLE_NAMES, Definition, Role
+from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role
 from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
 from samverkan.rejections import Rejection

@@ -1,0 +1,1 @@
+"""What the dashboard shows, as plain data: pure functions of (definition, state, time), no Prefect."""
