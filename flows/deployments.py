@@ -1,0 +1,35 @@
+"""The deployments every serving process offers: the process flow (also on a schedule, as a
+safety net), the branch flow (its runs are created by the process flow) and the transition
+flow (the UI's door for any transition). Module-path entrypoints: they run wherever the
+package is installed, whatever the working directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+
+from samverkan.flows.branch import branch_flow
+from samverkan.flows.process import process_flow
+from samverkan.flows.transition import transition_flow
+
+NAME = "samverkan"
+SAFETY_NET = dt.timedelta(minutes=15)
+TAGS = ["samverkan"]
+
+
+async def deployments() -> list[RunnerDeployment]:
+    return [
+        await process_flow.ato_deployment(
+            NAME, interval=SAFETY_NET, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
+            description="Synkar grenkörningar, händelser och instrumentpanel med lagret. Körs efter varje övergång "
+                        "och var 15:e minut som skyddsnät."),
+        await branch_flow.ato_deployment(
+            NAME, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
+            description="En parts gren i ett parallellt steg. Körningarna skapas av processflödet; återuppta en "
+                        "väntande körning för att registrera partens beslut."),
+        await transition_flow.ato_deployment(
+            NAME, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
+            description="Registrera vilken övergång som helst (som `samverkan transition`). Körningen ber om din "
+                        "e-postadress och personliga kod innan något registreras."),
+    ]

@@ -1,0 +1,44 @@
+"""Prefect input forms built from a branch's form (samverkan.decisions): typed fields with
+Swedish labels, which the Prefect UI shows when a suspended branch run is resumed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any, Optional
+
+from prefect.input import RunInput
+from pydantic import Field, create_model
+
+from samverkan.decisions import Form, FormField
+
+
+def _annotation(spec: FormField) -> Any:
+    if spec.type == "date":
+        kind: Any = dt.date
+    elif spec.type == "choice":
+        kind = Enum(f"Val_{spec.id}", {f"v{i}": choice for i, choice in enumerate(spec.choices)}, type=str)
+    else:
+        kind = str
+    return kind if spec.required else Optional[kind]
+
+
+def _field(spec: FormField) -> Any:
+    extra = {"format": "password", "writeOnly": True} if spec.secret else None
+    limits = {"max_length": spec.max_length} if spec.type == "text" else {}
+    default = ... if spec.required else spec.default
+    return Field(default, title=spec.title, description=spec.help, json_schema_extra=extra, **limits)
+
+
+def input_model(form: Form, description: str) -> type[RunInput]:
+    """A RunInput subclass for `form`; unknown fields are refused (RunInput forbids extras), so
+    an answer cannot smuggle in a time or anything else the form does not ask for."""
+    fields = {spec.id: (_annotation(spec), _field(spec)) for spec in form.fields}
+    model = create_model("Beslut", __base__=RunInput, **fields)
+    return model.with_initial_data(description=description)
+
+
+def answer_values(model: type[RunInput], raw: str) -> dict[str, Any]:
+    """What was typed, validated against the form's own types, with choices as their text."""
+    answer = model.model_validate_json(raw)
+    return {name: (value.value if isinstance(value, Enum) else value) for name, value in answer.model_dump().items()}

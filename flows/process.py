@@ -1,0 +1,56 @@
+"""The process flow: brings Prefect into agreement with the store for one instance (or all).
+
+It reads the instance, creates the branch runs its open parallel stages need, ends the ones
+whose decision is recorded, emits an event for every transition not yet shown, and refreshes
+the dashboard. It holds no state and decides nothing itself (samverkan.sync and the engine do),
+so it can run as often as anyone likes: after every transition, and on a schedule as a net.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from samverkan.clock import clock_from_env
+from samverkan.dashboard.content import dashboard
+from samverkan.sync import SyncPlan
+from samverkan.tasks.branch_runs import sync_branch_runs
+from samverkan.tasks.dashboard import publish_dashboard
+from samverkan.tasks.events import emit_new_transitions
+from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
+
+read_snapshot_task = task(name="las-laget", cache_policy=NO_CACHE)(read_snapshot)
+sync_task = task(name="synka-grenar", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(sync_branch_runs)
+events_task = task(name="handelser", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(emit_new_transitions)
+
+
+@task(name="dashboard", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def dashboard_task(snapshot: Snapshot) -> None:
+    publish_dashboard(dashboard(snapshot.definition, snapshot.state, clock_from_env().now(), snapshot.instance_id,
+                                list(snapshot.marks)))
+
+
+def _summary(instance_id: str, plan: SyncPlan, events: int) -> str:
+    return (f"{instance_id}: {len(plan.create)} grenar skapade, {len(plan.complete)} avslutade, "
+            f"{len(plan.cancel)} avbrutna, {events} nya händelser")
+
+
+@flow(name="process", flow_run_name="process-{instance}",
+      description="Synkar Prefect med lagret för en processinstans (alla om ingen anges) och uppdaterar instrumentpanelen.")
+def process_flow(instance: str | None = None) -> list[str]:
+    logger = get_run_logger()
+    summaries = []
+    for instance_id in [instance] if instance else sorted(instance_positions()):
+        snapshot = read_snapshot_task(instance_id)
+        plan = sync_task(snapshot)
+        events = events_task(snapshot)
+        dashboard_task(snapshot)
+        summaries.append(_summary(instance_id, plan, events))
+        logger.info(summaries[-1])
+    return summaries
+
+
+def after_transition(instance_id: str) -> None:
+    """Run right after a decision was recorded from inside a flow: the dashboard and the
+    branch runs follow at once, whether or not a watcher is running anywhere."""
+    process_flow(instance_id)

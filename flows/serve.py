@@ -1,0 +1,69 @@
+"""A serving process: runs the deployments' flow runs, and watches the store so that a
+transition made through any door (the command line included) reaches Prefect within a second.
+
+Any number of serving processes may run against one Prefect server and one store: each flow
+run is given to one of them, and what the watchers do is idempotent (samverkan.sync).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from prefect.runner import Runner
+
+from samverkan.flows.deployments import deployments
+from samverkan.flows.process import process_flow
+from samverkan.tasks.store import instance_positions
+
+log = logging.getLogger("samverkan.serve")
+
+WATCH_SECONDS = 0.25
+# How often the runner asks for runs to start; Prefect's default (10 s) is most of the time
+# between a form being sent and its decision being recorded.
+RUNNER_POLL_SECONDS = 1.0
+
+
+async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
+    """Run the process flow for each instance whose history has moved since it last ran."""
+    seen: dict[str, int] = {}
+    failures = 0
+    while not stop.is_set():
+        try:
+            positions = await asyncio.to_thread(instance_positions)
+            for instance_id, seq in sorted(positions.items()):
+                if seen.get(instance_id) != seq:
+                    await asyncio.to_thread(process_flow, instance_id)
+                    seen[instance_id] = seq
+            failures = 0
+        except Exception as error:  # the store or the server away for a moment: try again, say so once
+            failures += 1
+            if failures == 1:
+                log.warning("samverkan: bevakningen av lagret misslyckades (%s); försöker igen", str(error)[:200])
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll if not failures else min(30.0, poll * 2 ** failures))
+        except asyncio.TimeoutError:
+            pass
+
+
+async def serve(stop: asyncio.Event, watch: bool = True) -> None:
+    runner = Runner(name=f"samverkan-{socket.gethostname()}-{os.getpid()}", query_seconds=RUNNER_POLL_SECONDS,
+                    limit=None, pause_on_shutdown=False)
+    for deployment in await deployments():
+        await runner.aadd_deployment(deployment)
+    tasks = [asyncio.create_task(runner.start(), name="runner")]
+    if watch:
+        tasks.append(asyncio.create_task(watch_store(stop), name="watcher"))
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    if runner.started:
+        await runner.astop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception():
+            raise task.exception()

@@ -1,0 +1,111 @@
+"""A decision as a form asks for it: what a branch's form holds, and how an answer becomes the
+same TransitionRequest that `samverkan transition` makes.
+
+Pure: the flows build their Prefect input form from `form_for`, and hand what a person typed to
+`request_from_answer`; the engine then applies exactly the rules it applies to the command line.
+A form carries no time of its own: when it happened is the decision's date (checked like
+`--at`, never in the future), and when it was recorded is the server's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from samverkan.clock import parse_moment
+from samverkan.engine import NodeState, TransitionRequest
+from samverkan.errors import SamverkanError
+from samverkan.graph import Node
+from samverkan.process_definitions.model import Definition, FieldType
+from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_TOKEN, shown
+
+# The form's own fields, beside the stage's record fields.
+OUTCOME = "utfall"
+REASON = "kommentar"
+EMAIL = "e_post"
+TOKEN = "personlig_kod"
+CREDENTIALS = (EMAIL, TOKEN)
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    title: str
+    type: str  # "choice", "date" or "text"
+    required: bool
+    choices: tuple[str, ...] = ()
+    help: str | None = None
+    default: str | None = None
+    secret: bool = False
+    max_length: int = MAX_FIELD_VALUE
+
+
+@dataclass(frozen=True)
+class Form:
+    node: Node
+    fields: tuple[FormField, ...]
+    outcomes: Mapping[str, str]  # the outcome as shown -> the state it leads to
+    recorded: frozenset[str]  # the outcomes whose transition records the decision's fields
+
+    def field(self, field_id: str) -> FormField:
+        return next(f for f in self.fields if f.id == field_id)
+
+
+def outcome_label(transition_name: str, state_name: str) -> str:
+    return f"{transition_name} ({state_name})"
+
+
+def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
+    """The form for a branch in its current state: the transitions it can take, the stage's
+    record fields (prefilled with the party's decision body), and who is acting."""
+    stage = definition.stage(node.stage)
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    names = {s.id: s.name for s in lifecycle.states}
+    possible = [t for t in lifecycle.transitions if current.state in t.source]
+    outcomes = {outcome_label(t.name or t.to, names[t.to]): t.to for t in possible}
+    recorded = frozenset(outcome_label(t.name or t.to, names[t.to]) for t in possible if t.requires_record)
+    if not outcomes:
+        raise SamverkanError(f"{node.key}: no transition leads on from {current.state!r}; there is nothing to decide")
+    party = definition.party(node.party) if node.party else None
+    fields = [FormField(OUTCOME, "Vad har hänt?", "choice", True, tuple(outcomes),
+                        help="Välj det som har beslutats eller skett.")]
+    for spec in stage.record:
+        fields.append(FormField(
+            spec.id, spec.name, spec.type.value, False,
+            choices=tuple(spec.choices or ()),
+            help=" ".join(filter(None, [spec.help, "Krävs för att registrera ett beslut." if spec.required else None])) or None,
+            default=party.decision_body if spec.decision_body and party is not None else None,
+        ))
+    fields += [
+        FormField(REASON, "Kommentar till diariet", "text", False, max_length=MAX_REASON),
+        FormField(EMAIL, "Din e-postadress", "text", True, max_length=MAX_EMAIL,
+                  help="Den adress som din personliga kod är utfärdad till."),
+        FormField(TOKEN, "Din personliga kod", "text", True, secret=True, max_length=MAX_TOKEN,
+                  help="Koden (svk_…) som kansliet har gett dig. Den sparas inte: svaret raderas så snart det har lästs."),
+    ]
+    return Form(node, tuple(fields), outcomes, recorded)
+
+
+def request_from_answer(definition: Definition, form: Form, answer: Mapping[str, Any],
+                        now: pendulum.DateTime) -> TransitionRequest:
+    """What a person answered, as the request the command line would make. The decision's date
+    (the stage's first date field) is when it happened; without one, it happened now."""
+    stage = definition.stage(form.node.stage)
+    label = answer.get(OUTCOME)
+    if label not in form.outcomes:
+        raise SamverkanError(f"{OUTCOME}: {shown(label)} is not one of: {', '.join(form.outcomes)}")
+    to = form.outcomes[label]
+    fields: dict[str, str] = {}
+    if label in form.recorded:  # a step that records nothing ignores what was typed in the record's fields
+        for spec in stage.record:
+            value = answer.get(spec.id)
+            if value not in (None, ""):
+                fields[spec.id] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    date_field = next((spec.id for spec in stage.record if spec.type is FieldType.date and spec.id in fields), None)
+    at = parse_moment(fields[date_field], date_field) if date_field else now
+    reason = answer.get(REASON)
+    return TransitionRequest(stage=form.node.stage, party=form.node.party, to=to, at=at,
+                             reason=str(reason).strip() or None if reason else None, fields=fields)

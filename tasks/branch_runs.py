@@ -1,0 +1,77 @@
+"""Branch runs in Prefect, made to agree with the store: the plan comes from samverkan.sync
+(pure); this module only reads Prefect's runs and applies the plan."""
+
+from __future__ import annotations
+
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterTags
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.states import Cancelled, Completed
+
+from samverkan.graph import Node
+from samverkan.sync import ObservedRun, SyncPlan, parse_run_key, plan_sync, run_key
+from samverkan.tasks.store import Snapshot
+
+BRANCH_DEPLOYMENT = "branch/samverkan"
+_PAGE = 200
+
+
+def instance_tag(instance_id: str) -> str:
+    return f"instans:{instance_id}"
+
+
+def branch_tags(instance_id: str, node: Node) -> list[str]:
+    return ["samverkan", instance_tag(instance_id), f"steg:{node.stage}", f"part:{node.party}"]
+
+
+def branch_run_name(snapshot: Snapshot, node: Node) -> str:
+    """Slugs for machines, the party's own name (å, ä, ö and all) for people."""
+    return f"{node.stage}/{node.party} · {snapshot.party_name(node)}"
+
+
+def observe_runs(client, instance_id: str) -> list[ObservedRun]:
+    deployment = client.read_deployment_by_name(BRANCH_DEPLOYMENT)
+    found: list[ObservedRun] = []
+    offset = 0
+    while True:
+        page = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+                                          tags=FlowRunFilterTags(all_=[instance_tag(instance_id)])),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=_PAGE, offset=offset)
+        for run in page:
+            parsed = parse_run_key(run.idempotency_key)
+            if parsed is None or parsed[0] != instance_id:
+                continue
+            _, node, number = parsed
+            found.append(ObservedRun(str(run.id), node.stage, node.party, number, run.state_type.value if run.state_type else "SCHEDULED"))
+        if len(page) < _PAGE:
+            return found
+        offset += _PAGE
+
+
+def plan_for(snapshot: Snapshot) -> SyncPlan:
+    with get_client(sync_client=True) as client:
+        return plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
+
+
+def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
+    """Create the branch runs that are missing (once, whoever else does the same at the same
+    time: Prefect keeps one run per idempotency key), end the ones whose decision is recorded."""
+    with get_client(sync_client=True) as client:
+        plan = plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
+        if plan.in_agreement:
+            return plan
+        deployment = client.read_deployment_by_name(BRANCH_DEPLOYMENT)
+        for new in plan.create:
+            client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"instance": snapshot.instance_id, "stage": new.node.stage, "party": new.node.party},
+                name=branch_run_name(snapshot, new.node),
+                tags=branch_tags(snapshot.instance_id, new.node),
+                idempotency_key=run_key(snapshot.instance_id, new.node, new.number),
+            )
+        for end in plan.complete:
+            client.set_flow_run_state(end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"), force=True)
+        for run, why in plan.cancel:
+            client.set_flow_run_state(run.id, Cancelled(message=f"Avbruten: {why}"), force=True)
+    return plan
