@@ -18,11 +18,15 @@ def attempt_key(prefix: str, number: int) -> str:
 
 
 def last_attempt(flow_run_id: UUID, prefix: str) -> int:
-    """How many times this run has suspended for input (its pause keys are `prefix-N`)."""
+    """How many times this run has waited for input (its pause keys are `prefix-N`). Read from
+    the run's state history: a branch run is created already suspended, and a pause key given
+    at creation is not in the run's own list of keys."""
     with get_client(sync_client=True) as client:
+        states = client.read_flow_run_states(flow_run_id)
         run = client.read_flow_run(flow_run_id)
-    numbers = [int(key.rsplit("-", 1)[1]) for key in run.empirical_policy.pause_keys
-               if key.startswith(prefix + "-") and key.rsplit("-", 1)[1].isdigit()]
+    keys = {s.state_details.pause_key for s in states if s.state_details and s.state_details.pause_key}
+    keys |= set(run.empirical_policy.pause_keys or ())
+    numbers = [int(key.rsplit("-", 1)[1]) for key in keys if key and key.startswith(prefix + "-") and key.rsplit("-", 1)[1].isdigit()]
     return max(numbers, default=0)
 
 

@@ -14,43 +14,20 @@ from prefect.runtime import flow_run
 from pydantic import ValidationError
 
 from samverkan.actors import authenticate
-from samverkan.calendar import TIMEZONE
 from samverkan.clock import clock_from_env
 from samverkan.decisions import CREDENTIALS, EMAIL, TOKEN, Form, form_for, request_from_answer
 from samverkan.engine import kind_of
 from samverkan.errors import SamverkanError
 from samverkan.flows.answers import last_attempt, take_answer
-from samverkan.flows.forms import answer_values, input_model
+from samverkan.tasks.forms import answer_values, form_model, input_model
 from samverkan.flows.messages import form_refusal, one_line
 from samverkan.graph import Node
 from samverkan.process_definitions.model import StateKind
-from samverkan.status import status_rows
 from samverkan.sync import OPEN_KINDS
+from samverkan.tasks.branch_runs import FORM
 from samverkan.tasks.decisions import apply_transition_task
 from samverkan.tasks.store import Snapshot, database, read_snapshot
 
-FORM = "beslut"
-
-
-def _describe(snapshot: Snapshot, node: Node, form: Form, refusal: str | None) -> str:
-    """What the person resuming the run needs on the form itself: who, what, by when."""
-    definition = snapshot.definition
-    stage = definition.stage(node.stage)
-    party = definition.party(node.party)
-    row = next(r for r in status_rows(definition, snapshot.state, clock_from_env().now()) if r.node == node)
-    lines = [*(f"> **{mark}**" for mark in snapshot.marks), f"## {party.name}: {stage.name}", ""]
-    if stage.description:
-        lines += [stage.description, ""]
-    lines.append(f"- **Läge nu:** {row.state_name}")
-    lines.append(f"- **Senast:** {row.deadline.isoformat()}" + (f" ({row.deadline_reason})" if row.deadline_reason else ""))
-    if party.decision_body:
-        lines.append(f"- **Beslutande organ:** {party.decision_body}")
-    lines.append(f"- **Process:** {definition.name} (`{snapshot.instance_id}`)")
-    if refusal:
-        lines += ["", f"**Förra svaret avvisades:** {refusal}", "Inget registrerades. Rätta och skicka igen."]
-    lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Din personliga kod raderas "
-              "ur Prefect så snart svaret har lästs."]
-    return "\n".join(lines)
 
 
 def _record(snapshot: Snapshot, node: Node, form: Form, raw: str) -> str:
@@ -98,8 +75,6 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
         return f"Registrerat: {state_name}"
     if kind not in OPEN_KINDS:
         return f"Grenen är inte öppen för beslut ({state_name})"
-    form = form_for(snapshot.definition, node, current)
     logger.info("Väntar på beslut: %s", state_name)
-    suspend_flow_run(wait_for_input=input_model(form, _describe(snapshot, node, form, refusal)),
-                     key=f"{FORM}-{attempt + 1}", timeout=None)
+    suspend_flow_run(wait_for_input=form_model(snapshot, node, refusal), key=f"{FORM}-{attempt + 1}", timeout=None)
     return "unreachable"  # suspend_flow_run ends this process; the run starts over when resumed

@@ -8,17 +8,17 @@ run is given to one of them, and what the watchers do is idempotent (samverkan.s
 from __future__ import annotations
 
 import asyncio
-import logging
+import signal
 import os
 import socket
+import sys
 
 from prefect.runner import Runner
 
 from samverkan.flows.deployments import deployments
 from samverkan.flows.process import process_flow
 from samverkan.tasks.store import instance_positions
-
-log = logging.getLogger("samverkan.serve")
+from samverkan.text import safe_line
 
 WATCH_SECONDS = 0.25
 # How often the runner asks for runs to start; Prefect's default (10 s) is most of the time
@@ -41,7 +41,8 @@ async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
         except Exception as error:  # the store or the server away for a moment: try again, say so once
             failures += 1
             if failures == 1:
-                log.warning("samverkan: bevakningen av lagret misslyckades (%s); försöker igen", str(error)[:200])
+                print(f"varning: bevakningen av lagret misslyckades ({safe_line(f'{type(error).__name__}: {error}', 300)}); "
+                      "försöker igen", file=sys.stderr, flush=True)
         try:
             await asyncio.wait_for(stop.wait(), timeout=poll if not failures else min(30.0, poll * 2 ** failures))
         except asyncio.TimeoutError:
@@ -54,6 +55,12 @@ async def serve(stop: asyncio.Event, watch: bool = True) -> None:
     for deployment in await deployments():
         await runner.aadd_deployment(deployment)
     tasks = [asyncio.create_task(runner.start(), name="runner")]
+    while not runner.started and not tasks[0].done():
+        await asyncio.sleep(0.05)
+    # The runner installs its own SIGTERM handler (sys.exit); ours stops everything in order.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     if watch:
         tasks.append(asyncio.create_task(watch_store(stop), name="watcher"))
     stopper = asyncio.create_task(stop.wait())

@@ -16,10 +16,11 @@ from typing import Any
 import pendulum
 
 from samverkan.clock import parse_moment
-from samverkan.engine import NodeState, TransitionRequest
+from samverkan.engine import InstanceState, NodeState, TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
 from samverkan.process_definitions.model import Definition, FieldType
+from samverkan.status import status_rows
 from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_TOKEN, shown
 
 # The form's own fields, beside the stage's record fields.
@@ -109,3 +110,24 @@ def request_from_answer(definition: Definition, form: Form, answer: Mapping[str,
     reason = answer.get(REASON)
     return TransitionRequest(stage=form.node.stage, party=form.node.party, to=to, at=at,
                              reason=str(reason).strip() or None if reason else None, fields=fields)
+
+
+def form_description(definition: Definition, state: InstanceState, node: Node, now: pendulum.DateTime,
+                     marks: list[str], instance_id: str, refusal: str | None = None) -> str:
+    """What the person answering needs on the form itself (Markdown): who, what, by when."""
+    stage = definition.stage(node.stage)
+    party = definition.party(node.party) if node.party else definition.party(stage.owner)
+    row = next(r for r in status_rows(definition, state, now) if r.node == node)
+    lines = [*(f"> **{mark}**" for mark in marks), f"## {party.name}: {stage.name}", ""]
+    if stage.description:
+        lines += [stage.description, ""]
+    lines.append(f"- **Läge nu:** {row.state_name}")
+    lines.append(f"- **Senast:** {row.deadline.isoformat()}" + (f" ({row.deadline_reason})" if row.deadline_reason else ""))
+    if party.decision_body:
+        lines.append(f"- **Beslutande organ:** {party.decision_body}")
+    lines.append(f"- **Process:** {definition.name} (`{instance_id}`)")
+    if refusal:
+        lines += ["", f"**Förra svaret avvisades:** {refusal}", "", "Inget registrerades. Rätta och skicka igen."]
+    lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Din personliga kod raderas ur Prefect "
+              "så snart svaret har lästs."]
+    return "\n".join(lines)

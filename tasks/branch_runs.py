@@ -6,13 +6,16 @@ from __future__ import annotations
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
-from prefect.states import Cancelled, Completed
+from prefect.input.run_input import keyset_from_paused_state
+from prefect.states import Cancelled, Completed, Suspended
 
 from samverkan.graph import Node
 from samverkan.sync import ObservedRun, SyncPlan, parse_run_key, plan_sync, run_key
+from samverkan.tasks.forms import form_model
 from samverkan.tasks.store import Snapshot
 
 BRANCH_DEPLOYMENT = "branch/samverkan"
+FORM = "beslut"  # a branch run's forms are beslut-1, beslut-2, …
 _PAGE = 200
 
 
@@ -63,13 +66,20 @@ def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
             return plan
         deployment = client.read_deployment_by_name(BRANCH_DEPLOYMENT)
         for new in plan.create:
-            client.create_flow_run_from_deployment(
+            # Created already suspended, with its form: a run waiting for a decision needs no
+            # process, and sixteen of them appear at once instead of starting sixteen Pythons.
+            state = Suspended(pause_key=f"{FORM}-1", timeout_seconds=None)
+            keyset = keyset_from_paused_state(state)
+            state.state_details.run_input_keyset = keyset
+            run = client.create_flow_run_from_deployment(
                 deployment.id,
                 parameters={"instance": snapshot.instance_id, "stage": new.node.stage, "party": new.node.party},
                 name=branch_run_name(snapshot, new.node),
                 tags=branch_tags(snapshot.instance_id, new.node),
                 idempotency_key=run_key(snapshot.instance_id, new.node, new.number),
+                state=state,
             )
+            form_model(snapshot, new.node).save(keyset, flow_run_id=run.id)
         for end in plan.complete:
             client.set_flow_run_state(end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"), force=True)
         for run, why in plan.cancel:

@@ -1,5 +1,6 @@
 """Prefect input forms built from a branch's form (samverkan.decisions): typed fields with
-Swedish labels, which the Prefect UI shows when a suspended branch run is resumed."""
+Swedish labels, which the Prefect UI shows when a suspended branch run is resumed, and the
+Markdown above them that says who decides what, by when."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any, Optional
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
-from samverkan.decisions import Form, FormField
+from samverkan.clock import clock_from_env
+from samverkan.decisions import Form, FormField, form_description, form_for
+from samverkan.graph import Node
+from samverkan.tasks.store import Snapshot
 
 
 def _annotation(spec: FormField) -> Any:
@@ -42,3 +46,11 @@ def answer_values(model: type[RunInput], raw: str) -> dict[str, Any]:
     """What was typed, validated against the form's own types, with choices as their text."""
     answer = model.model_validate_json(raw)
     return {name: (value.value if isinstance(value, Enum) else value) for name, value in answer.model_dump().items()}
+
+
+def form_model(snapshot: Snapshot, node: Node, refusal: str | None = None) -> type[RunInput]:
+    """The input form for `node` as it stands in `snapshot`, with its description."""
+    form = form_for(snapshot.definition, node, snapshot.state[node])
+    description = form_description(snapshot.definition, snapshot.state, node, clock_from_env().now(),
+                                   list(snapshot.marks), snapshot.instance_id, refusal)
+    return input_model(form, description)

@@ -1,0 +1,131 @@
+"""Helpers for tests against a real Prefect server: a store with the default process up to
+its adoption stage, a `samverkan serve` process, and waiting for Prefect to catch up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+from prefect.flow_runs import resume_flow_run
+
+from samverkan.process_definitions import DEFAULT_DEFINITION
+
+INSTANCE = "samverkan-2027-2030"
+OFFICE = "kansli@region-vasterbotten.example.org"
+HISTORY = DEFAULT_DEFINITION.parent / "examples" / "history_illustrative_2026-11.yaml"
+
+
+def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "samverkan", *args], env=env, capture_output=True, text=True, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"samverkan {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def store_before_adoption(env: dict[str, str], folder: Path) -> str:
+    """The default process with everything before the adoption done (the illustrative history
+    without its adoptions); returns a director's office token."""
+    lines = [line for line in HISTORY.read_text(encoding="utf-8").splitlines() if "stage: adoption" not in line]
+    history = folder / "history.yaml"
+    history.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    issued = cli(env, "token", "issue", OFFICE, "--role", "director-office")
+    token = next(word for word in issued.stdout.split() if word.startswith("svk_"))
+    cli({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}, "start", str(DEFAULT_DEFINITION),
+        "--instance", INSTANCE, "--history", str(history))
+    return token
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path):
+    """`samverkan serve` as a user would run it; stopped with Ctrl-C (SIGINT) at the end."""
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "samverkan", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise AssertionError(f"samverkan serve did not stop on Ctrl-C; its log:\n{log.read_text()[-3000:]}")
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float = 90, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    tail = f"\nserve's log:\n{log.read_text()[-4000:]}" if log else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for: {what}{tail}")
+
+
+def branch_runs(instance: str = INSTANCE, stage: str = "adoption") -> dict[str, list]:
+    """party -> its branch runs for `stage`, oldest first."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"instans:{instance}", f"steg:{stage}"])),
+                                     limit=200)
+    found: dict[str, list] = {}
+    for run in sorted(runs, key=lambda r: r.idempotency_key or ""):
+        party = next(tag.split(":", 1)[1] for tag in run.tags if tag.startswith("part:"))
+        found.setdefault(party, []).append(run)
+    return found
+
+
+def latest_states(instance: str = INSTANCE, stage: str = "adoption") -> dict[str, str]:
+    return {party: runs[-1].state_type.value for party, runs in branch_runs(instance, stage).items()}
+
+
+def resume(run_id, answer: dict, timeout: float = 20) -> None:
+    """Resume with input; a run that has only just suspended may not have saved its form's
+    schema yet ("Run input schema not found"), so that one error is retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            resume_flow_run(run_id, run_input=answer)
+            return
+        except Exception as error:  # noqa: BLE001 - only the schema race is retried
+            if "schema not found" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def everything_prefect_keeps(flow_run_ids: list) -> str:
+    """All that Prefect's API serves about these runs and the instance: runs (parameters, state
+    messages), their inputs, logs, events and artifacts, as one text to search."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    parts: list[str] = []
+    with get_client(sync_client=True) as client:
+        for run_id in flow_run_ids:
+            run = client.read_flow_run(run_id)
+            parts.append(run.model_dump_json())
+            for item in client.filter_flow_run_input(run_id, key_prefix="", limit=1000, exclude_keys=set()):
+                parts.append(item.model_dump_json())
+            for state in client.read_flow_run_states(run_id):
+                parts.append(state.model_dump_json())
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=list(flow_run_ids))), limit=10_000)
+        parts += [log.model_dump_json() for log in logs]
+        parts += [artifact.model_dump_json() for artifact in client.read_artifacts(limit=1000)]
+        events = client.request("POST", "/events/filter", json={"limit": 50})
+        body = events.json()
+        parts.append(json.dumps(body))
+        next_page = body.get("next_page")
+        while next_page:
+            page = client._client.get(next_page).json()
+            parts.append(json.dumps(page))
+            next_page = page.get("next_page")
+    return "\n".join(parts)
