@@ -1,4 +1,5 @@
-"""Shared fixtures: the default definition, and small definitions written inline."""
+"""Shared fixtures: the default definition, small definitions written inline, and a real
+Prefect server for the tests that ask for one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,24 @@ from tests.databases import database_url
 @pytest.fixture(scope="session")
 def default_definition():
     return load_definition(DEFAULT_DEFINITION).definition
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A throw-away Prefect server (its own SQLite database) for the session, started only when
+    a test asks for it: about 20 s. Prefect is imported here, not above, so that the other
+    tests neither load it nor wait for it. No analytics: nothing may call out from here."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Settings, not only the environment: Prefect reads the environment once, at import. The
+    # server process gets both (the environment, and the settings made here).
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        with temporary_settings(updates={PREFECT_HOME: str(home), PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+            with prefect_test_harness(server_startup_timeout=120):
+                yield PREFECT_API_URL.value()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -105,7 +105,8 @@ def test_console_script_end_to_end():
 def test_the_core_imports_nothing_from_prefect():
     code = (
         "import sys, samverkan.planner, samverkan.reminders, samverkan.graph, samverkan.calendar, "
-        "samverkan.process_definitions, samverkan.engine, samverkan.instances, samverkan.status, samverkan.store, samverkan.cli; "
+        "samverkan.process_definitions, samverkan.engine, samverkan.instances, samverkan.status, samverkan.store, samverkan.cli, "
+        "samverkan.rejections, samverkan.dashboard.content; "
         "bad = sorted(m for m in sys.modules if m == 'prefect' or m.startswith('prefect.')); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,0 +1,55 @@
+"""Everything the flow dashboard shows about one instance, as plain data that any renderer
+(Prefect artifacts, a web page, a test) can take: pure (definition, state, time) -> Dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pendulum
+
+from samverkan.process_definitions.model import Definition
+from samverkan.engine import InstanceState
+from samverkan.rejections import rejections
+from samverkan.status import status_rows
+
+from .adoption import Progress, adoption_stage, matrix, progress
+from .summary import summary_markdown
+from .tables import stage_table, timeline
+
+if TYPE_CHECKING:  # the store's types only: building a dashboard needs no database
+    from samverkan.instances import Loaded
+
+__all__ = ["Dashboard", "Progress", "dashboard", "dashboard_of"]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    instance_id: str
+    marks: list[str]  # illustrative or simulated: shown before anything else, on every artifact
+    stages: list[dict[str, str]]  # Steg, Part, Status, Ansvarig, Deadline, Dagar kvar, Väntar på
+    matrix: list[dict[str, str]]  # per party: Part, the outcomes, Beslutande organ, Beslutsdatum, Paragraf, Status
+    progress: Progress
+    timeline: list[dict[str, str]]  # Steg, Part, Planerat, Faktiskt, Avvikelse
+    summary_markdown: str
+
+
+def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTime, instance_id: str,
+              marks: list[str]) -> Dashboard:
+    rows = status_rows(definition, state, now)
+    done = progress(definition, state)
+    return Dashboard(
+        instance_id=instance_id,
+        marks=list(marks),
+        stages=stage_table(definition, rows),
+        matrix=matrix(definition, state),
+        progress=done,
+        timeline=timeline(definition, rows),
+        summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done,
+                                          adoption_stage(definition), now, instance_id, list(marks)),
+    )
+
+
+def dashboard_of(loaded: Loaded, now: pendulum.DateTime) -> Dashboard:
+    """The dashboard of an instance as the store loaded it, with its marks."""
+    return dashboard(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks())

@@ -1,0 +1,95 @@
+"""The overview in Markdown, in the order the director's office reads it: the marks, how
+many have adopted, every "no" and everything late, then what waits on whom."""
+
+from __future__ import annotations
+
+import pendulum
+
+from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage
+from samverkan.calendar import TIMEZONE
+from samverkan.rejections import Rejection
+from samverkan.status import StatusRow
+
+from .adoption import Progress
+from .markdown import md_text
+from .tables import days_left_text, first_late_and_rejected, waiting_text
+from .words import nodes_text, responsible
+
+
+def _rejection(definition: Definition, r: Rejection) -> str:
+    stage = definition.stage(r.node.stage)
+    who = definition.party(r.node.party).name if r.node.party else stage.name
+    at = r.at.in_timezone(TIMEZONE).to_date_string() if r.at else None
+    decided = ", ".join(x for x in (at, r.reference, r.decision_body) if x)
+    text = f"**{md_text(who)}** – {md_text(stage.name)}: {md_text(r.state_name)}" + (f" ({md_text(decided)})" if decided else "")
+    blocks = ", ".join(definition.stage(s).name for s in r.blocks)
+    text += f". Blockerar {md_text(blocks)}" if blocks else ". Blockerar inget steg"
+    if r.join:  # "adoption kräver alla 16 parter; …": the stage by its name, not its id
+        text += f" (steget {md_text(r.join.removeprefix(f'{r.node.stage} '))})"
+    return f"- {text}. {md_text(r.next_step[:1].upper() + r.next_step[1:])}."
+
+
+def _countdown(row: StatusRow) -> str:
+    text = days_left_text(row)
+    return f"{text} kvar" if row.days_left and row.days_left > 0 else text
+
+
+def _acting(row: StatusRow) -> bool:
+    """Open, neither refused nor held up by a refusal, and up to its owner."""
+    return not row.failed and not row.blocked_by and row.waiting_for == (row.node,)
+
+
+def _waiting_lines(definition: Definition, rows: list[StatusRow]) -> list[str]:
+    """One line per task and on whom it waits. The branches of a stage alike in deadline,
+    countdown and what they wait for share a line; branches up to their own parties name
+    every one of them: ownership made visible."""
+    groups: dict[tuple, list[StatusRow]] = {}
+    for row in rows:
+        alike = ("acting", row.responsible_role) if _acting(row) else row.waiting_for
+        key = (row.node.stage, row.deadline, row.days_left, alike) if row.node.party else (row.node.key,)
+        groups.setdefault(key, []).append(row)
+    lines = []
+    for members in groups.values():
+        first = members[0]
+        title = first.name
+        if first.node.party and _acting(first):
+            names = ", ".join(definition.party(r.owner).name for r in members)
+            who = f"{names} ({ROLE_NAMES[Role(first.responsible_role)]})"
+        else:
+            who = waiting_text(definition, first)
+            if first.node.party:
+                title += f" ({len(members)} parter)" if len(members) > 1 else f" – {first.party_name}"
+        lines.append(f"- **{md_text(title)}** (deadline {first.deadline.isoformat()}, {_countdown(first)}): "
+                     f"väntar på {md_text(who)}")
+    return lines
+
+
+def _blocked(definition: Definition, rows: list[StatusRow]) -> list[str]:
+    # The stage rows say it for their branches too.
+    return [f"- {md_text(row.name)}: blockerat av avslag från {md_text(nodes_text(definition, row.blocked_by))}"
+            for row in rows if row.blocked_by and not row.failed and row.node.party is None]
+
+
+def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[Rejection], progress: Progress,
+                     adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str]) -> str:
+    lines = [f"> **{md_text(mark)}**\n" for mark in marks]
+    lines += [f"## {md_text(definition.name)}", "",
+              f"Instans {md_text(instance_id)}, läge {now.in_timezone(TIMEZONE).format('YYYY-MM-DD HH:mm')}", ""]
+    if adoption is not None:
+        lines += [f"**{md_text(adoption.name)}: {progress.text}** ({round(progress.fraction * 100)} %)", ""]
+    # A parallel stage as a whole is late through its branches, which are listed.
+    late = [row for row in first_late_and_rejected(rows)
+            if row.late and not (row.node.party is None and definition.stage(row.node.stage).for_each)]
+    if found:
+        lines += [f"### Avslag ({len(found)})", "", *(_rejection(definition, r) for r in found), ""]
+    if late:
+        lines += [f"### Försenat ({len(late)})", "", *_waiting_lines(definition, late), ""]
+    if not found and not late:
+        lines += ["Inget är försenat och inget har fått avslag.", ""]
+    blocked = _blocked(definition, rows)
+    if blocked:
+        lines += ["### Blockerat", "", *blocked, ""]
+    on_whom = _waiting_lines(definition, [row for row in rows if _acting(row) and not row.late])
+    if on_whom:
+        lines += ["### Vad väntar på vem", "", *on_whom, ""]
+    return "\n".join(lines).rstrip() + "\n"

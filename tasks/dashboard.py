@@ -1,0 +1,105 @@
+"""The flow dashboard as Prefect artifacts: one per kind and instance, under a stable key, so
+the UI's artifact page shows the latest and keeps every earlier version as its history.
+
+Works inside a flow or task run and outside any (a plain call, a watcher thread). Outside a
+run, Prefect 3.8's `create_*_artifact` helpers warn that this is deprecated and leave a
+client's socket open per call, so there the same artifact goes to the API through a client
+this module opens and closes itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+from uuid import UUID
+
+from prefect import task
+from prefect.cache_policies import NONE
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
+from prefect.context import get_run_context
+from prefect.exceptions import MissingContextError
+
+from samverkan.dashboard.content import Dashboard
+from samverkan.dashboard.markdown import md_text
+from samverkan.text import SLUG
+
+ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje")
+
+_DESCRIPTIONS = {
+    "oversikt": "Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem",
+    "steg": "Alla steg och grenar: status, ansvarig, deadline, dagar kvar och vad de väntar på; avslag och förseningar först",
+    "antaganden": "Varje parts beslut: utfall, beslutande organ, datum och paragraf",
+    "tidslinje": "Planerat mot faktiskt per steg och gren",
+}
+
+
+def _slug(instance_id: str) -> str:
+    """An instance id is a slug already; anything else is folded to one, with a hash of the
+    original so that two ids never share a key (and overwrite each other's dashboard)."""
+    if SLUG.fullmatch(instance_id):
+        return instance_id
+    ascii_only = unicodedata.normalize("NFKD", instance_id).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")[:60] or "instans"
+    return f"{base}-{hashlib.sha256(instance_id.encode()).hexdigest()[:8]}"
+
+
+def artifact_key(instance_id: str, kind: str) -> str:
+    """Prefect artifact keys allow only a–z, 0–9 and dashes, and are global: the instance is in it."""
+    if kind not in ARTIFACT_KINDS:
+        raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join(ARTIFACT_KINDS)}")
+    return f"{_slug(instance_id)}-{kind}"
+
+
+def _description(dash: Dashboard, text: str) -> str:
+    # The UI renders a description as Markdown above the artifact: the marks are read first.
+    return "\n\n".join([*(f"**{md_text(mark)}**" for mark in dash.marks), text])
+
+
+def _in_run() -> bool:
+    try:
+        get_run_context()
+    except MissingContextError:
+        return False
+    return True
+
+
+def _create(artifact_type: str, key: str, description: str, data: Any) -> UUID:
+    if _in_run():
+        # _sync=True: called from an async flow, the helpers would hand back an unawaited coroutine.
+        if artifact_type == "progress":
+            return create_progress_artifact(data, key=key, description=description, _sync=True)
+        if artifact_type == "table":
+            return create_table_artifact(data, key=key, description=description, _sync=True)
+        return create_markdown_artifact(data, key=key, description=description, _sync=True)
+    # The payload the helpers send: a table as JSON text, a markdown text, a progress number.
+    payload = ArtifactCreate(type=artifact_type, key=key, description=description,
+                             data=json.dumps(data) if artifact_type == "table" else data)
+    with get_client(sync_client=True) as client:
+        return client.create_artifact(payload).id
+
+
+def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
+    """Creates the five artifacts of an instance's dashboard, each a new version under its
+    key; returns their ids by kind."""
+    def create(kind: str, artifact_type: str, description: str, data: Any) -> UUID:
+        return _create(artifact_type, artifact_key(dash.instance_id, kind), _description(dash, description), data)
+
+    progress = f"{dash.progress.text} ({round(dash.progress.fraction * 100)} %)"
+    return {
+        "oversikt": create("oversikt", "markdown", _DESCRIPTIONS["oversikt"], dash.summary_markdown),
+        "steg": create("steg", "table", _DESCRIPTIONS["steg"], dash.stages),
+        "antaganden": create("antaganden", "table", f"{progress}. {_DESCRIPTIONS['antaganden']}", dash.matrix),
+        "framsteg": create("framsteg", "progress", f"Antaganden: {progress}", dash.progress.fraction * 100),
+        "tidslinje": create("tidslinje", "table", _DESCRIPTIONS["tidslinje"], dash.timeline),
+    }
+
+
+# Never cached: a dashboard published twice with the same content is two versions, on purpose.
+@task(name="publicera-dashboard", cache_policy=NONE)
+def publish_dashboard_task(dash: Dashboard) -> dict[str, UUID]:
+    """Inside a flow: the artifacts are linked to this task run and its flow run as well."""
+    return publish_dashboard(dash)
