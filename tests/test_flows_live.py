@@ -4,6 +4,7 @@ agreeing, the dashboard, and no personal token left readable in Prefect."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -95,7 +96,13 @@ def _artifact(kind: str) -> str:
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
         found = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"{INSTANCE}-{kind}"])))
-    return " ".join(str(a.data) + " " + str(a.description) for a in found)
+    parts = []
+    for artifact in found:
+        data = artifact.data
+        if artifact.type == "table" and isinstance(data, str):
+            data = json.loads(data)  # a table is stored as JSON text, with å, ä, ö escaped
+        parts.append(json.dumps(data, ensure_ascii=False) + " " + str(artifact.description))
+    return " ".join(parts)
 
 
 # TEMPORARY fixture until the shared one lands
