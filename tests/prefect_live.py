@@ -117,9 +117,17 @@ def everything_prefect_keeps(flow_run_ids: list) -> str:
                 parts.append(item.model_dump_json())
             for state in client.read_flow_run_states(run_id):
                 parts.append(state.model_dump_json())
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=list(flow_run_ids))), limit=10_000)
-        parts += [log.model_dump_json() for log in logs]
-        parts += [artifact.model_dump_json() for artifact in client.read_artifacts(limit=1000)]
+        for offset in range(0, 100_000, 200):
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=list(flow_run_ids))),
+                                    limit=200, offset=offset)
+            parts += [log.model_dump_json() for log in logs]
+            if len(logs) < 200:
+                break
+        for offset in range(0, 100_000, 200):
+            artifacts = client.read_artifacts(limit=200, offset=offset)
+            parts += [artifact.model_dump_json() for artifact in artifacts]
+            if len(artifacts) < 200:
+                break
         events = client.request("POST", "/events/filter", json={"limit": 50})
         body = events.json()
         parts.append(json.dumps(body))
@@ -129,3 +137,17 @@ def everything_prefect_keeps(flow_run_ids: list) -> str:
             parts.append(json.dumps(page))
             next_page = page.get("next_page")
     return "\n".join(parts)
+
+
+def run_logs(run_id) -> str:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return "\n".join(log.message for log in client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), limit=200))
+
+
+def pause_key(run_id) -> str | None:
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+    return run.state.state_details.pause_key if run.state and run.state.is_paused() else None

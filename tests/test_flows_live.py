@@ -11,9 +11,8 @@ import re
 import pytest
 from prefect import get_client
 
-from samverkan.tasks.branch_runs import FORM
-from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli, everything_prefect_keeps, latest_states, resume,
-                                serving, store_before_adoption, wait_for)
+from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli, everything_prefect_keeps, latest_states, pause_key,
+                                resume, run_logs, serving, store_before_adoption, wait_for)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -63,6 +62,25 @@ def test_adoption_through_forms_and_the_command_line(live):
         resume(runs[party][0].id, adoption_answer(token, paragraph=f"§{150 + number}"))
     wait_for("three form decisions recorded", lambda: all(_store_state(env, p) == "adopted" for p in formed), log=log)
     wait_for("their runs completed", lambda: all(latest_states()[p] == "COMPLETED" for p in formed), log=log)
+
+    # Bad input through a form is refused in the run's log, changes nothing, and the run waits again.
+    storuman = runs["storuman"][0].id
+    audit_before = cli(env, "audit", INSTANCE, "--format", "json").stdout
+    bad_answers = [
+        ("wrong token", adoption_answer("svk_" + "x" * 43), "not a valid token"),
+        ("future date", adoption_answer(token, day="2027-02-01"), "future"),
+        ("no paragraph", adoption_answer(token, paragraph=""), "paragraph"),
+        ("wrong body", adoption_answer(token, decision_body="Kommunstyrelsen"), "decision_body"),
+    ]
+    for attempt, (what, answer, reason) in enumerate(bad_answers, start=2):
+        resume(storuman, answer)
+        wait_for(f"the {what} refused and the run waiting again", lambda: pause_key(storuman) == f"beslut-{attempt}", log=log)
+        wait_for(f"the reason for the {what} in the run's log", lambda: reason in run_logs(storuman), timeout=20, log=log)
+    # A forged time (a field the form does not have) does not even reach the flow.
+    with pytest.raises(Exception, match="(?i)422|valid|additional"):
+        resume(storuman, {**adoption_answer(token), "at": "2026-01-01T00:00:00"})
+    assert cli(env, "audit", INSTANCE, "--format", "json").stdout == audit_before
+    assert _store_state(env, "storuman") == "ready"
 
     # The rest through the command line; the watcher ends their runs.
     rest = sorted(set(runs) - set(formed))
