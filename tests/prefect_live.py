@@ -128,8 +128,8 @@ def everything_prefect_keeps(flow_run_ids: list) -> str:
             parts += [artifact.model_dump_json() for artifact in artifacts]
             if len(artifacts) < 200:
                 break
-        events = client.request("POST", "/events/filter", json={"limit": 50})
-        body = events.json()
+        body = client._client.post("/events/filter", json={"filter": {"occurred": {"since": "2000-01-01T00:00:00Z"}},
+                                                            "limit": 50}).json()
         parts.append(json.dumps(body))
         next_page = body.get("next_page")
         while next_page:
@@ -151,3 +151,17 @@ def pause_key(run_id) -> str | None:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
     return run.state.state_details.pause_key if run.state and run.state.is_paused() else None
+
+
+def transition_events() -> list[dict]:
+    """Every samverkan.transition.applied event in Prefect's feed."""
+    found: list[dict] = []
+    with get_client(sync_client=True) as client:
+        body = client._client.post("/events/filter", json={"filter": {"event": {"name": ["samverkan.transition.applied"]},
+                                                                       "occurred": {"since": "2000-01-01T00:00:00Z"}},
+                                                            "limit": 50}).json()
+        found += body["events"]
+        while body.get("next_page"):
+            body = client._client.get(body["next_page"]).json()
+            found += body["events"]
+    return found

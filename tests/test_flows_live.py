@@ -10,9 +10,10 @@ import re
 
 import pytest
 from prefect import get_client
+from prefect.states import Cancelled
 
 from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli, everything_prefect_keeps, latest_states, pause_key,
-                                resume, run_logs, serving, store_before_adoption, wait_for)
+                                resume, run_logs, serving, store_before_adoption, transition_events, wait_for)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -82,6 +83,17 @@ def test_adoption_through_forms_and_the_command_line(live):
     assert cli(env, "audit", INSTANCE, "--format", "json").stdout == audit_before
     assert _store_state(env, "storuman") == "ready"
 
+    # A disagreement (a waiting run cancelled behind the store's back): doctor finds and repairs it.
+    lycksele = runs["lycksele"][0].id
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(lycksele, Cancelled(message="avbruten i testet"), force=True)
+    checked = cli(env, "doctor", INSTANCE, "--check", check=False)
+    assert checked.returncode == 1 and "adoption/lycksele" in checked.stdout, checked.stdout + checked.stderr
+    repaired = cli(env, "doctor", INSTANCE)
+    assert "lagat" in repaired.stdout and "1 grenar skapade" in repaired.stdout, repaired.stdout
+    assert [r.state_type.value for r in branch_runs()["lycksele"]] == ["CANCELLED", "PAUSED"]
+    assert cli(env, "doctor", INSTANCE, "--check").returncode == 0
+
     # The rest through the command line; the watcher ends their runs.
     rest = sorted(set(runs) - set(formed))
     actor = {**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}
@@ -90,7 +102,7 @@ def test_adoption_through_forms_and_the_command_line(live):
             "--field", "decision_date=2026-11-20", "--field", f"decision_body={'Regionfullmäktige' if party == 'region-vasterbotten' else 'Kommunfullmäktige'}",
             "--reference", f"§{number}", "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget")
     wait_for("all 16 runs completed", lambda: _all_in(latest_states(), "COMPLETED"), log=log)
-    assert all(len(r) == 1 for r in branch_runs().values())  # each created once
+    assert all(len([r for r in runs_of if r.state_type.value != "CANCELLED"]) == 1 for runs_of in branch_runs().values())
 
     # The adoption stage is done, signing is open, and the dashboard says so.
     wait_for("the dashboard's progress says 16 of 16", lambda: "16 av 16 har antagit" in _artifact("framsteg"), log=log)
@@ -98,6 +110,17 @@ def test_adoption_through_forms_and_the_command_line(live):
     for name in ("Åsele kommun", "Vännäs kommun", "Skellefteå kommun", "Region Västerbotten"):
         assert name in matrix
     assert "§151" in matrix
+
+    # Every applied transition is one event in Prefect's feed, whichever door it came through.
+    audit = json.loads(cli(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
+    applied = {t["seq"] for t in audit if t["outcome"] == "applied"}
+    events = wait_for("an event per applied transition", lambda: (e := transition_events()) if {x["payload"]["seq"] for x in e} == applied else None, log=log)
+    assert len(events) == len(applied) and len({e["id"] for e in events}) == len(events)
+    asele = next(e for e in events if e["payload"]["node"] == "adoption/asele")
+    roles = {r["prefect.resource.role"]: r["prefect.resource.id"] for r in asele["related"]}
+    assert asele["resource"]["prefect.resource.id"] == f"samverkan.instance.{INSTANCE}"
+    assert roles == {"stage": "samverkan.stage.adoption", "party": "samverkan.party.asele", "from": "samverkan.state.ready",
+                     "to": "samverkan.state.adopted", "actor": f"samverkan.actor.{OFFICE}"}
 
     # No token-shaped text anywhere Prefect keeps it.
     kept = everything_prefect_keeps([r.id for runs_of in branch_runs().values() for r in runs_of])
