@@ -49,24 +49,29 @@ async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
             pass
 
 
-async def serve(stop: asyncio.Event, watch: bool = True) -> None:
-    runner = Runner(name=f"samverkan-{socket.gethostname()}-{os.getpid()}", query_seconds=RUNNER_POLL_SECONDS,
-                    limit=None, pause_on_shutdown=False)
-    for deployment in await deployments():
-        await runner.aadd_deployment(deployment)
-    tasks = [asyncio.create_task(runner.start(), name="runner")]
-    while not runner.started and not tasks[0].done():
-        await asyncio.sleep(0.05)
-    # The runner installs its own SIGTERM handler (sys.exit); ours stops everything in order.
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+async def serve(stop: asyncio.Event, watch: bool = True, run_flows: bool = True) -> None:
+    """Serve the deployments (unless `run_flows` is off: workers of a work pool run them) and
+    watch the store (unless `watch` is off), until `stop` is set or one of them fails."""
+    tasks = []
+    runner = None
+    if run_flows:
+        runner = Runner(name=f"samverkan-{socket.gethostname()}-{os.getpid()}", query_seconds=RUNNER_POLL_SECONDS,
+                        limit=None, pause_on_shutdown=False)
+        for deployment in await deployments():
+            await runner.aadd_deployment(deployment)
+        tasks.append(asyncio.create_task(runner.start(), name="runner"))
+        while not runner.started and not tasks[0].done():
+            await asyncio.sleep(0.05)
+        # The runner installs its own SIGTERM handler (sys.exit); ours stops everything in order.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     if watch:
         tasks.append(asyncio.create_task(watch_store(stop), name="watcher"))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
-    if runner.started:
+    if runner is not None and runner.started:
         await runner.astop()
     for task in tasks:
         task.cancel()

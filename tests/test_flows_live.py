@@ -114,7 +114,11 @@ def test_adoption_through_forms_and_the_command_line(live):
     # Every applied transition is one event in Prefect's feed, whichever door it came through.
     audit = json.loads(cli(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
     applied = {t["seq"] for t in audit if t["outcome"] == "applied"}
-    events = wait_for("an event per applied transition", lambda: (e := transition_events()) if {x["payload"]["seq"] for x in e} == applied else None, log=log)
+    def all_events():
+        found = transition_events()
+        return found if {event["payload"]["seq"] for event in found} == applied else None
+
+    events = wait_for("an event per applied transition", all_events, log=log)
     assert len(events) == len(applied) and len({e["id"] for e in events}) == len(events)
     asele = next(e for e in events if e["payload"]["node"] == "adoption/asele")
     roles = {r["prefect.resource.role"]: r["prefect.resource.id"] for r in asele["related"]}

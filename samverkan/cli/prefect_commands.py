@@ -54,7 +54,7 @@ def _ensure_default_instance() -> str | None:
     return DEFAULT_INSTANCE
 
 
-def _run_serving(dashboard_url: str | None) -> None:
+def _run_serving(dashboard_url: str | None, run_flows: bool = True) -> None:
     import asyncio
     import signal
 
@@ -65,7 +65,7 @@ def _run_serving(dashboard_url: str | None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await serve_flows(stop)
+        await serve_flows(stop, run_flows=run_flows)
 
     if dashboard_url:
         _say(f"\nInstrumentpanelen: {dashboard_url}\nStoppa med Ctrl-C.")
@@ -113,7 +113,9 @@ def up(
     _say("Stoppad.")
 
 
-def serve() -> None:
+def serve(
+    watch_only: Annotated[bool, typer.Option("--watch-only", help="Only watch the store; process workers of a work pool run the flows (prefect.yaml).")] = False,
+) -> None:
     """Serve the deployments and watch the store, against the Prefect server that
     PREFECT_API_URL names: run one on each machine that should do the work."""
     _quiet_prefect_console()
@@ -124,9 +126,9 @@ def serve() -> None:
         raise SamverkanError("PREFECT_API_URL is not set: name the Prefect server to serve (or use `samverkan up`)")
     if not server_answers(external):
         raise SamverkanError(f"PREFECT_API_URL {shown(external)} does not answer")
-    _say(f"Betjänar flödena mot {external}. Stoppa med Ctrl-C.")
+    _say(f"{'Bevakar lagret' if watch_only else 'Betjänar flödena'} mot {external}. Stoppa med Ctrl-C.")
     try:
-        _run_serving(None)
+        _run_serving(None, run_flows=not watch_only)
     except KeyboardInterrupt:
         pass
 
