@@ -94,7 +94,7 @@ def up(
     else:
         settings = ServerSettings(home=samverkan_home() / "prefect", host=host, port=port)
         server = LocalServer(settings, progress=_say)
-        _say(f"Startar en lokal Prefect-server på {settings.ui_url} (data i {settings.home}) …")
+        _say(f"Prefect-serverns data: {settings.home}")
         server.start()
         os.environ.update(settings.environment())
         ui = settings.ui_url
