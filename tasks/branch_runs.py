@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Cancelled, Completed, Suspended
+from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
 from samverkan.graph import Node
 from samverkan.sync import ObservedRun, SyncPlan, parse_run_key, plan_sync, run_key
@@ -79,9 +82,27 @@ def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
                 idempotency_key=run_key(snapshot.instance_id, new.node, new.number),
                 state=state,
             )
-            form_model(snapshot, new.node).save(keyset, flow_run_id=run.id)
+            try:
+                form_model(snapshot, new.node).save(keyset, flow_run_id=run.id)
+            except PrefectHTTPStatusError as error:
+                # Another process planned the same run at the same moment: Prefect gave us its
+                # run (the same idempotency key), and that process saved the form first.
+                if error.response.status_code != 409:
+                    raise
         for end in plan.complete:
-            client.set_flow_run_state(end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"), force=True)
+            _end_once(client, end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"))
         for run, why in plan.cancel:
-            client.set_flow_run_state(run.id, Cancelled(message=f"Avbruten: {why}"), force=True)
+            _end_once(client, run.id, Cancelled(message=f"Avbruten: {why}"))
     return plan
+
+
+def _end_once(client, run_id: str, state) -> None:
+    """End a run once, however many processes decide to at the same moment: the state carries
+    a transition id fixed by the run, and Prefect's orchestration (not forced) refuses a
+    transition whose id is the current state's. The API is called directly because the client's
+    set_flow_run_state replaces any transition id with a random one."""
+    state_create = to_state_create(state)
+    state_create.state_details.flow_run_id = uuid.UUID(str(run_id))
+    state_create.state_details.transition_id = uuid.uuid5(uuid.NAMESPACE_URL, f"samverkan:end:{run_id}")
+    client.request("POST", "/flow_runs/{id}/set_state", path_params={"id": run_id},
+                   json={"state": state_create.model_dump(mode="json", serialize_as_any=True), "force": False})
