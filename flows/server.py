@@ -11,22 +11,26 @@ the pipe closes, which the kernel does for any death of the parent, from any thr
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from samverkan.errors import SamverkanError
+from samverkan.text import safe_line, shown, shown_path
 
 PROGRESS_EVERY = 3.0  # seconds between "still starting" messages
 LOG_TAIL_LINES = 3  # how much of the log an error about a dead server quotes
+DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")  # the async drivers Prefect's server runs on
+# "sqlalchemy.exc.DBAPIError: …", "OSError: …": the line a traceback ends with.
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit)\b[^ ]*: ")
 
 
 @dataclass
@@ -74,6 +78,10 @@ class ServerSettings:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            # The address itself opens the V1 UI: the V2 UI fetches Amplitude's remote
+            # configuration on every load, analytics off or not; V1 asks nothing outside.
+            # Either can still be chosen in the UI.
+            "PREFECT_SERVER_UI_V2_ENABLED": "false",
         }
         if self.basic_auth:
             env["PREFECT_SERVER_API_AUTH_STRING"] = self.basic_auth  # the server demands it
@@ -81,11 +89,16 @@ class ServerSettings:
         return env
 
 
+# Straight to the server: urllib would send even 127.0.0.1 through an HTTP_PROXY unless
+# NO_PROXY names it.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def server_answers(api_url: str, timeout: float = 2.0) -> bool:
     """Whether a healthy Prefect server answers at `api_url` (its health check needs no
     credentials)."""
     try:
-        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
+        with _DIRECT.open(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
             return response.status == 200
     except (OSError, ValueError):  # refused, timed out, reset, not HTTP: not a healthy server
         return False
@@ -97,7 +110,7 @@ def port_free(host: str, port: int) -> bool:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise SamverkanError(f"Prefect-servern: okänd värd {host!r}") from None
+        raise SamverkanError(f"Prefect-servern: okänd värd {shown(host)}") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -130,6 +143,15 @@ class LocalServer:
         if self.process is not None:
             raise RuntimeError("this LocalServer is already started")
         settings = self.settings
+        scheme, separator, _ = settings.database().partition("://")
+        if scheme not in DRIVERS:
+            # Prefect's own refusal comes only after seconds of start-up, and for
+            # "postgresql://" it names a connection option instead of the driver. Only the
+            # scheme is shown: the rest may hold a password.
+            given = f" (den börjar med {shown(scheme + '://', 40)})" if separator else ""
+            raise SamverkanError(
+                f"Prefect-servern: databasadressen ska börja med {' eller '.join(d + '://' for d in DRIVERS)}{given}"
+            )
         if not port_free(settings.host, settings.port):
             also = " (en Prefect-server svarar redan där)" if server_answers(settings.api_url, 1.0) else ""
             raise SamverkanError(
@@ -141,18 +163,25 @@ class LocalServer:
             home.mkdir(parents=True, exist_ok=True)
             log = open(settings.log_path, "ab")
         except OSError as error:
-            raise SamverkanError(f"Prefect-servern: kan inte skapa {home}: {error.strerror}") from None
+            raise SamverkanError(f"Prefect-servern: kan inte skriva i {shown_path(home)}: {error.strerror}") from None
         log_start = log.tell()  # a dead server's own lines, not an earlier run's
         watched, self._lifeline = os.pipe()
-        with log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "samverkan.flows.server", str(watched),
-                 "server", "start", "--host", settings.host, "--port", str(settings.port)],
-                env={**os.environ, **settings.environment(), "PYTHONUNBUFFERED": "1"},
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, pass_fds=(watched,), cwd=home,
-            )
-        os.close(watched)
+        try:
+            with log:
+                self.process = subprocess.Popen(
+                    # -P: the working folder is not put on the path, nothing in it can shadow a module
+                    [sys.executable, "-P", "-m", "samverkan.flows.server", str(watched),
+                     "server", "start", "--host", settings.host, "--port", str(settings.port)],
+                    # COLUMNS: Prefect's messages are not wrapped at 80 characters in the log
+                    env={**os.environ, **settings.environment(), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, pass_fds=(watched,), cwd=home,
+                )
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            os.close(watched)
         began = time.monotonic()
         try:
             self._wait_until_healthy(began, timeout, log_start)
@@ -172,12 +201,12 @@ class LocalServer:
             if code is not None:
                 raise SamverkanError(
                     f"Prefect-servern avslutades under starten (kod {code}): {self._log_tail(log_start)} "
-                    f"(hela loggen: {self.settings.log_path})"
+                    f"(hela loggen: {shown_path(self.settings.log_path)})"
                 )
             now = time.monotonic()
             if now - began > timeout:
                 raise SamverkanError(
-                    f"Prefect-servern svarade inte inom {timeout:.0f} s; se loggen {self.settings.log_path}"
+                    f"Prefect-servern svarade inte inom {timeout:.0f} s; se loggen {shown_path(self.settings.log_path)}"
                 )
             if now >= next_progress:
                 self.progress(f"Startar Prefect-servern … {now - began:.0f} s")
@@ -185,20 +214,12 @@ class LocalServer:
             time.sleep(0.2)
 
     def _log_tail(self, start: int) -> str:
-        """The last lines the server wrote, without traceback frames: what it died of."""
         try:
             with open(self.settings.log_path, "rb") as log:
                 log.seek(start)
-                text = log.read()[-20_000:].decode("utf-8", "replace")
+                return last_words(log.read()[-50_000:].decode("utf-8", "replace"))
         except OSError:
             return "loggen kunde inte läsas"
-        lines = [line.strip() for line in text.splitlines()]
-        kept = [
-            line for line in lines
-            if line and not line.startswith(("Traceback", "File ", "^", "~", "│", "╭", "╰", "raise ", "await "))
-        ]
-        tail = " / ".join(kept[-LOG_TAIL_LINES:]) or "ingenting i loggen"
-        return tail if len(tail) <= 400 else "…" + tail[-400:]
 
     def stop(self, grace: float = 15) -> None:
         """Ends the server and everything it started: SIGTERM to its process group, SIGKILL
@@ -219,6 +240,15 @@ class LocalServer:
         # The leader is gone; anything it started that is still in the group goes too. Until the
         # group is empty its id cannot be reused, so this reaches no stranger.
         _signal_group(group, signal.SIGKILL)
+
+
+def last_words(log: str) -> str:
+    """What a server's log says it died of, for a one-line error: the last exception line (the
+    line a traceback ends with), else its last lines; never the traceback itself."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    said = errors[-1] if errors else " / ".join(lines[-LOG_TAIL_LINES:])
+    return safe_line(said, 300) if said else "ingenting i loggen"
 
 
 def _signal_group(group: int, signum: int) -> None:

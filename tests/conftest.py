@@ -1,5 +1,5 @@
-"""Shared fixtures: the default definition, small definitions written inline, and a real
-Prefect server for the tests that ask for one."""
+"""Shared fixtures: the default definition, small definitions written inline, a real Prefect
+server and a real browser (both started only for the tests that ask for them)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,14 @@ import textwrap
 import pytest
 
 from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition, parse_definition
+from tests import browser
+from tests import prefect_server as servers
 from tests.databases import database_url
 
 
 @pytest.fixture(scope="session")
 def default_definition():
     return load_definition(DEFAULT_DEFINITION).definition
-
-
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    """A throw-away Prefect server (its own SQLite database) for the session, started only when
-    a test asks for it: about 20 s. Prefect is imported here, not above, so that the other
-    tests neither load it nor wait for it. No analytics: nothing may call out from here."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    # Settings, not only the environment: Prefect reads the environment once, at import. The
-    # server process gets both (the environment, and the settings made here).
-    home = tmp_path_factory.mktemp("prefect-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        with temporary_settings(updates={PREFECT_HOME: str(home), PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-            with prefect_test_harness(server_startup_timeout=120):
-                yield PREFECT_API_URL.value()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -50,6 +34,38 @@ def cli_env(db_url, tmp_path, monkeypatch):
     for name in ("SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR", "SAMVERKAN_TEST_CRASH_AT"):
         monkeypatch.delenv(name, raising=False)
     return db_url
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A Prefect server on SQLite for the whole session (for each xdist worker that runs a
+    test asking for it); this process's Prefect clients, and the processes it starts, talk to
+    it. Yields its ServerSettings."""
+    with servers.running_server(tmp_path_factory.mktemp("prefect")) as settings:
+        with servers.client_environment(settings):
+            yield settings
+
+
+@pytest.fixture(scope="session")
+def prefect_server_postgres(tmp_path_factory):
+    """A Prefect server on a fresh PostgreSQL database, dropped afterwards. Clients are not
+    pointed at it: wrap the calls in `tests.prefect_server.client_environment(settings)`."""
+    with servers.postgres_database() as url:
+        with servers.running_server(tmp_path_factory.mktemp("prefect-pg"), url) as settings:
+            yield settings
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    with browser.chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def browser_page(chromium_browser):
+    """A fresh page (its own cookies and storage) in the session's headless chromium."""
+    with browser.new_page(chromium_browser) as page:
+        yield page
 
 
 SMALL = """

@@ -12,6 +12,7 @@ import pytest
 from prefect import get_client
 from prefect.states import Cancelled
 
+from tests.browser import open_artifact
 from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli, everything_prefect_keeps, latest_states, pause_key,
                                 resume, run_logs, serving, store_before_adoption, transition_events, wait_for)
 
@@ -48,7 +49,7 @@ def _store_state(env, party: str) -> str:
     return next(r["state"] for r in status["stages"] if r["id"] == "adoption" and r.get("party") == party)
 
 
-def test_adoption_through_forms_and_the_command_line(live):
+def test_adoption_through_forms_and_the_command_line(live, prefect_server, browser_page, tmp_path):
     env, token, log = live
     # 16 branch runs, one per signatory, each suspended with its form.
     wait_for("16 suspended adoption runs", lambda: _all_in(latest_states(), "PAUSED"), log=log)
@@ -111,6 +112,15 @@ def test_adoption_through_forms_and_the_command_line(live):
         assert name in matrix
     assert "§151" in matrix
 
+    # In a real browser: the adoption matrix, names right, as the office sees it.
+    open_artifact(browser_page, prefect_server.ui_url, f"{INSTANCE}-antaganden")
+    shown = browser_page.inner_text("body")
+    for name in ("Åsele kommun", "Vännäs kommun", "Skellefteå kommun"):
+        assert name in shown, shown[:2000]
+    assert "16 av 16 har antagit" in shown
+    browser_page.screenshot(path=str(tmp_path / "antaganden.png"), full_page=True)
+    assert (tmp_path / "antaganden.png").stat().st_size > 20_000
+
     # Every applied transition is one event in Prefect's feed, whichever door it came through.
     audit = json.loads(cli(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
     applied = {t["seq"] for t in audit if t["outcome"] == "applied"}
@@ -149,16 +159,3 @@ def _artifact(kind: str) -> str:
         parts.append(json.dumps(data, ensure_ascii=False) + " " + str(artifact.description))
     return " ".join(parts)
 
-
-# TEMPORARY fixture until the shared one lands
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    import socket
-    from samverkan.flows.server import LocalServer, ServerSettings
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    settings = ServerSettings(home=tmp_path_factory.mktemp("prefect"), port=port)
-    with LocalServer(settings):
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-        with temporary_settings(updates={PREFECT_API_URL: settings.api_url}):
-            yield settings
