@@ -95,7 +95,7 @@ def resume(run_id, answer: dict, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            resume_flow_run(run_id, run_input=answer)
+            resume_flow_run(run_id, run_input=answer, _sync=True)  # sync even beside a running loop (Playwright runs one)
             return
         except Exception as error:  # noqa: BLE001 - only the schema race is retried
             if "schema not found" not in str(error).lower() or time.monotonic() > deadline:
