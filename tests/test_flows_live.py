@@ -13,7 +13,7 @@ from prefect import get_client
 from prefect.states import Cancelled
 
 from tests.browser import open_artifact
-from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli, everything_prefect_keeps, latest_states, pause_key,
+from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli_here, everything_prefect_keeps, latest_states, pause_key,
                                 resume, run_logs, serving, store_before_adoption, transition_events, wait_for)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -45,7 +45,7 @@ def live(prefect_server, tmp_path_factory):
 def _store_state(env, party: str) -> str:
     import json
 
-    status = json.loads(cli(env, "status", INSTANCE, "--json").stdout)
+    status = json.loads(cli_here(env, "status", INSTANCE, "--json").stdout)
     return next(r["state"] for r in status["stages"] if r["id"] == "adoption" and r.get("party") == party)
 
 
@@ -67,7 +67,7 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
 
     # Bad input through a form is refused in the run's log, changes nothing, and the run waits again.
     storuman = runs["storuman"][0].id
-    audit_before = cli(env, "audit", INSTANCE, "--format", "json").stdout
+    audit_before = cli_here(env, "audit", INSTANCE, "--format", "json").stdout
     bad_answers = [
         ("wrong token", adoption_answer("svk_" + "x" * 43), "not a valid token"),
         ("future date", adoption_answer(token, day="2027-02-01"), "future"),
@@ -81,25 +81,25 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     # A forged time (a field the form does not have) does not even reach the flow.
     with pytest.raises(Exception, match="(?i)422|valid|additional"):
         resume(storuman, {**adoption_answer(token), "at": "2026-01-01T00:00:00"})
-    assert cli(env, "audit", INSTANCE, "--format", "json").stdout == audit_before
+    assert cli_here(env, "audit", INSTANCE, "--format", "json").stdout == audit_before
     assert _store_state(env, "storuman") == "ready"
 
     # A disagreement (a waiting run cancelled behind the store's back): doctor finds and repairs it.
     lycksele = runs["lycksele"][0].id
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(lycksele, Cancelled(message="avbruten i testet"), force=True)
-    checked = cli(env, "doctor", INSTANCE, "--check", check=False)
+    checked = cli_here(env, "doctor", INSTANCE, "--check", check=False)
     assert checked.returncode == 1 and "adoption/lycksele" in checked.stdout, checked.stdout + checked.stderr
-    repaired = cli(env, "doctor", INSTANCE)
+    repaired = cli_here(env, "doctor", INSTANCE)
     assert "lagat" in repaired.stdout and "1 grenar skapade" in repaired.stdout, repaired.stdout
     assert [r.state_type.value for r in branch_runs()["lycksele"]] == ["CANCELLED", "PAUSED"]
-    assert cli(env, "doctor", INSTANCE, "--check").returncode == 0
+    assert cli_here(env, "doctor", INSTANCE, "--check").returncode == 0
 
     # The rest through the command line; the watcher ends their runs.
     rest = sorted(set(runs) - set(formed))
     actor = {**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}
     for number, party in enumerate(rest, start=10):
-        cli(actor, "transition", INSTANCE, "adoption", "--party", party, "--to", "adopted", "--at", "2026-11-20",
+        cli_here(actor, "transition", INSTANCE, "adoption", "--party", party, "--to", "adopted", "--at", "2026-11-20",
             "--field", "decision_date=2026-11-20", "--field", f"decision_body={'Regionfullmäktige' if party == 'region-vasterbotten' else 'Kommunfullmäktige'}",
             "--reference", f"§{number}", "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget")
     wait_for("all 16 runs completed", lambda: _all_in(latest_states(), "COMPLETED"), log=log)
@@ -122,7 +122,7 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     assert (tmp_path / "antaganden.png").stat().st_size > 20_000
 
     # Every applied transition is one event in Prefect's feed, whichever door it came through.
-    audit = json.loads(cli(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
+    audit = json.loads(cli_here(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
     applied = {t["seq"] for t in audit if t["outcome"] == "applied"}
     def all_events():
         found = transition_events()

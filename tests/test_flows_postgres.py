@@ -9,18 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import uuid
 from collections import Counter
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.databases import POSTGRES_URL, postgres_schema
-from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, resume, serving, store_before_adoption, wait_for
+from tests.databases import postgres_schema
+from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, cli_here, resume, serving, store_before_adoption, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.xdist_group("prefect")]
 
@@ -28,46 +24,18 @@ SIXTEEN = 16
 BY_FORM = ["asele", "vannas", "skelleftea", "umea"]
 
 
-@contextmanager
-def prefect_database():
-    """A database of its own for the Prefect server, on the PostgreSQL server the store uses;
-    dropped afterwards. Call inside postgres_schema(), which skips (or fails in CI) when that
-    server does not answer."""
-    name = f"prefect_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def on_postgres(tmp_path):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+def on_postgres(tmp_path, prefect_server_postgres):
+    """The session's Prefect server on PostgreSQL, and a store in a fresh schema there."""
+    from tests.prefect_server import client_environment
 
-    from samverkan.flows.server import LocalServer, ServerSettings
-
-    with postgres_schema() as store_url, prefect_database() as prefect_url:
-        settings = ServerSettings(home=tmp_path / "prefect", port=_free_port(), database_url=prefect_url)
-        with LocalServer(settings):
-            # Settings, not os.environ: Prefect read the environment when it was imported.
-            with temporary_settings(updates={PREFECT_API_URL: settings.api_url}):
-                env = {**os.environ, **settings.environment(), "SAMVERKAN_HOME": str(tmp_path / "home"),
-                       "SAMVERKAN_DATABASE_URL": store_url}
-                for name in ("SAMVERKAN_NOW", "SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR"):
-                    env.pop(name, None)
-                yield env
+    settings = prefect_server_postgres
+    with postgres_schema() as store_url, client_environment(settings):
+        env = {**os.environ, **settings.environment(), "SAMVERKAN_HOME": str(tmp_path / "home"),
+               "SAMVERKAN_DATABASE_URL": store_url}
+        for name in ("SAMVERKAN_NOW", "SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR"):
+            env.pop(name, None)
+        yield env
 
 
 def adoption_answer(token: str, paragraph: str) -> dict:
@@ -108,7 +76,7 @@ def test_two_serving_processes_on_postgres(on_postgres, tmp_path):
         actor = {**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}
         for number, party in enumerate(sorted(set(runs) - set(BY_FORM)), start=20):
             body = "Regionfullmäktige" if party == "region-vasterbotten" else "Kommunfullmäktige"
-            cli(actor, "transition", INSTANCE, "adoption", "--party", party, "--to", "adopted", "--at", "2026-11-20",
+            cli_here(actor, "transition", INSTANCE, "adoption", "--party", party, "--to", "adopted", "--at", "2026-11-20",
                 "--field", "decision_date=2026-11-20", "--field", f"decision_body={body}", "--reference", f"§{number}",
                 "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget")
         try:
