@@ -1,8 +1,8 @@
 """The process flow: brings Prefect into agreement with the store for one instance (or all).
 
-It reads the instance, creates the branch runs its open parallel stages need, ends the ones
-whose decision is recorded, emits an event for every transition not yet shown, and refreshes
-the dashboard. It holds no state and decides nothing itself (samverkan.sync and the engine do),
+It reads the instance, refreshes the dashboard, creates the branch runs its open parallel
+stages need, ends the ones whose decision is recorded, and emits an event for every transition
+not yet shown. It holds no state and decides nothing itself (samverkan.sync and the engine do),
 so it can run as often as anyone likes: after every transition, and on a schedule as a net.
 """
 
@@ -42,9 +42,9 @@ def process_flow(instance: str | None = None) -> list[str]:
     summaries = []
     for instance_id in [instance] if instance else sorted(instance_positions()):
         snapshot = read_snapshot_task(instance_id)
+        dashboard_task(snapshot)  # first: it is what people are watching
         plan = sync_task(snapshot)
         events = events_task(snapshot)
-        dashboard_task(snapshot)
         summaries.append(_summary(instance_id, plan, events))
         logger.info(summaries[-1])
     return summaries

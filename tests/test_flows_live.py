@@ -112,6 +112,15 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
         assert name in matrix
     assert "§151" in matrix
 
+    # The transition deployment: any transition from the UI, confirmed with the token in a form.
+    from prefect.deployments import run_deployment
+
+    signing = run_deployment("transition/samverkan", timeout=0, parameters={"overgang": {
+        "instans": INSTANCE, "steg": "signing", "till": "done", "datum": "2026-11-23", "kommentar": "Undertecknat digitalt"}})
+    wait_for("the transition run asking for confirmation", lambda: pause_key(signing.id) == "bekraftelse-1", log=log)
+    resume(signing.id, {"e_post": OFFICE, "personlig_kod": token})
+    wait_for("signing recorded", lambda: _stage_state(env, "signing") == "done", log=log)
+
     # In a real browser: the adoption matrix, names right, as the office sees it.
     open_artifact(browser_page, prefect_server.ui_url, f"{INSTANCE}-antaganden")
     shown = browser_page.inner_text("body")
@@ -138,9 +147,14 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
                      "to": "samverkan.state.adopted", "actor": f"samverkan.actor.{OFFICE}"}
 
     # No token-shaped text anywhere Prefect keeps it.
-    kept = everything_prefect_keeps([r.id for runs_of in branch_runs().values() for r in runs_of])
+    kept = everything_prefect_keeps([r.id for runs_of in branch_runs().values() for r in runs_of] + [signing.id])
     assert token not in kept and token[4:20] not in kept
     assert not re.search(r"svk_[A-Za-z0-9_-]{16,}", kept)
+
+
+def _stage_state(env, stage: str) -> str:
+    status = json.loads(cli_here(env, "status", INSTANCE, "--json").stdout)
+    return next(r["state"] for r in status["stages"] if r["id"] == stage and not r.get("party"))
 
 
 def _all_in(states: dict[str, str], state: str) -> bool:
