@@ -113,10 +113,10 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     assert "§151" in matrix
 
     # The transition deployment: any transition from the UI, confirmed with the token in a form.
-    from prefect.deployments import run_deployment
-
-    signing = run_deployment("transition/samverkan", timeout=0, parameters={"overgang": {
-        "instans": INSTANCE, "steg": "signing", "till": "done", "datum": "2026-11-23", "kommentar": "Undertecknat digitalt"}})
+    with get_client(sync_client=True) as client:  # what the UI's Run button does
+        deployment = client.read_deployment_by_name("transition/samverkan")
+        signing = client.create_flow_run_from_deployment(deployment.id, parameters={"overgang": {
+            "instans": INSTANCE, "steg": "signing", "till": "done", "datum": "2026-11-23", "kommentar": "Undertecknat digitalt"}})
     wait_for("the transition run asking for confirmation", lambda: pause_key(signing.id) == "bekraftelse-1", log=log)
     resume(signing.id, {"e_post": OFFICE, "personlig_kod": token})
     wait_for("signing recorded", lambda: _stage_state(env, "signing") == "done", log=log)
