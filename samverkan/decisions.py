@@ -118,7 +118,8 @@ def form_description(definition: Definition, state: InstanceState, node: Node, n
     stage = definition.stage(node.stage)
     party = definition.party(node.party) if node.party else definition.party(stage.owner)
     row = next(r for r in status_rows(definition, state, now) if r.node == node)
-    lines = [*(f"> **{mark}**" for mark in marks), f"## {party.name}: {stage.name}", ""]
+    # The heading first: a form shows the start of its description most prominently.
+    lines = [f"## {party.name}: {stage.name}", "", *(f"> **{mark}**\n" for mark in marks)]
     if stage.description:
         lines += [stage.description, ""]
     lines.append(f"- **Läge nu:** {row.state_name}")

@@ -4,34 +4,37 @@ Markdown above them that says who decides what, by when."""
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Literal
 
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
 from samverkan.clock import clock_from_env
-from samverkan.decisions import Form, FormField, form_description, form_for
+from samverkan.decisions import OUTCOME, Form, FormField, form_description, form_for
 from samverkan.graph import Node
 from samverkan.tasks.store import Snapshot
 
 
 def _annotation(spec: FormField) -> Any:
-    if spec.type == "date":
-        kind: Any = dt.date
-    elif spec.type == "choice":
-        kind = Enum(f"Val_{spec.id}", {f"v{i}": choice for i, choice in enumerate(spec.choices)}, type=str)
-    else:
-        kind = str
-    return kind if spec.required else Optional[kind]
+    # The outcome is the one choice a person must make: a select with no empty option. The
+    # record's fields are plain text inputs (a date with the date format, a choice with its
+    # choices), empty by default: a step that records nothing needs none of them, and the
+    # engine checks them exactly as it checks the command line's --field values.
+    if spec.id == OUTCOME:
+        return Enum("Utfall", {f"v{i}": choice for i, choice in enumerate(spec.choices)}, type=str)
+    if spec.type == "choice":
+        return Literal[("", *spec.choices)]
+    return str
 
 
 def _field(spec: FormField) -> Any:
-    extra = {"format": "password", "writeOnly": True} if spec.secret else None
+    extra: dict[str, Any] = {"format": "password", "writeOnly": True} if spec.secret else {}
+    if spec.type == "date":
+        extra["format"] = "date"  # the UI's date picker; the engine checks the value like --field
     limits = {"max_length": spec.max_length} if spec.type == "text" else {}
-    default = ... if spec.required else spec.default
-    return Field(default, title=spec.title, description=spec.help, json_schema_extra=extra, **limits)
+    default = ... if spec.required else (spec.default or "")
+    return Field(default, title=spec.title, description=spec.help, json_schema_extra=extra or None, **limits)
 
 
 def input_model(form: Form, description: str) -> type[RunInput]:
