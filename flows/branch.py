@@ -21,13 +21,13 @@ from samverkan.errors import SamverkanError
 from samverkan.flows.answers import last_attempt, take_answer
 from samverkan.tasks.forms import answer_values, form_model, input_model
 from samverkan.flows.messages import form_refusal, one_line
+from samverkan.flows.process import after_transition
 from samverkan.graph import Node
 from samverkan.process_definitions.model import StateKind
 from samverkan.sync import OPEN_KINDS
 from samverkan.tasks.branch_runs import FORM
 from samverkan.tasks.decisions import apply_transition_task
 from samverkan.tasks.store import Snapshot, database, read_snapshot
-
 
 
 def _record(snapshot: Snapshot, node: Node, form: Form, raw: str) -> str:
@@ -63,9 +63,7 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
                 logger.error("Avvisat, inget registrerades: %s", refusal)
             else:
                 logger.info("Registrerat: %s", recorded)
-                from samverkan.flows.process import after_transition
-
-                after_transition(instance)
+                after_transition(instance, logger)
     snapshot = read_snapshot(instance)
     current = snapshot.state[node]
     stage_def = snapshot.definition.stage(stage)

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from samverkan.clock import clock_from_env
 from samverkan.dashboard.content import dashboard
 from samverkan.sync import SyncPlan
+from samverkan.text import safe_line
 from samverkan.tasks.branch_runs import sync_branch_runs
 from samverkan.tasks.dashboard import publish_dashboard
 from samverkan.tasks.events import emit_new_transitions
@@ -50,7 +51,11 @@ def process_flow(instance: str | None = None) -> list[str]:
     return summaries
 
 
-def after_transition(instance_id: str) -> None:
+def after_transition(instance_id: str, logger) -> None:
     """Run right after a decision was recorded from inside a flow: the dashboard and the
-    branch runs follow at once, whether or not a watcher is running anywhere."""
-    process_flow(instance_id)
+    branch runs follow at once, whether or not a watcher is running anywhere. If that fails,
+    the decision stands (it is committed); the watcher or the schedule catches up."""
+    try:
+        process_flow(instance_id)
+    except Exception as error:  # noqa: BLE001 - nothing here may undo or hide a recorded decision
+        logger.warning("Beslutet är registrerat; instrumentpanelen uppdateras senare (%s)", safe_line(str(error), 300))

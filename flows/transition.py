@@ -23,6 +23,7 @@ from samverkan.engine import TransitionRequest, resolve
 from samverkan.errors import SamverkanError
 from samverkan.flows.answers import last_attempt, take_answer
 from samverkan.flows.messages import form_refusal, one_line
+from samverkan.flows.process import after_transition
 from samverkan.tasks.decisions import apply_transition_task
 from samverkan.tasks.store import database, read_snapshot
 from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, MAX_TOKEN
@@ -95,7 +96,5 @@ def transition_flow(overgang: Overgang):
         return Failed(message=f"Avvisat: {one_line(refused)}")
     recorded = ", ".join(f"{c.node.key}: {c.before} → {c.after.state}" for c in changes)
     logger.info("Registrerat: %s", recorded)
-    from samverkan.flows.process import after_transition
-
-    after_transition(overgang.instans)
+    after_transition(overgang.instans, logger)
     return recorded
