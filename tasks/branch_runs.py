@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import uuid
 
 from prefect import get_client
@@ -13,9 +15,10 @@ from prefect.input.run_input import keyset_from_paused_state
 from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
 from samverkan.graph import Node
+from samverkan.instances import load
 from samverkan.sync import ObservedRun, SyncPlan, parse_run_key, plan_sync, run_key
 from samverkan.tasks.forms import form_model
-from samverkan.tasks.store import Snapshot
+from samverkan.tasks.store import Snapshot, database
 
 BRANCH_DEPLOYMENT = "branch/samverkan"
 FORM = "beslut"  # a branch run's forms are beslut-1, beslut-2, …
@@ -61,9 +64,17 @@ def plan_for(snapshot: Snapshot) -> SyncPlan:
 
 
 def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
-    """Create the branch runs that are missing (once, whoever else does the same at the same
-    time: Prefect keeps one run per idempotency key), end the ones whose decision is recorded."""
-    with get_client(sync_client=True) as client:
+    """Create the branch runs that are missing, end the ones whose decision is recorded.
+
+    Two serving processes may do this at the same moment. The instance's row is locked for
+    the while (SELECT … FOR UPDATE; SQLite's write lock), so they take turns per instance and
+    the second sees what the first did: a run is created once (Prefect also keeps one run per
+    idempotency key) and ended once (Prefect alone did not prevent two processes from each
+    completing the same suspended run). The state is read again under the lock: the plan is
+    made from what the store holds now, not from the snapshot."""
+    with database().transaction() as session, get_client(sync_client=True) as client:
+        current = load(session, snapshot.instance_id, lock=True)
+        snapshot = replace(snapshot, state=dict(current.state))
         plan = plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
         if plan.in_agreement:
             return plan
