@@ -87,3 +87,20 @@ def client_deployments(port: int) -> list[str]:
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         return [d["name"] for d in json.load(response)]
+
+
+def test_up_serve_and_doctor_refuse_in_one_line_when_prefect_is_not_there(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PREFECT_", "SAMVERKAN_"))}
+    env["SAMVERKAN_HOME"] = str(tmp_path / "home")
+    cases = [
+        ({"PREFECT_API_URL": "http://127.0.0.1:9/api"}, ["up"], "does not answer"),
+        ({}, ["up", "--port", "70000"], "not a TCP port"),
+        ({}, ["serve"], "PREFECT_API_URL is not set"),
+        ({}, ["doctor"], "no Prefect server answers"),
+    ]
+    for extra, args, reason in cases:
+        done = subprocess.run([sys.executable, "-m", "samverkan", *args], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2 and reason in done.stderr, (args, done.stderr)
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "home" / "prefect").exists()  # nothing was started
