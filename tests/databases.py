@@ -29,14 +29,19 @@ def postgres_available() -> str | None:
         return str(error).splitlines()[0]
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A URL whose connections see only a new, empty schema; dropped afterwards."""
+def require_postgres() -> None:
+    """Skip the test when PostgreSQL does not answer; in CI (CI=true), fail it instead."""
     reason = postgres_available()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but does not answer: {reason}")
         pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL whose connections see only a new, empty schema; dropped afterwards."""
+    require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -154,14 +154,7 @@ def everything_prefect_keeps(flow_run_ids: list) -> str:
             parts += [artifact.model_dump_json() for artifact in artifacts]
             if len(artifacts) < 200:
                 break
-        body = client._client.post("/events/filter", json={"filter": {"occurred": {"since": "2000-01-01T00:00:00Z"}},
-                                                            "limit": 50}).json()
-        parts.append(json.dumps(body))
-        next_page = body.get("next_page")
-        while next_page:
-            page = client._client.get(next_page).json()
-            parts.append(json.dumps(page))
-            next_page = page.get("next_page")
+        parts += [json.dumps(event) for event in _events(client, {})]
     return "\n".join(parts)
 
 
@@ -179,15 +172,18 @@ def pause_key(run_id) -> str | None:
     return run.state.state_details.pause_key if run.state and run.state.is_paused() else None
 
 
+def _events(client, match: dict) -> list[dict]:
+    """Every event in Prefect's feed that `match` selects (its event filter), all pages."""
+    body = client._client.post("/events/filter", json={"filter": {**match, "occurred": {"since": "2000-01-01T00:00:00Z"}},
+                                                        "limit": 50}).json()
+    found = list(body["events"])
+    while body.get("next_page"):
+        body = client._client.get(body["next_page"]).json()
+        found += body["events"]
+    return found
+
+
 def transition_events() -> list[dict]:
     """Every samverkan.transition.applied event in Prefect's feed."""
-    found: list[dict] = []
     with get_client(sync_client=True) as client:
-        body = client._client.post("/events/filter", json={"filter": {"event": {"name": ["samverkan.transition.applied"]},
-                                                                       "occurred": {"since": "2000-01-01T00:00:00Z"}},
-                                                            "limit": 50}).json()
-        found += body["events"]
-        while body.get("next_page"):
-            body = client._client.get(body["next_page"]).json()
-            found += body["events"]
-    return found
+        return _events(client, {"event": {"name": ["samverkan.transition.applied"]}})

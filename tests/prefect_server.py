@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from samverkan.flows.server import LocalServer, ServerSettings
-from tests.databases import POSTGRES_URL, postgres_available
+from tests.databases import POSTGRES_URL, require_postgres
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -69,11 +68,7 @@ def client_environment(settings: ServerSettings) -> Iterator[None]:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for a Prefect server (asyncpg URL); dropped afterwards."""
-    reason = postgres_available()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but does not answer: {reason}")
-        pytest.skip(f"PostgreSQL not available: {reason}")
+    require_postgres()
     name = f"prefect_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
