@@ -1,0 +1,105 @@
+"""What a notice is: its kind, whom it goes to, when, and the facts its text is made from.
+
+A notice is identified by (instance, stage, party, kind, due date, recipient): the same
+notice is queued once however often the sweep runs, and its Message-ID is derived from that
+identity, so that a message repeated by a crash is recognisably the same message."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pendulum
+
+
+class NoticeKind(StrEnum):
+    ready = "ready"  # "ni kan nu …": a stage or branch can be started
+    before = "before"  # some business days before the deadline
+    on_day = "on-day"  # on the deadline
+    overdue = "overdue"  # after the deadline, repeating
+    escalation = "escalation"  # to the stage owner and the director's office
+    confirmation = "confirmation"  # a branch's decision is recorded
+    digest = "digest"  # the weekly digest to the director's office
+
+
+# The kinds that are about an open node's deadline: pointless once the node is finished.
+DEADLINE_KINDS = frozenset({NoticeKind.ready, NoticeKind.before, NoticeKind.on_day, NoticeKind.overdue, NoticeKind.escalation})
+
+
+class OutboxState(StrEnum):
+    queued = "queued"  # waiting for its send time, or for a retry
+    sending = "sending"  # claimed by a sweep that is delivering it now (a lease)
+    sent = "sent"
+    failed = "failed"  # permanently: the reason says why; never retried by itself
+    cancelled = "cancelled"  # became pointless before it was sent (the branch finished)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one recipient. `facts` is JSON-serialisable (strings, numbers, lists,
+    dicts; dates as ISO strings): it is stored in the outbox and rendered at delivery."""
+
+    instance_id: str
+    kind: NoticeKind
+    sequence: int  # which one of its kind for this node and deadline: 1, 2, …
+    stage: str  # "" for the digest
+    party: str  # "" for a stage without branches and for the digest
+    due_date: pendulum.Date  # the deadline it is about; a confirmation: the decision day; the digest: its Monday
+    send_at: pendulum.DateTime  # not before this (a weekday at the policy's local time)
+    recipient: Recipient | None  # None: the definition names no address for it (fails, with the reason)
+    facts: dict[str, Any] = field(default_factory=dict)
+    language: str = "sv"
+    missing_reason: str | None = None  # why there is no recipient
+
+    @property
+    def kind_label(self) -> str:
+        """The kind with its sequence where a node has several: before-1, overdue-3."""
+        return f"{self.kind.value}-{self.sequence}" if self.kind in (NoticeKind.before, NoticeKind.overdue) else self.kind.value
+
+    @property
+    def key(self) -> str:
+        return notice_key(self.instance_id, self.stage, self.party, self.kind_label, self.due_date,
+                          self.recipient.email if self.recipient else "")
+
+
+def notice_key(instance_id: str, stage: str, party: str, kind_label: str, due_date: pendulum.Date, recipient: str) -> str:
+    return "/".join((instance_id, stage or "-", party or "-", kind_label, due_date.isoformat(), recipient.lower() or "-"))
+
+
+def message_id(key: str, domain: str) -> str:
+    """A Message-ID derived from the notice's identity: a repeat carries the same one."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"<samverkan.{digest}@{domain}>"
+
+
+# The facts a notice's text is made from. Names are the definition's own (with å, ä, ö);
+# dates are ISO strings; the templates format them for the reader's language.
+#
+# A node notice (every kind but the digest) has:
+#   process_name, instance_id, marks (list of str: EXEMPEL / SIMULERAD banners, first in the text),
+#   stage_id, stage_name, stage_description (str|None), party_id (str|None), party_name (str|None),
+#   state_name (its state now, Swedish), actions (list of str: what can be done now, the
+#   lifecycle's transition names), deadline (ISO date), deadline_hard (bool),
+#   deadline_reason (str|None: why the deadline is not the nominal one), hard_limit (ISO date|None:
+#   the last day that still keeps the process's hard deadline, when it differs from deadline),
+#   days_left (int: calendar days from the send day to the deadline, negative when late),
+#   decision_body (str|None), ask_name, ask_email (whom to ask: the stage owner's responsible
+#   contact), overview (one line: where the whole process stands), recipient_role (str, Swedish),
+#   escalated_to (list of str, escalation only: who else receives it),
+#   record (list of [field name, value], confirmation only), outcome (str|None, confirmation:
+#   the state reached), outcome_failed (bool, confirmation: a "no").
+# The digest has:
+#   process_name, instance_id, marks, week (int), week_start (ISO date), overview (str),
+#   progress (list of str, one line per stage in progress), late (list of {stage_name, party_name,
+#   deadline, days_late, owner_name}), rejected (list of {stage_name, party_name, state_name,
+#   reason, blocks}), blocked (list of {stage_name, party_name, waiting_on}), failed_notices (list of
+#   {recipient, kind, stage_name, party_name, reason}), next_deadlines (list of {stage_name,
+#   party_name, deadline, days_left}).
