@@ -19,6 +19,7 @@ def check_definition(definition: Definition, at: Locator) -> list[str]:
     if definition.period.end < definition.period.start:
         problems.append(at.problem(("period",), f"ends ({definition.period.end}) before it starts ({definition.period.start})"))
     problems += _escalation(definition, ("reminder_defaults",), definition.reminder_defaults, at)
+    problems += _notices(definition, at)
     problems += _groups(definition, at)
     problems += _lifecycles(definition, at)
     for index, stage in enumerate(definition.stages):
@@ -193,6 +194,26 @@ def _escalation(d: Definition, here: tuple, policy: ReminderPolicy, at: Locator)
     if not any(c.role is escalate.to_role for c in party.contacts):
         return [at.problem((*here, "escalate", "to_role"), f"party {party.id!r} has no contact with role {escalate.to_role.value!r}")]
     return []
+
+
+def _notices(d: Definition, at: Locator) -> list[str]:
+    settings = d.notices
+    problems = []
+    policies = [("reminder_defaults", d.reminder_defaults)] + [(f"stages.{s.id}", s.reminders) for s in d.stages if s.reminders]
+    for where, policy in policies:
+        if not settings.send_from <= policy.at <= settings.send_until:
+            problems.append(at.problem(("notices", "send_from"), f"{where} sends at {policy.at}, outside the sending hours "
+                                                                 f"{settings.send_from}–{settings.send_until}"))
+    digest = settings.digest
+    if digest is not None:
+        if not settings.send_from <= digest.at <= settings.send_until:
+            problems.append(at.problem(("notices", "digest", "at"), f"{digest.at} is outside the sending hours {settings.send_from}–{settings.send_until}"))
+        party = next((p for p in d.parties if p.id == digest.to_party), None)
+        if party is None:
+            problems.append(at.problem(("notices", "digest", "to_party"), f"unknown party {digest.to_party!r}"))
+        elif not any(c.role is digest.to_role for c in party.contacts):
+            problems.append(at.problem(("notices", "digest", "to_role"), f"party {party.id!r} has no contact with role {digest.to_role.value!r}"))
+    return problems
 
 
 def _timing(stage: Stage, here: tuple, at: Locator) -> list[str]:

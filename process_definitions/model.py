@@ -263,6 +263,11 @@ class Escalation(Strict):
     after: PeriodText = Field(description="How long after the deadline an open item escalates.")
     to_party: Slug
     to_role: Role
+    before_hard: PeriodText = Field(
+        default="P1W",
+        description="Before a hard deadline there must be time to act: an item still open this long before "
+                    "the last day that keeps it escalates then at the latest, never after it.",
+    )
 
 
 class ReminderPolicy(Strict):
@@ -276,6 +281,28 @@ class ReminderPolicy(Strict):
         description="Contact roles of the responsible party that receive the reminders; empty: the stage's responsible role.",
     )
     escalate: Escalation | None = None
+
+
+class Digest(Strict):
+    to_party: Slug
+    to_role: Role
+    weekday: Literal[1, 2, 3, 4, 5] = Field(default=1, description="ISO weekday: 1 is Monday; a closed day moves it to the next business day.")
+    at: ClockTime = "08:00"
+
+
+class NoticeSettings(Strict):
+    language: Literal["sv", "en"] = Field(default="sv", description="The language notices are written in.")
+    send_from: ClockTime = Field(default="07:00", description="No notice goes out before this local time on a business day.")
+    send_until: ClockTime = Field(default="17:00", description="… nor after this one: a notice due later waits for the next business day.")
+    ready: StrictBool = Field(default=True, description="Tell the responsible party when a stage or branch can be started.")
+    confirmation: StrictBool = Field(default=True, description="Confirm a recorded decision to its party.")
+    digest: Digest | None = Field(default=None, description="A weekly digest to the director's office.")
+
+    @model_validator(mode="after")
+    def _window(self) -> NoticeSettings:
+        if self.send_from >= self.send_until:
+            raise ValueError(f"send_from {self.send_from} must be before send_until {self.send_until}")
+        return self
 
 
 class ForEach(Strict):
@@ -311,6 +338,7 @@ class Definition(Strict):
     calendar: Literal["SE"] = Field(default="SE", description="Swedish public holidays and lag (1930:173).")
     period: DateRange = Field(description="The period the process prepares, e.g. the agreement's 2027–2030.")
     reminder_defaults: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
     parties: list[Party] = Field(min_length=1)
     groups: list[Group] = Field(default_factory=list)
     lifecycles: list[Lifecycle] = Field(min_length=1)

@@ -214,6 +214,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
                 _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
+                _queue_notices(session, loaded, changes, now)
                 crash_point("transition-flushed", session)
     except StaleDataError:
         raise TransitionRefused(f"{request.stage}: the instance changed while this transition was being made; nothing was recorded, try again") from None
@@ -221,6 +222,19 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
         raise TransitionRefused(refusal)
     crash_point("transition-committed", None)
     return changes
+
+
+def _queue_notices(session: Session, loaded: Loaded, changes: list[Change], now: pendulum.DateTime) -> None:
+    """The notices a transition causes (a ready notice, a confirmation), in its own transaction:
+    committed together with the change, or not at all."""
+    from samverkan.notices import outbox
+    from samverkan.notices.policy import evaluate, event_notices
+
+    after = dict(loaded.state)
+    for change in changes:
+        after[change.node] = change.after
+    ev = evaluate(loaded.definition, after, now, loaded.instance.id, loaded.marks())
+    outbox.queue(session, event_notices(ev, changes), now, f"transition #{loaded.instance.last_seq}")
 
 
 def _write(session: Session, definition: Definition, instance: InstanceRow, rows: dict[Node, NodeRow], changes: list[Change],

@@ -55,9 +55,10 @@ def plan_for(definition: Definition, state: InstanceState, as_of: pendulum.Date)
     return plan(definition, actuals=actuals_of(definition, state), as_of=as_of)
 
 
-def status_rows(definition: Definition, state: InstanceState, now: pendulum.DateTime) -> list[StatusRow]:
+def status_rows(definition: Definition, state: InstanceState, now: pendulum.DateTime, planned: Plan | None = None) -> list[StatusRow]:
+    """`planned`: the instance's plan as of now's day, when the caller has made it already."""
     today = now.in_timezone(TIMEZONE).date()
-    planned = plan_for(definition, state, today)
+    planned = planned or plan_for(definition, state, today)
     rows = []
     waiting: dict[str, tuple[Node, ...]] = {}  # the same for a waiting stage and all its branches
     for node in nodes_of(definition):

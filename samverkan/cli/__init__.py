@@ -10,8 +10,8 @@ import typer
 from samverkan.errors import SamverkanError
 from samverkan.text import safe_line
 
-from . import (actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, prefect_commands,
-               token_commands)
+from . import (actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, notice_commands,
+               prefect_commands, token_commands)
 
 app = typer.Typer(
     name="samverkan",
@@ -23,6 +23,7 @@ app = typer.Typer(
 definition_commands.register(app)
 instance_commands.register(app)
 actor_commands.register(app)
+notice_commands.register(app)
 prefect_commands.register(app)
 app.add_typer(calendar_commands.app, name="calendar")
 app.add_typer(token_commands.app, name="token")

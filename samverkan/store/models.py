@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .types import UTCDateTime
@@ -150,3 +150,37 @@ class AuthorityEventRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(320))  # whose authority changed
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class NoticeRow(Base):
+    """The outbox: every notice, written in the transaction that caused it, then delivered.
+    Its identity (instance, stage, party, kind, due date, recipient) is unique: queueing the
+    same notice again changes nothing, so nothing is sent twice."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "stage", "party", "kind", "due_date", "recipient", name="uq_notices_identity"),
+        Index("ix_notices_state_send_at", "state", "send_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(63))  # "" for the digest
+    party: Mapped[str] = mapped_column(String(63))  # "" when not a branch
+    kind: Mapped[str] = mapped_column(String(24))  # ready, before-1, on-day, overdue-2, escalation, confirmation, digest
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    recipient: Mapped[str] = mapped_column(String(320))  # "" when the definition names none (then failed)
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    send_at: Mapped[dt.datetime]
+    facts: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # queued | sending | sent | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    claimed_until: Mapped[dt.datetime | None]  # a sending sweep's lease, in real time
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[dt.datetime]
+    queued_by: Mapped[str] = mapped_column(String(64))  # "sweep" or "transition #seq"
+    sent_at: Mapped[dt.datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(200))

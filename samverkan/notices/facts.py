@@ -1,0 +1,144 @@
+"""The facts a notice's text is made from (the keys are listed in model.py): plain,
+JSON-serialisable data, Swedish where it is words, stored in the outbox with the notice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pendulum
+
+from samverkan.calendar import TIMEZONE
+from samverkan.dashboard.adoption import progress
+from samverkan.dashboard.tables import first_late_and_rejected
+from samverkan.dashboard.words import nodes_text
+from samverkan.engine import InstanceState
+from samverkan.graph import Node
+from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
+from samverkan.rejections import rejections
+from samverkan.status import StatusRow
+
+from .model import NoticeKind
+
+if TYPE_CHECKING:
+    from .policy import Evaluation
+
+MAX_LIST = 40  # a digest lists at most this many of each; the dashboard has the rest
+
+
+def overview_line(definition: Definition, state: InstanceState, rows: list[StatusRow]) -> str:
+    """Where the whole process stands, in one line: "3 av 16 har antagit · pågår: … · 2 försenade"."""
+    parts = [progress(definition, state).text]
+    running = list(dict.fromkeys(r.name for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.blocked_by))
+    if running:
+        parts.append("pågår: " + ", ".join(running[:3]) + (f" och {len(running) - 3} till" if len(running) > 3 else ""))
+    late = sum(r.late for r in rows if not r.failed and not r.blocked_by)
+    if late:
+        parts.append(f"{late} försenade")
+    failed = sum(r.failed for r in rows)
+    if failed:
+        parts.append(f"{failed} avslag")
+    if all(r.kind is StateKind.done for r in rows):
+        parts.append("processen är avslutad")
+    return " · ".join(parts)
+
+
+def _ask(definition: Definition, stage_id: str) -> tuple[str | None, str | None]:
+    """Whom to ask: the stage owner's contact in the stage's responsible role."""
+    stage = definition.stage(stage_id)
+    contact = next((c for c in definition.party(stage.owner).contacts if c.role is stage.responsible_role), None)
+    return (contact.name, contact.email) if contact else (None, None)
+
+
+def _actions(definition: Definition, stage_id: str, state: str) -> list[str]:
+    cycle = definition.lifecycle(definition.stage(stage_id).lifecycle)
+    return [t.name or t.to for t in cycle.transitions if state in t.source]
+
+
+def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.DateTime, escalated_to: list[str]) -> dict[str, Any]:
+    definition = ev.definition
+    stage = definition.stage(node.stage)
+    row = ev.rows[node]
+    party = definition.party(node.party) if node.party else None
+    item = ev.plan.get(node.stage, node.party)
+    limit = item.latest_finish
+    send_day = send_at.in_timezone(TIMEZONE).date()
+    ask_name, ask_email = _ask(definition, node.stage)
+    policy = definition.reminder_policy(stage)
+    roles = policy.to_roles or [stage.responsible_role]
+    current = ev.state[node]
+    facts: dict[str, Any] = {
+        "process_name": definition.name,
+        "instance_id": ev.instance_id,
+        "marks": list(ev.marks),
+        "stage_id": stage.id,
+        "stage_name": stage.name,
+        "stage_description": stage.description,
+        "party_id": node.party,
+        "party_name": party.name if party else None,
+        "state_name": row.state_name,
+        "actions": _actions(definition, node.stage, current.state),
+        "deadline": row.deadline.isoformat(),
+        "deadline_hard": item.hard,
+        "deadline_reason": row.deadline_reason,
+        "hard_limit": limit.isoformat() if limit is not None and limit != row.deadline else None,
+        "days_left": row.deadline.toordinal() - send_day.toordinal(),
+        "decision_body": (party or definition.party(stage.owner)).decision_body,
+        "ask_name": ask_name,
+        "ask_email": ask_email,
+        "overview": ev.overview,
+        "recipient_role": ", ".join(ROLE_NAMES[Role(r)] for r in roles),
+        "escalated_to": escalated_to,
+        "record": [],
+        "outcome": None,
+        "outcome_failed": False,
+    }
+    if kind is NoticeKind.confirmation:
+        names = {f.id: f.name for f in stage.record}
+        facts["record"] = [[names.get(key, key), str(value)] for key, value in current.record.items() if key in names]
+        facts["outcome"] = row.state_name
+        facts["outcome_failed"] = row.kind is StateKind.failed
+        facts["actions"] = []
+    return facts
+
+
+def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
+    definition = ev.definition
+    rows = list(ev.rows.values())
+    today = ev.now.in_timezone(TIMEZONE).date()
+
+    def party_of(row: StatusRow) -> str | None:
+        return row.party_name
+
+    late = [r for r in first_late_and_rejected(rows) if r.late and not r.failed and not r.blocked_by]
+    blocked = [r for r in rows if r.blocked_by and not r.failed]
+    upcoming = sorted((r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.blocked_by
+                       and r.days_left is not None and r.days_left >= 0), key=lambda r: (r.deadline, r.node.key))
+    running = [r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.node.party]
+    parallel = {}
+    for r in rows:
+        if r.node.party and r.kind in (StateKind.ready, StateKind.active):
+            parallel.setdefault(r.node.stage, []).append(r)
+    progress_lines = [f"{r.name}: {r.state_name.lower()}, frist {r.deadline.isoformat()}" for r in running]
+    for stage_id, open_rows in parallel.items():
+        total = sum(1 for r in rows if r.node.stage == stage_id)
+        progress_lines.append(f"{definition.stage(stage_id).name}: {total - len(open_rows)} av {total} klara")
+    return {
+        "process_name": definition.name,
+        "instance_id": ev.instance_id,
+        "marks": list(ev.marks),
+        "week": monday.isocalendar()[1],
+        "week_start": monday.isoformat(),
+        "overview": ev.overview,
+        "progress": progress_lines,
+        "late": [{"stage_name": r.name, "party_name": party_of(r), "deadline": r.deadline.isoformat(),
+                  "days_late": -(r.days_left or 0), "owner_name": definition.party(r.owner).name} for r in late[:MAX_LIST]],
+        "rejected": [{"stage_name": definition.stage(x.node.stage).name,
+                      "party_name": definition.party(x.node.party).name if x.node.party else None,
+                      "state_name": x.state_name, "reason": x.next_step,
+                      "blocks": ", ".join(definition.stage(s).name for s in x.blocks)} for x in rejections(definition, ev.state)][:MAX_LIST],
+        "blocked": [{"stage_name": r.name, "party_name": party_of(r), "waiting_on": nodes_text(definition, r.blocked_by)}
+                    for r in blocked[:MAX_LIST]],
+        "failed_notices": list(ev.failed_notices)[:MAX_LIST],
+        "next_deadlines": [{"stage_name": r.name, "party_name": party_of(r), "deadline": r.deadline.isoformat(),
+                            "days_left": r.deadline.toordinal() - today.toordinal()} for r in upcoming[:10]],
+    }

@@ -1,0 +1,260 @@
+"""Which notices an instance prescribes at a given time: a pure function of (definition,
+state, time). The sweep queues what `due_notices` returns; a transition queues what
+`event_notices` returns, in its own transaction; delivery drops what `pointless` names.
+
+The rules, per open stage or branch (ready or active, not held up by a "no"):
+- `ready` ("ni kan nu …") goes at the first send slot at or after the moment it became ready;
+- the reminders (before the deadline, on the day, while overdue) each at their slot; one that
+  falls at or before the ready slot is covered by the ready notice; when a sweep finds several
+  reminders due (it did not run for a while), only the latest goes: the older are superseded;
+- overdue reminders stop at the last day that still keeps a hard deadline: after it they can
+  change nothing, and the escalation has already gone;
+- the escalation goes to the stage owner and the director's office some time after the
+  deadline, but at the latest `before_hard` before that last day: time to act, never in January
+  for a process that enters into force on 1 January;
+- a confirmation goes when a branch's decision is recorded (a "no" included);
+- the digest goes weekly to the director's office while the process is not finished.
+A slot is the policy's local time on a business day: never at night, on a weekend, a holiday
+or an eve (midsommarafton, julafton, nyårsafton)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pendulum
+
+from samverkan.calendar import TIMEZONE, add_period, is_business_day, local_datetime, next_business_day, parse_period
+from samverkan.calendar import previous_business_day, subtract_period
+from samverkan.engine import Change, InstanceState, kind_of, nodes_of
+from samverkan.graph import Node
+from samverkan.planner import Plan, PlannedNode
+from samverkan.process_definitions.model import Definition, ReminderPolicy, Role, Stage, StateKind
+from samverkan.reminders import ReminderKind, reminder_schedule
+from samverkan.status import StatusRow, plan_for, status_rows
+
+from .facts import digest_facts, node_facts, overview_line
+from .model import Notice, NoticeKind, Recipient
+
+OPEN_KINDS = (StateKind.ready, StateKind.active)
+_CHAIN = {ReminderKind.before: NoticeKind.before, ReminderKind.on_day: NoticeKind.on_day, ReminderKind.overdue: NoticeKind.overdue}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One instance as the policy sees it at one moment."""
+
+    definition: Definition
+    state: InstanceState
+    plan: Plan
+    rows: dict[Node, StatusRow]
+    now: pendulum.DateTime
+    instance_id: str
+    marks: tuple[str, ...]
+    overview: str
+    failed_notices: tuple[dict, ...] = ()  # the outbox's permanent failures, for the digest
+
+
+def evaluate(definition: Definition, state: InstanceState, now: pendulum.DateTime, instance_id: str,
+             marks: Iterable[str] = (), failed_notices: Iterable[dict] = ()) -> Evaluation:
+    planned = plan_for(definition, state, now.in_timezone(TIMEZONE).date())
+    rows = {row.node: row for row in status_rows(definition, state, now, planned)}
+    return Evaluation(definition, state, planned, rows, now, instance_id, tuple(marks),
+                      overview_line(definition, state, list(rows.values())), tuple(failed_notices))
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: NoticeKind
+    sequence: int
+    at: pendulum.DateTime
+
+
+def first_slot(moment: pendulum.DateTime, time_text: str) -> pendulum.DateTime:
+    """The first send slot (`time_text` on a business day) at or after `moment`."""
+    local = moment.in_timezone(TIMEZONE)
+    day = local.date()
+    if is_business_day(day) and local <= local_datetime(day, time_text):
+        return local_datetime(day, time_text)
+    return local_datetime(next_business_day(day.add(days=1)), time_text)
+
+
+def is_open(ev: Evaluation, node: Node) -> bool:
+    """Ready or active, not held up by a "no"; a parallel stage speaks through its branches."""
+    if node.party is None and ev.definition.stage(node.stage).for_each:
+        return False
+    row = ev.rows[node]
+    return row.kind in OPEN_KINDS and not row.blocked_by
+
+
+def hard_limit(item: PlannedNode) -> pendulum.Date | None:
+    """The last day on which finishing still keeps every hard deadline after it."""
+    return item.latest_finish
+
+
+def schedule(ev: Evaluation, node: Node) -> tuple[Slot | None, list[Slot], Slot | None]:
+    """(ready, reminders in chain order, escalation) for an open node, slots as the rules give them."""
+    stage = ev.definition.stage(node.stage)
+    policy = ev.definition.reminder_policy(stage)
+    item = ev.plan.get(node.stage, node.party)
+    ready_at = ev.state[node].ready_at
+    ready = Slot(NoticeKind.ready, 1, first_slot(ready_at, policy.at)) if ready_at else None
+    limit = hard_limit(item)
+    chain = []
+    for reminder in reminder_schedule(policy, item.deadline):
+        kind = _CHAIN.get(reminder.kind)
+        if kind is None:
+            continue  # the escalation is placed below, against the hard limit
+        if kind is NoticeKind.overdue and limit is not None and reminder.at.date() > limit:
+            continue
+        chain.append(Slot(kind, reminder.sequence, reminder.at))
+    return ready, chain, _escalation(policy, item.deadline, limit, ready)
+
+
+def _escalation(policy: ReminderPolicy, deadline: pendulum.Date, limit: pendulum.Date | None, ready: Slot | None) -> Slot | None:
+    if policy.escalate is None:
+        return None
+    day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
+    if limit is not None:
+        day = min(day, previous_business_day(subtract_period(limit, parse_period(policy.escalate.before_hard))))
+    at = local_datetime(day, policy.at)
+    if ready is not None and at < ready.at:
+        at = ready.at  # it became ready already past the point of escalating: at once
+    return Slot(NoticeKind.escalation, 1, at)
+
+
+def due_slots(ev: Evaluation, node: Node) -> list[Slot]:
+    """What an open node prescribes at ev.now: the latest of ready and its reminders, and the escalation."""
+    ready, chain, escalation = schedule(ev, node)
+    settings = ev.definition.notices
+    after = ready.at if ready else None
+    qualifying = [s for s in chain if s.at <= ev.now and (after is None or s.at > after)]
+    due: list[Slot] = []
+    if qualifying:
+        latest = max(s.at for s in qualifying)
+        due.append([s for s in qualifying if s.at == latest][-1])
+    elif ready is not None and ready.at <= ev.now and settings.ready:
+        due.append(ready)
+    if escalation is not None and escalation.at <= ev.now:
+        due.append(escalation)
+    return due
+
+
+def due_notices(ev: Evaluation) -> list[Notice]:
+    """Everything the instance prescribes at ev.now, for the sweep to queue (the outbox keeps
+    one of each identity, so queueing again is harmless)."""
+    notices: list[Notice] = []
+    for node in nodes_of(ev.definition):
+        if is_open(ev, node):
+            for slot in due_slots(ev, node):
+                notices += _node_notices(ev, node, slot)
+    notices += _digest(ev)
+    return notices
+
+
+def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
+    """What a transition causes, queued in its own transaction: a ready notice for every node
+    it opened, a confirmation for every decision it recorded."""
+    notices: list[Notice] = []
+    settings = ev.definition.notices
+    for change in changes:
+        stage = ev.definition.stage(change.node.stage)
+        before = kind_of(ev.definition, stage, change.before)
+        after = kind_of(ev.definition, stage, change.after.state)
+        if settings.ready and before is StateKind.waiting and after in OPEN_KINDS and is_open(ev, change.node):
+            ready, _, _ = schedule(ev, change.node)
+            if ready is not None:
+                notices += _node_notices(ev, change.node, ready)
+        elif (settings.confirmation and not change.automatic and stage.record and after in (StateKind.done, StateKind.failed)
+              and change.after.record):
+            slot = Slot(NoticeKind.confirmation, 1, first_slot(ev.now, ev.definition.reminder_policy(stage).at))
+            notices += _node_notices(ev, change.node, slot, decided_on=change.at)
+    return notices
+
+
+def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date: pendulum.Date) -> str | None:
+    """Why a queued notice has become pointless (in Swedish), or None if it still matters."""
+    if kind in (NoticeKind.confirmation, NoticeKind.digest):
+        return None
+    node = Node(stage, party or None)
+    if node not in ev.rows:
+        return "steget finns inte i instansens definition"
+    row = ev.rows[node]
+    if row.kind is StateKind.done:
+        return f"inte längre aktuellt: {row.state_name.lower()}"
+    if row.kind is StateKind.failed or row.blocked_by:
+        return "inte längre aktuellt: steget har stoppats av ett avslag"
+    if row.kind not in OPEN_KINDS:
+        return "inte längre aktuellt: steget väntar på föregående steg"
+    if row.deadline != due_date:
+        return f"inte längre aktuellt: fristen är nu {row.deadline.isoformat()}"
+    return None
+
+
+def _recipients(definition: Definition, party_id: str, roles: Iterable[Role]) -> list[Recipient]:
+    roles = set(roles)
+    return [Recipient(c.email, c.name) for c in definition.party(party_id).contacts if c.role in roles]
+
+
+def party_recipients(definition: Definition, stage: Stage, node: Node) -> list[Recipient]:
+    policy = definition.reminder_policy(stage)
+    return _recipients(definition, node.party or stage.owner, policy.to_roles or [stage.responsible_role])
+
+
+def escalation_recipients(definition: Definition, stage: Stage) -> list[Recipient]:
+    policy = definition.reminder_policy(stage)
+    found = _recipients(definition, stage.owner, [stage.responsible_role])
+    if policy.escalate:
+        found += _recipients(definition, policy.escalate.to_party, [policy.escalate.to_role])
+    unique: dict[str, Recipient] = {}
+    for recipient in found:
+        unique.setdefault(recipient.email.lower(), recipient)
+    return list(unique.values())
+
+
+def _node_notices(ev: Evaluation, node: Node, slot: Slot, decided_on: pendulum.DateTime | None = None) -> list[Notice]:
+    definition = ev.definition
+    stage = definition.stage(node.stage)
+    escalation = slot.kind is NoticeKind.escalation
+    recipients = escalation_recipients(definition, stage) if escalation else party_recipients(definition, stage, node)
+    row = ev.rows[node]
+    due = decided_on.in_timezone(TIMEZONE).date() if decided_on else row.deadline
+    facts = node_facts(ev, node, slot.kind, slot.at, [r.name or r.email for r in recipients] if escalation else [])
+    common = dict(instance_id=ev.instance_id, kind=slot.kind, sequence=slot.sequence, stage=node.stage, party=node.party or "",
+                  due_date=due, send_at=slot.at.in_timezone("UTC"), language=definition.notices.language)
+    if not recipients:
+        who = definition.party(node.party or stage.owner).name
+        return [Notice(**common, recipient=None, facts=facts,
+                       missing_reason=f"{who} har ingen kontakt i definitionen som kan ta emot meddelandet")]
+    return [Notice(**common, recipient=r, facts=facts) for r in recipients]
+
+
+def week_start(moment: pendulum.DateTime) -> pendulum.Date:
+    day = moment.in_timezone(TIMEZONE).date()
+    return day.subtract(days=day.isoweekday() - 1)
+
+
+def digest_slot(definition: Definition, monday: pendulum.Date) -> pendulum.DateTime | None:
+    digest = definition.notices.digest
+    if digest is None:
+        return None
+    day = next_business_day(monday.add(days=digest.weekday - 1))
+    return local_datetime(day, digest.at) if day < monday.add(days=7) else None  # a week closed throughout has none
+
+
+def _digest(ev: Evaluation) -> list[Notice]:
+    digest = ev.definition.notices.digest
+    if digest is None or all(row.kind in (StateKind.done, StateKind.failed) for row in ev.rows.values()):
+        return []
+    monday = week_start(ev.now)
+    at = digest_slot(ev.definition, monday)
+    if at is None or at > ev.now:
+        return []
+    facts = digest_facts(ev, monday)
+    recipients = _recipients(ev.definition, digest.to_party, [digest.to_role])
+    return [Notice(instance_id=ev.instance_id, kind=NoticeKind.digest, sequence=1, stage="", party="", due_date=monday,
+                   send_at=at.in_timezone("UTC"), recipient=r, facts=facts, language=ev.definition.notices.language)
+            for r in recipients]
+
+
+__all__ = ["Evaluation", "Slot", "due_notices", "evaluate", "event_notices", "first_slot", "pointless", "schedule", "week_start"]

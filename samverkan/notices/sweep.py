@@ -1,0 +1,186 @@
+"""The sweep: queue what every active instance prescribes now, then deliver the outbox.
+
+Queueing is one transaction per instance. Delivery claims rows in batches (a lease), sends
+each through a `Sender`, and records the outcomes; a notice that became pointless meanwhile
+is cancelled with the reason, and nothing goes out outside the sending hours."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pendulum
+from sqlalchemy import func, select
+
+from samverkan.calendar import TIMEZONE, is_business_day
+from samverkan.clock import Clock
+from samverkan.errors import SamverkanError
+from samverkan.instances import Loaded, load
+from samverkan.process_definitions.model import Definition
+from samverkan.store import clock_mode
+from samverkan.store.database import Database
+from samverkan.store.models import InstanceRow, NoticeRow
+
+from . import outbox
+from .model import Notice
+from .outbox import Outcome, Result
+from .policy import Evaluation, due_notices, evaluate, pointless
+
+FLUSH_EVERY = 20  # outcomes recorded per transaction while sending: the crash window's size
+
+
+@dataclass(frozen=True)
+class SendResult:
+    result: Result
+    reason: str | None = None
+    message_id: str | None = None
+
+
+class Sender(Protocol):
+    concurrency: int
+
+    async def send(self, notice: Notice, now: pendulum.DateTime) -> SendResult: ...
+
+
+@dataclass
+class SweepReport:
+    now: pendulum.DateTime
+    queued: int = 0
+    would_queue: list[Notice] = field(default_factory=list)  # --dry-run: new notices
+    would_send: int = 0  # --dry-run: queued notices due now
+    sent: int = 0
+    retried: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)  # instances outside their sending hours now
+
+
+def in_sending_hours(definition: Definition, now: pendulum.DateTime) -> bool:
+    local = now.in_timezone(TIMEZONE)
+    hhmm = local.format("HH:mm")
+    return is_business_day(local.date()) and definition.notices.send_from <= hhmm <= definition.notices.send_until
+
+
+def active_instances(db: Database, instance_id: str | None = None) -> list[str]:
+    with db.read() as session:
+        if instance_id:
+            return [load(session, instance_id).instance.id]  # an unknown id is refused in one line
+        return list(session.scalars(select(InstanceRow.id).order_by(InstanceRow.id)))
+
+
+def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
+    return evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks(),
+                    outbox.failed_for_digest(session, loaded.instance.id))
+
+
+def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str | None = None, dry_run: bool = False) -> None:
+    """Queue every notice due at the clock's time, one transaction per instance."""
+    for name in active_instances(db, instance_id):
+        if dry_run:
+            with db.read() as session:
+                loaded = load(session, name)
+                notices = due_notices(_evaluation(session, loaded, report.now))
+                known = outbox.known_keys(session, name)
+                report.would_queue += [n for n in notices if n.key not in known]
+            continue
+        with db.transaction() as session:
+            now = clock_mode.write_time(session, clock)
+            loaded = load(session, name)
+            report.queued += outbox.queue(session, due_notices(_evaluation(session, loaded, now)), now, "sweep")
+
+
+def sweeper_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None = None,
+                      batch: int = 200) -> None:
+    """Send what is due in the outbox; every outcome recorded, none lost."""
+    now = report.now
+    who = sweeper_name()
+    with db.read() as session:
+        names = outbox.instances_with_work(session, now, pendulum.now("UTC"))
+    for name in names:
+        if instance_id and name != instance_id:
+            continue
+        with db.read() as session:
+            ev = _evaluation(session, load(session, name), now)
+        if not in_sending_hours(ev.definition, now):
+            report.closed.append(name)
+            continue
+        while True:
+            with db.transaction() as session:
+                claimed = [(row.id, outbox.notice_of(row)) for row in outbox.claim(session, name, now, pendulum.now("UTC"), who, batch)]
+            if not claimed:
+                break
+            await _send_batch(db, ev, sender, claimed, report, who)
+
+
+async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice]], report: SweepReport,
+                      who: str) -> None:
+    pending: list[Outcome] = []
+    limit = asyncio.Semaphore(max(1, sender.concurrency))
+
+    def flush() -> None:
+        if pending:
+            with db.transaction() as session:
+                outbox.record(session, pending, ev.now, who)
+            pending.clear()
+
+    async def one(row_id: int, notice: Notice) -> None:
+        why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date)
+        if why:
+            result = SendResult(Result.cancelled, why)
+        else:
+            async with limit:
+                result = await sender.send(notice, ev.now)
+        pending.append(Outcome(row_id, result.result, result.reason, result.message_id))
+        _count(report, notice.key, result)
+        if len(pending) >= FLUSH_EVERY:
+            flush()
+
+    try:
+        await asyncio.gather(*(one(row_id, notice) for row_id, notice in claimed))
+    finally:
+        flush()  # what was sent is recorded even when the batch stops half-way
+
+
+def _count(report: SweepReport, key: str, result: SendResult) -> None:
+    if result.result is Result.sent:
+        report.sent += 1
+    elif result.result is Result.retry:
+        report.retried.append((key, result.reason or ""))
+    elif result.result is Result.failed:
+        report.failed.append((key, result.reason or ""))
+    else:
+        report.cancelled.append((key, result.reason or ""))
+
+
+def due_for_sending(db: Database, now: pendulum.DateTime, instance_id: str | None = None) -> int:
+    """--dry-run: how many queued notices a sweep now would try to send."""
+    with db.read() as session:
+        query = select(func.count()).select_from(NoticeRow).where(outbox.claimable(now, pendulum.now("UTC")))
+        if instance_id:
+            query = query.where(NoticeRow.instance_id == instance_id)
+        return session.scalar(query) or 0
+
+
+def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | None = None, dry_run: bool = False,
+          deliver: bool = True) -> SweepReport:
+    """Queue, then deliver: what `samverkan sweep` and the sweep deployment run."""
+    report = SweepReport(now=clock.now())
+    queue_due(db, clock, report, instance_id, dry_run)
+    if dry_run:
+        report.would_send = due_for_sending(db, report.now, instance_id)
+        return report
+    if deliver:
+        if sender is None:
+            raise SamverkanError("no mail server configured: set SAMVERKAN_SMTP_HOST and SAMVERKAN_SMTP_FROM (see README)")
+        asyncio.run(deliver_due(db, clock, sender, report, instance_id))
+    return report
+
+
+__all__ = ["Sender", "SendResult", "SweepReport", "deliver_due", "in_sending_hours", "queue_due", "sweep"]
