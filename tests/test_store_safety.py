@@ -138,7 +138,8 @@ def test_sigkill_in_a_transition_leaves_the_database_before_or_after_never_betwe
         assert after == before  # written but not committed: rolled back whole
     else:
         changed = {table for table in after if after[table] != before[table]}
-        assert changed == {"instances", "nodes", "transitions"}
+        assert changed == {"instances", "nodes", "transitions", "notices"}  # the decision's confirmation came with it
+        assert [n[4] for n in after["notices"] if n not in before["notices"]] == ["'confirmation'"] * 2  # column 4: kind, as dump() shows it
         status = json.loads(subprocess.run([SAMVERKAN, "status", "vb", "--json"], env=os.environ, capture_output=True,
                                            text=True, timeout=120).stdout)
         assert next(s for s in status["stages"] if s["party"] == "skelleftea" and s["id"] == "adoption")["state"] == "adopted"
