@@ -1,0 +1,142 @@
+"""The notice policy, pure and fast: when each notice goes, to whom, and when it does not."""
+
+from __future__ import annotations
+
+import pendulum
+import pytest
+
+from samverkan.calendar import TIMEZONE, is_business_day
+from samverkan.engine import NodeState, TransitionRequest, decide, start
+from samverkan.graph import Node
+from samverkan.notices.model import NoticeKind, message_id, notice_key
+from samverkan.notices.policy import due_notices, evaluate, event_notices, first_slot, pointless, schedule
+
+from tests.drive import planned_steps
+
+
+def local(*args) -> pendulum.DateTime:
+    return pendulum.datetime(*args, tz=TIMEZONE)
+
+
+def driven_until(definition, day: pendulum.Date):
+    """The default process with every step done on its planned day (16:00) up to `day`."""
+    state, _ = start(definition, local(2025, 10, 1, 9))
+    state = dict(state)
+    for step in planned_steps(definition):
+        if step.day > day:
+            break
+        at = local(step.day.year, step.day.month, step.day.day, 16)
+        request = TransitionRequest(stage=step.stage, party=step.party, to=step.to, at=at, fields=step.fields)
+        for change in decide(definition, state, request, at):
+            state[change.node] = change.after
+    return state
+
+
+@pytest.fixture(scope="module")
+def adoption_phase(default_definition):
+    return driven_until(default_definition, pendulum.date(2026, 10, 20))
+
+
+def test_the_escalation_before_a_hard_deadline_comes_in_time_to_act_never_in_january(default_definition, adoption_phase):
+    ev = evaluate(default_definition, adoption_phase, local(2026, 10, 21, 8), "vb")
+    item = ev.plan.get("adoption", "vannas")
+    ready, chain, escalation = schedule(ev, Node("adoption", "vannas"))
+    assert item.latest_finish is not None and item.latest_finish < pendulum.date(2026, 12, 31)
+    # at the latest a week (the policy's before_hard) before the last day that keeps entry into force
+    assert escalation.at.date() <= item.latest_finish.subtract(weeks=1)
+    assert escalation.at.date().year == 2026 and escalation.at.date() > ready.at.date()
+    assert not [s for s in chain if s.kind is NoticeKind.overdue and s.at.date() > item.latest_finish]
+    assert all(s.at.date() <= pendulum.date(2026, 12, 31) for s in chain)
+
+
+def test_every_slot_is_at_the_policy_time_on_a_business_day(default_definition, adoption_phase):
+    ev = evaluate(default_definition, adoption_phase, local(2026, 10, 21, 8), "vb")
+    slots = []
+    for node in ev.rows:
+        if ev.rows[node].kind.value in ("ready", "active") and node.party:
+            ready, chain, escalation = schedule(ev, node)
+            slots += [s for s in (ready, *chain, escalation) if s]
+    assert len(slots) == 16 * 6  # ready, three before, on the day, the escalation; no overdue after the hard limit
+    for slot in slots:
+        day = slot.at.in_timezone(TIMEZONE)
+        assert is_business_day(day.date()) and day.format("HH:mm") == "08:00", slot  # never a weekend, holiday or eve
+
+
+@pytest.mark.parametrize(("moment", "expected"), [
+    (local(2026, 12, 11, 7, 59), local(2026, 12, 11, 8)),  # a Friday morning: that day
+    (local(2026, 12, 11, 8, 0), local(2026, 12, 11, 8)),
+    (local(2026, 12, 11, 8, 1), local(2026, 12, 14, 8)),  # after 08:00 on a Friday: Monday
+    (local(2026, 12, 23, 16), local(2026, 12, 28, 8)),  # julafton, juldagen, annandag jul and a weekend
+    (local(2026, 6, 18, 12), local(2026, 6, 22, 8)),  # midsommarafton (19 June 2026) is closed
+    (local(2026, 12, 30, 23, 30), local(2027, 1, 4, 8)),  # nyårsafton, nyårsdagen, a weekend
+])
+def test_a_notice_caused_at_any_time_goes_at_the_next_slot(moment, expected):
+    assert first_slot(moment, "08:00") == expected
+
+
+def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(default_definition, adoption_phase):
+    # Vännäs has been open since October: by 28 December its reminders 4, 2 and 1 weeks before
+    # and on the day have all passed; only the newest is due, with the escalation.
+    ev = evaluate(default_definition, adoption_phase, local(2026, 12, 30, 8), "vb")
+    mine = [n for n in due_notices(ev) if n.party == "vannas" and n.stage == "adoption"]
+    kinds = {n.kind_label for n in mine}
+    assert kinds == {"on-day", "escalation"}, kinds
+    party = {n.recipient.email for n in mine if n.kind is NoticeKind.on_day}
+    assert party == {"kommunsekreterare@vannas.example.org", "naringsliv@vannas.example.org"}
+    escalated = {n.recipient.email for n in mine if n.kind is NoticeKind.escalation}
+    assert escalated == {"fullmaktige@region-vasterbotten.example.org", "utvecklingsdirektor@region-vasterbotten.example.org"}
+
+
+def test_a_transition_causes_ready_notices_and_a_confirmation(default_definition):
+    state = driven_until(default_definition, pendulum.date(2026, 10, 20))
+    at = local(2026, 11, 3, 15)
+    step = next(s for s in planned_steps(default_definition) if s.stage == "adoption" and s.party == "umea")
+    fields = {**step.fields, "decision_date": "2026-11-03"}
+    request = TransitionRequest(stage="adoption", party="umea", to="adopted", at=at, fields=fields)
+    changes = decide(default_definition, state, request, at)
+    after = dict(state) | {c.node: c.after for c in changes}
+    notices = event_notices(evaluate(default_definition, after, at, "vb"), changes)
+    assert {(n.kind, n.party) for n in notices} == {(NoticeKind.confirmation, "umea")}
+    confirmation = notices[0]
+    assert confirmation.send_at == local(2026, 11, 4, 8).in_timezone("UTC")
+    assert ["Beslutsdatum", "2026-11-03"] in confirmation.facts["record"]
+    assert confirmation.facts["party_name"] == "Umeå kommun" and confirmation.facts["outcome"] == "Antaget"
+
+
+def test_a_finished_or_moved_item_makes_its_queued_notice_pointless(default_definition, adoption_phase):
+    ev = evaluate(default_definition, adoption_phase, local(2026, 10, 21, 8), "vb")
+    open_row = ev.rows[Node("adoption", "vannas")]
+    assert pointless(ev, NoticeKind.before, "adoption", "vannas", open_row.deadline) is None
+    assert "fristen är nu" in pointless(ev, NoticeKind.before, "adoption", "vannas", open_row.deadline.subtract(days=3))
+    assert "klart" in pointless(ev, NoticeKind.before, "drafting", "", pendulum.date(2026, 6, 1)).lower()
+    assert pointless(ev, NoticeKind.confirmation, "drafting", "", pendulum.date(2026, 6, 1)) is None
+
+
+def test_the_digest_goes_weekly_on_the_first_business_day(default_definition, adoption_phase):
+    easter_monday = local(2026, 4, 6, 9)  # annandag påsk: the digest waits for Tuesday
+    assert not [n for n in due_notices(evaluate(default_definition, adoption_phase, easter_monday, "vb")) if n.kind is NoticeKind.digest]
+    tuesday = [n for n in due_notices(evaluate(default_definition, adoption_phase, local(2026, 4, 7, 8), "vb")) if n.kind is NoticeKind.digest]
+    assert [(n.due_date, n.recipient.email) for n in tuesday] == [(pendulum.date(2026, 4, 6), "utvecklingsdirektor@region-vasterbotten.example.org")]
+
+
+def test_a_party_without_an_address_is_a_failed_notice_with_its_reason(default_definition, adoption_phase):
+    data = default_definition.model_dump(by_alias=True)
+    next(p for p in data["parties"] if p["id"] == "vannas")["contacts"] = []
+    broken = type(default_definition).model_validate(data)
+    ev = evaluate(broken, adoption_phase, local(2026, 12, 30, 8), "vb")
+    missing = [n for n in due_notices(ev) if n.party == "vannas" and n.kind is NoticeKind.on_day]
+    assert len(missing) == 1 and missing[0].recipient is None
+    assert "Vännäs kommun har ingen kontakt" in missing[0].missing_reason
+
+
+def test_identity_and_message_id_are_stable():
+    key = notice_key("vb", "adoption", "vannas", "before-2", pendulum.date(2026, 12, 30), "KS@Vannas.example.org")
+    assert key == "vb/adoption/vannas/before-2/2026-12-30/ks@vannas.example.org"
+    assert message_id(key, "region.example.org") == message_id(key, "region.example.org")
+    assert message_id(key, "region.example.org").startswith("<samverkan.") and message_id(key, "x.example.org").endswith("@x.example.org>")
+
+
+def test_nothing_is_due_once_the_process_is_finished(default_definition):
+    state = driven_until(default_definition, pendulum.date(2027, 1, 1))
+    assert all(isinstance(s, NodeState) for s in state.values())
+    assert due_notices(evaluate(default_definition, state, local(2027, 1, 11, 8), "vb")) == []
