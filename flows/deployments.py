@@ -1,6 +1,6 @@
 """The deployments every serving process offers: the process flow (also on a schedule, as a
-safety net), the branch flow (its runs are created by the process flow) and the transition
-flow (the UI's door for any transition). Module-path entrypoints: they run wherever the
+safety net), the branch flow (its runs are created by the process flow), the transition
+flow (the UI's door for any transition) and the sweep (e-mail notices, weekdays 08:00). Module-path entrypoints: they run wherever the
 package is installed, whatever the working directory."""
 
 from __future__ import annotations
@@ -9,12 +9,17 @@ import datetime as dt
 
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
+from prefect.schedules import Cron
+
 from samverkan.flows.branch import branch_flow
 from samverkan.flows.process import process_flow
+from samverkan.flows.sweep import sweep_flow
 from samverkan.flows.transition import transition_flow
 
 NAME = "samverkan"
 SAFETY_NET = dt.timedelta(minutes=15)
+# Weekdays at 08:00 local time; the sweep itself keeps holidays and eves closed.
+SWEEP_SCHEDULE = Cron("0 8 * * 1-5", timezone="Europe/Stockholm")
 TAGS = ["samverkan"]
 
 
@@ -32,4 +37,8 @@ async def deployments() -> list[RunnerDeployment]:
             NAME, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
             description="Registrera vilken övergång som helst (som `samverkan transition`). Körningen ber om din "
                         "e-postadress och personliga kod innan något registreras."),
+        await sweep_flow.ato_deployment(
+            NAME, schedules=[SWEEP_SCHEDULE], tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
+            description="E-postutskick: påminnelser, eskaleringar, bekräftelser och veckosammanställningen. "
+                        "Vardagar 08:00 (Europe/Stockholm), med omförsök."),
     ]

@@ -16,7 +16,7 @@ from samverkan.dashboard.content import dashboard
 from samverkan.sync import SyncPlan
 from samverkan.text import safe_line
 from samverkan.tasks.branch_runs import sync_branch_runs
-from samverkan.tasks.dashboard import publish_dashboard
+from samverkan.tasks.dashboard import publish_dashboard, publish_notices
 from samverkan.tasks.events import emit_new_transitions
 from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
 
@@ -29,6 +29,7 @@ events_task = task(name="handelser", cache_policy=NO_CACHE, retries=2, retry_del
 def dashboard_task(snapshot: Snapshot) -> None:
     publish_dashboard(dashboard(snapshot.definition, snapshot.state, clock_from_env().now(), snapshot.instance_id,
                                 list(snapshot.marks)))
+    publish_notices(snapshot.instance_id, snapshot.marks, snapshot.notices, snapshot.notice_counts or {})
 
 
 def _summary(instance_id: str, plan: SyncPlan, events: int) -> str:

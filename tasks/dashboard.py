@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -25,15 +26,18 @@ from prefect.exceptions import MissingContextError
 
 from samverkan.dashboard.content import Dashboard
 from samverkan.dashboard.markdown import md_text
+from samverkan.dashboard.notices import notices_table, notices_text
 from samverkan.text import SLUG
 
 ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje")
+NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
 
 _DESCRIPTIONS = {
     "oversikt": "Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem",
     "steg": "Alla steg och grenar: status, ansvarig, deadline, dagar kvar och vad de väntar på; avslag och förseningar först",
     "antaganden": "Varje parts beslut: utfall, beslutande organ, datum och paragraf",
     "tidslinje": "Planerat mot faktiskt per steg och gren",
+    "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
 }
 
 
@@ -49,7 +53,7 @@ def _slug(instance_id: str) -> str:
 
 def artifact_key(instance_id: str, kind: str) -> str:
     """Prefect artifact keys allow only a–z, 0–9 and dashes, and are global: the instance is in it."""
-    if kind not in ARTIFACT_KINDS:
+    if kind not in (*ARTIFACT_KINDS, NOTICES_KIND):
         raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join(ARTIFACT_KINDS)}")
     return f"{_slug(instance_id)}-{kind}"
 
@@ -96,6 +100,14 @@ def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
         "framsteg": create("framsteg", "progress", f"Antaganden: {progress}", dash.progress.fraction * 100),
         "tidslinje": create("tidslinje", "table", _DESCRIPTIONS["tidslinje"], dash.timeline),
     }
+
+
+def publish_notices(instance_id: str, marks: Sequence[str], rows: Sequence[dict], counts: dict[str, int]) -> UUID:
+    """The notices artifact: sent, queued and failed, with reasons; failures first."""
+    marks_text = [f"**{md_text(mark)}**" for mark in marks]
+    description = "\n\n".join([*marks_text, f"{notices_text(counts)}. {_DESCRIPTIONS['utskick']}"])
+    table = notices_table(rows) or [{"Tillstånd": "Inga utskick ännu"}]
+    return _create("table", artifact_key(instance_id, NOTICES_KIND), description, table)
 
 
 # Never cached: a dashboard published twice with the same content is two versions, on purpose.

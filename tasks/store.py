@@ -14,7 +14,8 @@ from samverkan.graph import Node
 from samverkan.instances import load
 from samverkan.process_definitions.model import Definition
 from samverkan.store.database import Database
-from samverkan.store.models import InstanceRow
+from samverkan.notices import outbox
+from samverkan.store.models import InstanceRow, NoticeRow
 
 _lock = threading.Lock()
 _database: Database | None = None
@@ -36,6 +37,8 @@ class Snapshot:
     state: InstanceState
     marks: tuple[str, ...]
     last_seq: int
+    notices: tuple[dict, ...] = ()  # the outbox's latest rows, as plain data
+    notice_counts: dict | None = None
 
     def party_name(self, node: Node) -> str | None:
         return self.definition.party(node.party).name if node.party else None
@@ -44,8 +47,17 @@ class Snapshot:
 def read_snapshot(instance_id: str) -> Snapshot:
     with database().read() as session:
         loaded = load(session, instance_id)
+        rows = outbox.listing(session, loaded.instance.id, None, NOTICES_SHOWN)
         return Snapshot(loaded.instance.id, loaded.definition, dict(loaded.state), tuple(loaded.marks()),
-                        loaded.instance.last_seq)
+                        loaded.instance.last_seq, tuple(_plain(r) for r in rows), outbox.counts(session, loaded.instance.id))
+
+
+NOTICES_SHOWN = 100  # the notices artifact's rows; `samverkan outbox` lists all
+
+
+def _plain(row: NoticeRow) -> dict:
+    return {c: getattr(row, c) for c in ("state", "send_at", "sent_at", "kind", "stage", "party", "recipient", "attempts",
+                                         "last_error", "facts")}
 
 
 def instance_positions() -> dict[str, int]:

@@ -87,10 +87,11 @@ def status(
     """Every stage and branch: state, owner, deadline, days left or late, what it waits for."""
     from samverkan import instances
     from samverkan.clock import parse_moment
+    from samverkan.notices import outbox
     from samverkan.rejections import rejections
     from samverkan.status import status_rows
 
-    from .status_output import status_as_json, status_as_table
+    from .status_output import status_as_dict, status_as_table
 
     instance = checked_instance(instance, "INSTANCE")
     now = parse_moment(as_of, "--as-of") if as_of is not None else context.clock().now()
@@ -99,8 +100,15 @@ def status(
         rows = status_rows(loaded.definition, loaded.state, now)
         found = rejections(loaded.definition, loaded.state)
         instance_id = loaded.instance.id
-    sys.stdout.write(status_as_json(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.simulated) if as_json
-                     else status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks()))
+        notices = outbox.counts(session, instance_id)
+    if as_json:
+        document = status_as_dict(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.simulated)
+        document["notices"] = notices  # the outbox by state: a failed notice is surfaced here too
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    sys.stdout.write(status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks()))
+    if notices.get("failed"):
+        print(f"UTSKICK SOM MISSLYCKATS: {notices['failed']} (se `samverkan outbox {instance_id} --state failed`)")
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -40,9 +40,11 @@ class SendResult:
 
 
 class Sender(Protocol):
-    concurrency: int
+    concurrency: int  # notices in flight at once
 
     async def send(self, notice: Notice, now: pendulum.DateTime) -> SendResult: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -179,8 +181,15 @@ def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | 
     if deliver:
         if sender is None:
             raise SamverkanError("no mail server configured: set SAMVERKAN_SMTP_HOST and SAMVERKAN_SMTP_FROM (see README)")
-        asyncio.run(deliver_due(db, clock, sender, report, instance_id))
+        asyncio.run(_deliver_and_close(db, clock, sender, report, instance_id))
     return report
+
+
+async def _deliver_and_close(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None) -> None:
+    try:
+        await deliver_due(db, clock, sender, report, instance_id)
+    finally:
+        await sender.close()
 
 
 __all__ = ["Sender", "SendResult", "SweepReport", "deliver_due", "in_sending_hours", "queue_due", "sweep"]
