@@ -11,10 +11,10 @@ import email.policy
 import functools
 import pathlib
 import re
+from collections.abc import Callable
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 import jinja2
@@ -29,10 +29,10 @@ from samverkan.text import shown
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 WIDTH = 72  # plain text is readable at 72 columns
 
+Fail = Callable[[str], NoReturn]  # raises the notice's RenderError with one problem
+
 # What must never reach a header: CR and LF would start a new header (injection), other control
 # characters and line or bidirectional-override marks garble or disguise what is shown.
-Fail = Callable[[str], NoReturn]
-
 _UNSAFE_IN_HEADER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 
