@@ -56,13 +56,15 @@ PeriodText = Annotated[
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
-def _email(value: str) -> str:
+def check_email(value: str) -> str:
+    """The address in lower case, or ValueError when it is malformed. Also used by the notice
+    renderer: an address that reaches a message header is checked exactly as the definition's."""
     if not _EMAIL.match(value) or ".." in value:
         raise ValueError(f"malformed e-mail address {value!r}")
     return value.lower()
 
 
-Email = Annotated[str, AfterValidator(_email), Field(description="An e-mail address.")]
+Email = Annotated[str, AfterValidator(check_email), Field(description="An e-mail address.")]
 
 
 class Strict(BaseModel):
