@@ -1,5 +1,5 @@
 """Shared fixtures: the default definition, small definitions written inline, a real Prefect
-server and a real browser (both started only for the tests that ask for them)."""
+server, a real SMTP server and a real browser (each started only for the tests that ask for it)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition, p
 from tests import browser
 from tests import prefect_server as servers
 from tests.databases import database_url
+from tests.smtp_servers import mail_server, smtp_certificates  # noqa: F401 - fixtures for every test module
 
 
 @pytest.fixture(scope="session")
