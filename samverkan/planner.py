@@ -133,20 +133,33 @@ def plan(
     as_of = to_date(as_of) if as_of is not None else None
     planned: dict[Node, PlannedNode] = {}
     ordered: list[PlannedNode] = []
-    schedules: dict[tuple[str, pendulum.Date], tuple[Reminder, ...]] = {}  # branches mostly share one
     for stage_id in stage_order(definition):
         stage = definition.stage(stage_id)
         ready_on = max((planned[Node(d, None)].finish for d in stage.depends_on), default=None)
         with _calendar_bounds(stage):
-            branches = [_forward(definition, stage, p, ready_on, actuals, as_of, schedules) for p in branch_parties(definition, stage)]
-            whole = _join(stage, branches, actuals) if branches else _forward(definition, stage, None, ready_on, actuals, as_of, schedules)
+            branches = [_forward(definition, stage, p, ready_on, actuals, as_of) for p in branch_parties(definition, stage)]
+            whole = _join(stage, branches, actuals) if branches else _forward(definition, stage, None, ready_on, actuals, as_of)
         for item in (whole, *branches):
             planned[item.node] = item
             ordered.append(item)
     _backward(definition, planned)
+    _schedule_reminders(definition, ordered)
     _mark_critical(definition, planned)
     _mark_blocked(definition, planned, actuals)
     return Plan(definition, as_of, ordered, _infeasible(definition, planned))
+
+
+def _schedule_reminders(definition: Definition, ordered: list[PlannedNode]) -> None:
+    """Reminders for what is still open, once the backward pass has given each its limit."""
+    schedules: dict[tuple[str, pendulum.Date, pendulum.Date | None], tuple[Reminder, ...]] = {}  # branches mostly share one
+    for item in ordered:
+        whole_parallel = item.node.party is None and definition.stage(item.node.stage).for_each
+        if item.completed is None and not whole_parallel:  # a parallel stage is reminded through its branches
+            key = (item.node.stage, item.deadline, item.latest_finish)
+            if key not in schedules:
+                schedules[key] = reminder_schedule(definition.reminder_policy(definition.stage(item.node.stage)), item.deadline,
+                                                   item.latest_finish)
+            item.reminders = schedules[key]
 
 
 def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actuals: Mapping[Node, Actual]) -> None:
@@ -196,7 +209,6 @@ def _forward(
     ready_on: pendulum.Date | None,
     actuals: Mapping[Node, Actual],
     as_of: pendulum.Date | None,
-    schedules: dict[tuple[str, pendulum.Date], tuple[Reminder, ...]],
 ) -> PlannedNode:
     node = Node(stage.id, party)
     timing = stage.timing
@@ -237,10 +249,6 @@ def _forward(
         hard=bool(stage.deadline and stage.deadline.hard),
         completed=completed,
     )
-    if completed is None:
-        if (stage.id, deadline) not in schedules:
-            schedules[stage.id, deadline] = reminder_schedule(definition.reminder_policy(stage), deadline)
-        item.reminders = schedules[stage.id, deadline]
     return item
 
 

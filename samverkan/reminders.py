@@ -1,7 +1,12 @@
-"""When reminders about a deadline fall due: a pure function of (policy, deadline).
+"""When reminders about a deadline fall due: a pure function of (policy, deadline, limit).
 
 A reminder never goes out on a Saturday, Sunday, holiday or eve: one due "two weeks before"
-on a Sunday goes on the Friday before; an overdue one on the next business day."""
+on a Sunday goes on the Friday before; an overdue one on the next business day.
+
+`limit` is the last day on which finishing still keeps a hard deadline further on (the
+planner's latest finish). Before it there must be time to act: the escalation comes at the
+latest `escalate.before_hard` ahead of it, and no overdue reminder comes after it, when they
+could change nothing (never in January for a process that enters into force on 1 January)."""
 
 from __future__ import annotations
 
@@ -42,7 +47,7 @@ class Reminder:
         return f"{self.kind.value}:{self.sequence}:{self.at.date().isoformat()}"
 
 
-def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> tuple[Reminder, ...]:
+def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date, limit: pendulum.Date | None = None) -> tuple[Reminder, ...]:
     reminders: list[Reminder] = []
     for index, text in enumerate(policy.before, start=1):
         day = previous_business_day(subtract_period(deadline, parse_period(text)))
@@ -54,8 +59,12 @@ def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date) -> tuple[
         for index in range(1, policy.overdue_max + 1):
             # Counted from the deadline each time, so monthly repeats do not drift at month ends.
             day = add_period(deadline, Period(every.years * index, every.months * index, every.weeks * index, every.days * index))
+            if limit is not None and next_business_day(day) > limit:
+                break
             reminders.append(Reminder(ReminderKind.overdue, local_datetime(next_business_day(day), policy.at), index, policy.overdue_every))
     if policy.escalate:
         day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
+        if limit is not None:
+            day = min(day, previous_business_day(subtract_period(limit, parse_period(policy.escalate.before_hard))))
         reminders.append(Reminder(ReminderKind.escalation, local_datetime(day, policy.at), 1, policy.escalate.after))
     return tuple(sorted(reminders, key=lambda r: (r.at, r.kind.value)))

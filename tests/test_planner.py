@@ -1,9 +1,10 @@
 import pendulum
 import pytest
 
-from samverkan.process_definitions.model import Basis
+from samverkan.process_definitions.model import Basis, ReminderPolicy
 from samverkan.graph import Node
 from samverkan.planner import Actual, plan
+from samverkan.reminders import reminder_schedule
 from tests.conftest import small_definition
 
 D = pendulum.date
@@ -114,10 +115,18 @@ def test_branch_reminders_follow_the_swedish_calendar(default_definition):
     shown = [(r.kind.value, r.offset, r.at.isoformat()) for r in reminders]
     assert ("before", "P4W", "2026-12-02T08:00:00+01:00") in shown
     assert ("on-day", None, "2026-12-30T08:00:00+01:00") in shown
-    # 2026-12-30 + 1 week is Trettondedag jul (2027-01-06): the overdue notice waits a day.
-    assert ("overdue", "P1W", "2027-01-07T08:00:00+01:00") in shown
-    assert ("escalation", "P1W", "2027-01-07T08:00:00+01:00") in shown
+    # Signing must follow before 31 December, so the last day to adopt is 23 December: the
+    # escalation comes a week (before_hard) ahead of it, and no overdue reminder comes in January.
+    assert plan(default_definition).get("adoption", "asele").latest_finish == D(2026, 12, 23)
+    assert ("escalation", "P1W", "2026-12-16T08:00:00+01:00") in shown
+    assert not [r for r in reminders if r.kind.value == "overdue"] and all(r.at.year == 2026 for r in reminders)
     assert [r.at for r in reminders] == sorted(r.at for r in reminders)
+
+
+def test_overdue_reminders_follow_the_swedish_calendar():
+    # 2026-12-30 + 1 week is Trettondedag jul (2027-01-06): with no hard limit, the overdue notice waits a day.
+    schedule = reminder_schedule(ReminderPolicy(overdue_every="P1W", overdue_max=1), D(2026, 12, 30))
+    assert [r.at.isoformat() for r in schedule if r.kind.value == "overdue"] == ["2027-01-07T08:00:00+01:00"]
 
 
 def test_completed_nodes_get_no_reminders(default_definition):

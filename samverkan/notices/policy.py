@@ -24,20 +24,18 @@ from dataclasses import dataclass
 
 import pendulum
 
-from samverkan.calendar import TIMEZONE, add_period, is_business_day, local_datetime, next_business_day, parse_period
-from samverkan.calendar import previous_business_day, subtract_period
+from samverkan.calendar import TIMEZONE, is_business_day, local_datetime, next_business_day
 from samverkan.engine import Change, InstanceState, kind_of, nodes_of
 from samverkan.graph import Node
-from samverkan.planner import Plan, PlannedNode
-from samverkan.process_definitions.model import Definition, ReminderPolicy, Role, Stage, StateKind
-from samverkan.reminders import ReminderKind, reminder_schedule
+from samverkan.planner import Plan
+from samverkan.process_definitions.model import Definition, Role, Stage, StateKind
+from samverkan.reminders import ReminderKind
 from samverkan.status import StatusRow, plan_for, status_rows
 
 from .facts import digest_facts, node_facts, overview_line
 from .model import Notice, NoticeKind, Recipient
 
 OPEN_KINDS = (StateKind.ready, StateKind.active)
-_CHAIN = {ReminderKind.before: NoticeKind.before, ReminderKind.on_day: NoticeKind.on_day, ReminderKind.overdue: NoticeKind.overdue}
 
 
 @dataclass(frozen=True)
@@ -87,40 +85,27 @@ def is_open(ev: Evaluation, node: Node) -> bool:
     return row.kind in OPEN_KINDS and not row.blocked_by
 
 
-def hard_limit(item: PlannedNode) -> pendulum.Date | None:
-    """The last day on which finishing still keeps every hard deadline after it."""
-    return item.latest_finish
+_KINDS = {ReminderKind.before: NoticeKind.before, ReminderKind.on_day: NoticeKind.on_day,
+          ReminderKind.overdue: NoticeKind.overdue, ReminderKind.escalation: NoticeKind.escalation}
 
 
 def schedule(ev: Evaluation, node: Node) -> tuple[Slot | None, list[Slot], Slot | None]:
-    """(ready, reminders in chain order, escalation) for an open node, slots as the rules give them."""
+    """(ready, reminders in chain order, escalation) for an open node: the planner's reminders
+    (which already keep to the hard limit) and the ready slot from when it became ready."""
     stage = ev.definition.stage(node.stage)
     policy = ev.definition.reminder_policy(stage)
     item = ev.plan.get(node.stage, node.party)
     ready_at = ev.state[node].ready_at
     ready = Slot(NoticeKind.ready, 1, first_slot(ready_at, policy.at)) if ready_at else None
-    limit = hard_limit(item)
-    chain = []
-    for reminder in reminder_schedule(policy, item.deadline):
-        kind = _CHAIN.get(reminder.kind)
-        if kind is None:
-            continue  # the escalation is placed below, against the hard limit
-        if kind is NoticeKind.overdue and limit is not None and reminder.at.date() > limit:
-            continue
-        chain.append(Slot(kind, reminder.sequence, reminder.at))
-    return ready, chain, _escalation(policy, item.deadline, limit, ready)
-
-
-def _escalation(policy: ReminderPolicy, deadline: pendulum.Date, limit: pendulum.Date | None, ready: Slot | None) -> Slot | None:
-    if policy.escalate is None:
-        return None
-    day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
-    if limit is not None:
-        day = min(day, previous_business_day(subtract_period(limit, parse_period(policy.escalate.before_hard))))
-    at = local_datetime(day, policy.at)
-    if ready is not None and at < ready.at:
-        at = ready.at  # it became ready already past the point of escalating: at once
-    return Slot(NoticeKind.escalation, 1, at)
+    chain, escalation = [], None
+    for reminder in item.reminders:
+        slot = Slot(_KINDS[reminder.kind], reminder.sequence, reminder.at)
+        if slot.kind is NoticeKind.escalation:
+            # It became ready already past the point of escalating: at once.
+            escalation = Slot(slot.kind, 1, max(slot.at, ready.at)) if ready else slot
+        else:
+            chain.append(slot)
+    return ready, chain, escalation
 
 
 def due_slots(ev: Evaluation, node: Node) -> list[Slot]:
