@@ -179,7 +179,7 @@ def settings_problems(values: Any, name: Callable[[str], str]) -> list[str]:
     if s.username is not None and (not isinstance(s.username, str) or s.username.strip() == "" or _control(s.username)):
         problems.append(f"{name('username')}: {shown(s.username)} is not a user name (empty or with control characters)")
     if s.password is not None and (not isinstance(s.password, str) or _control(s.password)):
-        problems.append(f"{name('password')}: is not a password (it contains control characters; the value is not shown)")
+        problems.append(f"{name('password')}: the value contains control characters (a line break?); the value is not shown")
     if s.password is not None and s.security == "none" and isinstance(s.host, str) and not is_loopback(s.host):
         problems.append(f"{name('password')}: refused with {name('security')} none to {shown(s.host)}: "
                         f"it would cross the network in clear; use starttls or tls")

@@ -14,7 +14,7 @@ from samverkan.errors import SamverkanError
 from samverkan.notifications.smtp import Delivery, DeliveryStatus, Mailer
 from samverkan.notifications.smtp_settings import SmtpSettings
 from samverkan.notices.model import Recipient
-from tests.smtp_servers import SENDER, TEST_PASSWORD, TEST_USER, MailServer, sample_message
+from tests.smtp_servers import SENDER, TEST_PASSWORD, MailServer, sample_message
 from tests.prefect_server import free_port
 
 FROM = "Samverkan Region Västerbotten <samverkan@region-vasterbotten.example.org>"
@@ -276,7 +276,7 @@ SECRET = "Hemligt-Värde-987"
     ({"password": SECRET}, "SAMVERKAN_SMTP_PASSWORD is set but SAMVERKAN_SMTP_USERNAME is not"),
     ({"username": "svk", "password": SECRET, "security": "none", "host": "smtp.region.example.org"},
      "SAMVERKAN_SMTP_PASSWORD: refused with SAMVERKAN_SMTP_SECURITY none to 'smtp.region.example.org'"),
-    ({"username": "svk", "password": SECRET + "\n", "security": "tls"}, "SAMVERKAN_SMTP_PASSWORD: is not a password"),
+    ({"username": "svk", "password": SECRET + "\n", "security": "tls"}, "SAMVERKAN_SMTP_PASSWORD: the value contains control characters"),
 ])
 def test_a_bad_setting_is_one_line_naming_the_variable(values, expected):
     environ = env(**{k: v for k, v in values.items() if k != "from"})

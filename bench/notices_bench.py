@@ -1,0 +1,186 @@
+"""How fast notices go out: 1,000 pre-built multipart messages (~4 KB each) to an aiosmtpd on
+loopback, (a) with raw aiosmtplib (one connection, `send_message` in a loop) and (b) through
+the Mailer (default settings, rate unbounded), as messages per second and their ratio.
+
+The SMTP server runs in a separate process (multiprocessing, spawn; aiosmtpd's Controller in
+that process's own thread and event loop), so its work shares neither the client's event loop
+nor its interpreter lock. Each measurement runs ROUNDS times over fresh connections, in
+alternating order; printed are the best round (the least disturbed by the rest of the
+machine), the median, and the median of each round's ratio to raw aiosmtplib.
+
+Another measurement is one more `async def name(bench: Bench) -> int` (it returns how many
+messages it delivered) added to MEASUREMENTS.
+
+Run: .venv/bin/python bench/notices_bench.py [MESSAGES] [ROUNDS]"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiosmtplib  # noqa: E402
+
+from samverkan.notices.model import Recipient, message_id  # noqa: E402
+from samverkan.notifications.smtp import Mailer  # noqa: E402
+from samverkan.notifications.smtp_settings import SmtpSettings  # noqa: E402
+
+HOST = "127.0.0.1"
+SENDER = Recipient("samverkan@region-vasterbotten.example.org", "Samverkan Region Västerbotten")
+MUNICIPALITIES = ["Bjurholm", "Dorotea", "Lycksele", "Malå", "Nordmaling", "Norsjö", "Robertsfors", "Skellefteå",
+                  "Sorsele", "Storuman", "Umeå", "Vilhelmina", "Vindeln", "Vännäs", "Åsele"]
+
+
+# The server, in its own process.
+
+class _CountingHandler:
+    def __init__(self, received) -> None:
+        self.received = received
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self.received.get_lock():
+            self.received.value += 1
+        return "250 2.0.0 OK queued"
+
+
+def _serve(port, received, ready, stop) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_CountingHandler(received), hostname=HOST, port=port, server_hostname="bench.test")
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+@dataclass
+class Bench:
+    port: int
+    messages: list[EmailMessage]
+    received: object  # multiprocessing.Value: messages the server accepted
+
+    def settings(self, **overrides: object) -> SmtpSettings:
+        """The Mailer's default settings for this server, but for the pace (unbounded)."""
+        values: dict[str, object] = {"sender": SENDER, "host": HOST, "port": self.port, "security": "none", "rate": 0.0}
+        values.update(overrides)
+        return SmtpSettings(**values)  # type: ignore[arg-type]
+
+
+# The messages.
+
+def build_messages(count: int) -> list[EmailMessage]:
+    """Realistic notices: a Swedish text part and its HTML alternative, about 4 KB in all."""
+    messages = []
+    paragraph = ("Regionstyrelsen har beslutat att remittera förslaget till ny samverkansöverenskommelse "
+                 "2027–2030 till länets kommuner. Kommunen ombeds lämna sitt yttrande senast det datum som "
+                 "anges nedan. Yttrandet lämnas genom att beslutet registreras i Samverkan, med paragraf och datum. ")
+    for i in range(count):
+        municipality = MUNICIPALITIES[i % len(MUNICIPALITIES)]
+        domain = municipality.lower().replace("å", "a").replace("ä", "a").replace("ö", "o") + ".example.org"
+        message = EmailMessage()
+        message["From"] = f"{SENDER.name} <{SENDER.email}>"
+        message["To"] = f"Registrator {municipality} kommun <registrator{i}@{domain}>"
+        message["Subject"] = f"Påminnelse: yttrande över samverkansöverenskommelsen senast fredag 11 december ({i})"
+        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Message-ID"] = message_id(f"samverkan-2027-2030/remiss/{municipality}/before-{i}", "region-vasterbotten.example.org")
+        text = (f"Hej {municipality} kommun!\n\n" + paragraph * 6 + "\n\nSista dag: fredag 11 december 2026\n"
+                "Frågor: kansliet@region-vasterbotten.example.org\n\nMed vänlig hälsning\nSamverkan Region Västerbotten\n")
+        message.set_content(text)
+        html = "<html><body>" + "".join(f"<p>{line}</p>" for line in text.split("\n\n")) + "</body></html>"
+        message.add_alternative(html, subtype="html")
+        messages.append(message)
+    return messages
+
+
+# The measurements.
+
+async def raw_aiosmtplib(bench: Bench) -> int:
+    """(a) aiosmtplib itself: one connection, send_message in a loop."""
+    smtp = aiosmtplib.SMTP(hostname=HOST, port=bench.port, start_tls=False)
+    await smtp.connect()
+    for message in bench.messages:
+        await smtp.send_message(message, sender=SENDER.email)
+    await smtp.quit()
+    return len(bench.messages)
+
+
+async def mailer_default(bench: Bench) -> int:
+    """(b) the Mailer, default settings (one connection) but an unbounded rate: send in a loop."""
+    async with Mailer(bench.settings()) as mailer:
+        for message in bench.messages:
+            if not (await mailer.send(message)).sent:
+                raise AssertionError("a message was not sent")
+    return len(bench.messages)
+
+
+async def mailer_send_many_4(bench: Bench) -> int:
+    """(b') the Mailer's send_many over 4 connections, rate unbounded (for comparison)."""
+    async with Mailer(bench.settings(connections=4)) as mailer:
+        deliveries = await mailer.send_many(bench.messages)
+    if not all(d.sent for d in deliveries):
+        raise AssertionError("a message was not sent")
+    return len(deliveries)
+
+
+MEASUREMENTS: dict[str, Callable[[Bench], Awaitable[int]]] = {
+    "a raw aiosmtplib, 1 connection": raw_aiosmtplib,
+    "b Mailer, defaults, rate unbounded": mailer_default,
+    "b' Mailer.send_many, 4 connections": mailer_send_many_4,
+}
+BASELINE = "a raw aiosmtplib, 1 connection"
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    from tests.prefect_server import free_port
+
+    started = time.perf_counter()
+    messages = build_messages(count)
+    sizes = [len(m.as_bytes()) for m in messages]
+    print(f"{count} messages, {statistics.mean(sizes) / 1024:.1f} KB on average (multipart/alternative), "
+          f"built in {time.perf_counter() - started:.2f} s")
+    spawn = multiprocessing.get_context("spawn")
+    received, ready, stop = spawn.Value("i", 0), spawn.Event(), spawn.Event()
+    port = free_port()
+    server = spawn.Process(target=_serve, args=(port, received, ready, stop), daemon=True)
+    server.start()
+    try:
+        if not ready.wait(30):
+            raise SystemExit("the aiosmtpd process did not start")
+        bench = Bench(port, messages, received)
+        rates: dict[str, list[float]] = {name: [] for name in MEASUREMENTS}
+        for round_ in range(rounds):
+            order = list(MEASUREMENTS.items())
+            for name, measure in order if round_ % 2 == 0 else reversed(order):  # neither always first
+                before = received.value
+                began = time.perf_counter()
+                sent = asyncio.run(measure(bench))
+                elapsed = time.perf_counter() - began
+                if received.value - before != sent:
+                    raise SystemExit(f"{name}: the server received {received.value - before} of {sent}")
+                rates[name].append(sent / elapsed)
+    finally:
+        stop.set()
+        server.join(10)
+    print(f"server: aiosmtpd in a separate process; {rounds} rounds, alternating order")
+    print(f"  {'':<36} {'best':>7}        {'median':>6}   best/raw   per-round ratio to raw: median (min–max)")
+    base = max(rates[BASELINE])
+    for name, values in rates.items():
+        paired = [v / r for v, r in zip(values, rates[BASELINE])]
+        print(f"  {name:<36} {max(values):7.0f} msg/s  {statistics.median(values):6.0f} msg/s  {max(values) / base:5.0%}"
+              f"      {statistics.median(paired):5.0%} ({min(paired):.0%}–{max(paired):.0%})")
+
+
+if __name__ == "__main__":
+    main()
