@@ -46,9 +46,21 @@ def _error(line: str) -> None:
     stream.flush()
 
 
+_command = None
+
+
+def _click_command():
+    """typer builds the click command tree from every command's signature on each call: once
+    is enough in a process that runs the command line many times (a test, a simulation)."""
+    global _command
+    if _command is None:
+        _command = typer.main.get_command(app)
+    return _command
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
-        result = app(args=argv, prog_name="samverkan", standalone_mode=False)
+        result = _click_command().main(args=argv, prog_name="samverkan", standalone_mode=False)
     except SamverkanError as error:
         for problem in error.problems:
             _error(f"error: {problem}")

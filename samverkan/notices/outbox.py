@@ -43,7 +43,11 @@ def lease_seconds() -> float:
 def queue(session: Session, notices: Iterable[Notice], now: pendulum.DateTime, by: str) -> int:
     """Insert the notices not queued before (by identity); returns how many were new. A notice
     without an address is queued already failed, with the reason: surfaced, never dropped."""
-    values = [_values(n, now, by) for n in notices]
+    notices = list(notices)
+    if not notices:
+        return 0
+    known = known_keys(session, notices[0].instance_id) if len({n.instance_id for n in notices}) == 1 else set()
+    values = [_values(n, now, by) for n in notices if n.key not in known]  # the insert below still guards a race
     if not values:
         return 0
     dialect = session.get_bind().dialect.name
