@@ -1,1 +1,3 @@
-"""Deadline notices: Swedish templates and their delivery by e-mail through the outbox."""
+import logging
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # a library: the application decides where logs go

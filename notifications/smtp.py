@@ -197,9 +197,26 @@ class Mailer:
 
     # One message on one connection.
 
-    async def _send_on(self, client: _Client, message: email.message.EmailMessage) -> Delivery:
+    async def send_bytes(self, data: bytes, recipients: list[str]) -> Delivery:
+        """Delivers a message already flattened (as the outbox keeps it) to `recipients`: the
+        same as `send`, without serialising the message again."""
+        if self._closed:
+            raise RuntimeError("the Mailer is closed")
+        await self.open()
+        assert self._idle is not None
+        if self._refused is not None:
+            return self._refused
+        client = await self._idle.get()
+        try:
+            await self._pacer.wait()
+            return await self._send_on(client, None, (data, recipients))
+        finally:
+            self._idle.put_nowait(client)
+
+    async def _send_on(self, client: _Client, message: email.message.EmailMessage | None,
+                       raw: tuple[bytes, list[str]] | None = None) -> Delivery:
         sender = self.settings.sender
-        if message.get("From") is None:
+        if message is not None and message.get("From") is None:
             message["From"] = self.settings.sender_header
         for attempt in (1, 2):
             reused = client.is_connected
@@ -209,7 +226,10 @@ class Mailer:
                     return refusal
             client.data_started = False
             try:
-                errors, reply = await client.send_message(message, sender=sender.email)
+                if raw is not None:
+                    errors, reply = await client.sendmail(sender.email, raw[1], raw[0])
+                else:
+                    errors, reply = await client.send_message(message, sender=sender.email)
             except aiosmtplib.SMTPServerDisconnected as error:
                 client.close()
                 if reused and not client.data_started and attempt == 1:

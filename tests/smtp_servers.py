@@ -132,7 +132,11 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.server.drop_in_data:
+        if self.server.drop_in_data or self.server.drop_after_accept:
+            if self.server.drop_after_accept:  # taken for delivery, but the client never hears so
+                with self.server._lock:
+                    self.server.received.append(Received(envelope.mail_from or "", tuple(envelope.rcpt_tos),
+                                                         envelope.original_content or b""))
             assert smtp.transport is not None
             smtp.transport.close()  # the client has sent the message and waits for the reply: none comes
             return "421 4.4.2 dropped"  # never arrives
@@ -180,6 +184,7 @@ class MailServer:
     connections: int = 0  # TCP connections the server accepted since start (its own start-up probe excluded)
     refused: dict[str, str] = field(default_factory=dict)  # recipient (lower case) → the reply to its RCPT
     drop_in_data: bool = False
+    drop_after_accept: bool = False  # the one window SMTP itself leaves: accepted, then the line drops
     _replies: dict[str, str] = field(default_factory=dict)
     _controller: _Controller | None = None
     _live: list[SMTP] = field(default_factory=list)
@@ -202,7 +207,7 @@ class MailServer:
         """Back to accepting everything."""
         self._replies.clear()
         self.refused.clear()
-        self.drop_in_data = False
+        self.drop_in_data = self.drop_after_accept = False
 
     def reply_at(self, stage: Stage, reply: str) -> None:
         """Answer `reply` (e.g. "451 4.3.0 try again later", "550 5.1.1 no such user") at

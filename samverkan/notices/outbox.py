@@ -9,7 +9,7 @@ cause, after the server accepted it and before the row was marked sent)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,7 +23,7 @@ from samverkan.store.models import NoticeRow
 
 from .model import Notice, NoticeKind, OutboxState, Recipient
 
-GIVE_UP_AFTER = pendulum.duration(days=10)  # temporary failures this long after the send time: failed
+GIVE_UP_AFTER = pendulum.duration(days=10)  # still failing this long after it was first due: failed
 FIRST_RETRY = pendulum.duration(minutes=5)  # doubled per attempt …
 LAST_RETRY = pendulum.duration(hours=4)  # … up to this
 
@@ -69,6 +69,24 @@ def _values(notice: Notice, now: pendulum.DateTime, by: str) -> dict:
         send_at=notice.send_at, facts=notice.facts, state=(OutboxState.failed if missing else OutboxState.queued).value,
         attempts=0, last_error=notice.missing_reason if missing else None, queued_at=now, queued_by=by[:64],
     )
+
+
+def prepare(session: Session, instance_id: str, render: Callable[[Notice], tuple[bytes, str]]) -> list[tuple[str, str]]:
+    """Render the instance's queued notices that have no message yet, and keep each message:
+    a retry then sends exactly the same bytes. One that cannot be rendered (a template error,
+    a malformed address, a header injection) is failed with its reason, alone; returns those
+    as (key, reason)."""
+    failed = []
+    rows = session.scalars(select(NoticeRow).where(NoticeRow.instance_id == instance_id, NoticeRow.message.is_(None),
+                                                   NoticeRow.state == OutboxState.queued.value))
+    for row in rows:
+        try:
+            row.message, row.message_id = render(notice_of(row))
+        except SamverkanError as error:
+            row.state, row.last_error = OutboxState.failed.value, error.problems[0]
+            failed.append((key_of(row), error.problems[0]))
+    session.flush()
+    return failed
 
 
 def known_keys(session: Session, instance_id: str) -> set[str]:
@@ -149,7 +167,7 @@ def record(session: Session, outcomes: Sequence[Outcome], now: pendulum.DateTime
         row.message_id = outcome.message_id or row.message_id
         if outcome.result is Result.sent:
             row.state, row.sent_at, row.last_error, row.next_attempt_at = OutboxState.sent.value, now, None, None
-        elif outcome.result is Result.retry and now - pendulum.instance(row.send_at) < GIVE_UP_AFTER:
+        elif outcome.result is Result.retry and now - _first_due(row) < GIVE_UP_AFTER:
             wait = min(FIRST_RETRY * 2 ** max(0, row.attempts - 1), LAST_RETRY)
             row.state, row.last_error, row.next_attempt_at = OutboxState.queued.value, outcome.reason, now + wait
         elif outcome.result is Result.retry:
@@ -158,6 +176,11 @@ def record(session: Session, outcomes: Sequence[Outcome], now: pendulum.DateTime
         else:
             row.state, row.last_error = outcome.result.value, outcome.reason
     session.flush()
+
+
+def _first_due(row: NoticeRow) -> pendulum.DateTime:
+    """Since when it could have gone: a notice caught up late is given the full time too."""
+    return max(pendulum.instance(row.send_at), pendulum.instance(row.queued_at))
 
 
 def failed_for_digest(session: Session, instance_id: str, limit: int = 40) -> list[dict]:

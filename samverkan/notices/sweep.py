@@ -29,7 +29,7 @@ from .model import Notice
 from .outbox import Outcome, Result
 from .policy import Evaluation, due_notices, evaluate, pointless
 
-FLUSH_EVERY = 20  # outcomes recorded per transaction while sending: the crash window's size
+FLUSH_EVERY = 10  # outcomes recorded per transaction while sending: the crash window's size
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,11 @@ class SendResult:
 class Sender(Protocol):
     concurrency: int  # notices in flight at once
 
-    async def send(self, notice: Notice, now: pendulum.DateTime) -> SendResult: ...
+    def prepare(self, notice: Notice, now: pendulum.DateTime) -> tuple[bytes, str]:
+        """The message as it will be sent, and its Message-ID; a SamverkanError if it cannot be made."""
+
+    async def send(self, notice: Notice, now: pendulum.DateTime, message: bytes | None) -> SendResult:
+        """Send the prepared message (or prepare it now, when it has none)."""
 
     async def close(self) -> None: ...
 
@@ -78,8 +82,10 @@ def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
                     outbox.failed_for_digest(session, loaded.instance.id))
 
 
-def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str | None = None, dry_run: bool = False) -> None:
-    """Queue every notice due at the clock's time, one transaction per instance."""
+def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str | None = None, dry_run: bool = False,
+              sender: Sender | None = None) -> None:
+    """Queue every notice due at the clock's time, one transaction per instance; with a sender,
+    render each new one in the same transaction (a notice that cannot be made fails there)."""
     for name in active_instances(db, instance_id):
         if dry_run:
             with db.read() as session:
@@ -92,6 +98,8 @@ def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str 
             now = clock_mode.write_time(session, clock)
             loaded = load(session, name)
             report.queued += outbox.queue(session, due_notices(_evaluation(session, loaded, now)), now, "sweep")
+            if sender is not None:
+                report.failed += outbox.prepare(session, name, lambda notice: sender.prepare(notice, now))
 
 
 def sweeper_name() -> str:
@@ -115,13 +123,14 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             continue
         while True:
             with db.transaction() as session:
-                claimed = [(row.id, outbox.notice_of(row)) for row in outbox.claim(session, name, now, pendulum.now("UTC"), who, batch)]
+                claimed = [(row.id, outbox.notice_of(row), row.message)
+                           for row in outbox.claim(session, name, now, pendulum.now("UTC"), who, batch)]
             if not claimed:
                 break
             await _send_batch(db, ev, sender, claimed, report, who)
 
 
-async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice]], report: SweepReport,
+async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]], report: SweepReport,
                       who: str) -> None:
     pending: list[Outcome] = []
     limit = asyncio.Semaphore(max(1, sender.concurrency))
@@ -132,20 +141,20 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                 outbox.record(session, pending, ev.now, who)
             pending.clear()
 
-    async def one(row_id: int, notice: Notice) -> None:
+    async def one(row_id: int, notice: Notice, message: bytes | None) -> None:
         why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date)
         if why:
             result = SendResult(Result.cancelled, why)
         else:
             async with limit:
-                result = await sender.send(notice, ev.now)
+                result = await sender.send(notice, ev.now, message)
         pending.append(Outcome(row_id, result.result, result.reason, result.message_id))
         _count(report, notice.key, result)
         if len(pending) >= FLUSH_EVERY:
             flush()
 
     try:
-        await asyncio.gather(*(one(row_id, notice) for row_id, notice in claimed))
+        await asyncio.gather(*(one(*item) for item in claimed))
     finally:
         flush()  # what was sent is recorded even when the batch stops half-way
 
@@ -174,7 +183,7 @@ def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | 
           deliver: bool = True) -> SweepReport:
     """Queue, then deliver: what `samverkan sweep` and the sweep deployment run."""
     report = SweepReport(now=clock.now())
-    queue_due(db, clock, report, instance_id, dry_run)
+    queue_due(db, clock, report, instance_id, dry_run, sender)
     if dry_run:
         report.would_send = due_for_sending(db, report.now, instance_id)
         return report

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .types import UTCDateTime
@@ -184,3 +184,4 @@ class NoticeRow(Base):
     queued_by: Mapped[str] = mapped_column(String(64))  # "sweep" or "transition #seq"
     sent_at: Mapped[dt.datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)  # as sent: rendered once, resent the same

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("queued_by", sa.String(64), nullable=False),
         sa.Column("sent_at", UTCDateTime),
         sa.Column("message_id", sa.String(200)),
+        sa.Column("message", sa.LargeBinary),
         sa.UniqueConstraint("instance_id", "stage", "party", "kind", "due_date", "recipient", name="uq_notices_identity"),
     )
     op.create_index("ix_notices_instance_id", "notices", ["instance_id"])

@@ -1,0 +1,268 @@
+"""Faults in delivery, against a real SMTP server on loopback: the server down for a week,
+answering 4xx or 5xx, dropping the line in the middle of DATA or right after accepting, and
+the sweep killed with SIGKILL at random moments. Afterwards every due notice was delivered or
+is marked failed with its reason; none is lost, and a repeat carries the same Message-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+from collections import Counter
+
+import pendulum
+import pytest
+from sqlalchemy import select
+
+from samverkan.calendar import TIMEZONE
+from samverkan.clock import FixedClock
+from samverkan.notices import outbox
+from samverkan.notices.model import Notice, NoticeKind, Recipient
+from samverkan.notices.sweep import SweepReport, deliver_due
+from samverkan.notifications.sender import MailSender
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.store.database import Database
+from samverkan.store.models import NoticeRow
+
+from tests.cli_helpers import run_cli
+from tests.databases import database_url
+from tests.drive import history_yaml, planned_steps
+from tests.smtp_servers import MailServer
+
+MONDAY = pendulum.datetime(2026, 11, 2, 8, tz=TIMEZONE)  # a week without holidays
+PARTIES = ["bjurholm", "dorotea", "lycksele", "mala", "nordmaling", "norsjo", "robertsfors", "skelleftea",
+           "sorsele", "storuman", "umea", "vilhelmina", "vindeln", "vannas", "asele", "region-vasterbotten"]
+
+
+def business_day(n: int) -> pendulum.DateTime:
+    """The n-th business day of the test week (0: Monday), at 08:00; 5 on is the next week."""
+    return MONDAY.add(days=n + 2 * (n // 5))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def adoption_store(request, tmp_path, monkeypatch, capsys, mail_server: MailServer):
+    """The default process in its adoption phase (every party may decide), the mail settings
+    pointed at the test server, a lease of 0 s (one sweep at a time here)."""
+    with database_url(request.param, tmp_path) as url:
+        monkeypatch.setenv("SAMVERKAN_DATABASE_URL", url)
+        monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("SAMVERKAN_NOW", "2026-10-20T10:00:00")
+        monkeypatch.setenv("SAMVERKAN_OUTBOX_LEASE", "0")
+        for name, value in (("HOST", mail_server.host), ("PORT", str(mail_server.port)), ("SECURITY", "none"), ("RATE", "0"),
+                            ("FROM", "Samverkan <samverkan@region-vasterbotten.example.org>")):
+            monkeypatch.setenv(f"SAMVERKAN_SMTP_{name}", value)
+        definition = load_definition(DEFAULT_DEFINITION).definition
+        steps = [s for s in planned_steps(definition) if s.day <= pendulum.date(2026, 10, 15)]
+        (tmp_path / "history.yaml").write_text(history_yaml(steps), encoding="utf-8")
+        assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "vb", "--history", tmp_path / "history.yaml").code == 0
+        db = Database(url)
+        yield db
+        db.close()
+
+
+def synthetic(round_no: int, count: int, send_at: pendulum.DateTime) -> list[Notice]:
+    """`count` distinct reminders about open adoption branches (deadline 2026-12-30)."""
+    notices = []
+    for i in range(count):
+        party = PARTIES[i % len(PARTIES)]
+        notices.append(Notice(instance_id="vb", kind=NoticeKind.before, sequence=1000 * round_no + i + 1, stage="adoption",
+                              party=party, due_date=pendulum.date(2026, 12, 30), send_at=send_at.in_timezone("UTC"),
+                              recipient=Recipient(f"ks{i}@{party}.example.org", "Kommunsekreterare"),
+                              facts=_facts(party)))
+    return notices
+
+
+_FACTS: dict[str, dict] = {}
+
+
+def _facts(party: str) -> dict:
+    """Real facts, as the policy makes them for an adoption reminder (from one real notice)."""
+    return {**_FACTS["template"], "party_id": party, "party_name": party.title()}
+
+
+@pytest.fixture(autouse=True)
+def real_facts():
+    if "template" not in _FACTS:
+        from samverkan.notices.policy import evaluate, schedule, _node_notices
+        from samverkan.engine import start
+        from samverkan.graph import Node
+
+        definition = load_definition(DEFAULT_DEFINITION).definition
+        from tests.test_notice_policy import driven_until
+
+        state = driven_until(definition, pendulum.date(2026, 10, 20))
+        ev = evaluate(definition, state, MONDAY, "vb", ["SIMULERAD"])
+        _, chain, _ = schedule(ev, Node("adoption", "umea"))
+        _FACTS["template"] = _node_notices(ev, Node("adoption", "umea"), chain[0])[0].facts
+        assert start  # imported for the state's shape only
+
+
+def queue(db: Database, notices: list[Notice], now: pendulum.DateTime) -> None:
+    with db.transaction() as session:
+        outbox.queue(session, notices, now, "test")
+
+
+def deliver(db: Database, server: MailServer, now: pendulum.DateTime) -> SweepReport:
+    report = SweepReport(now=now)
+    sender = MailSender(server.settings(rate=0.0, timeout=2.0))
+
+    async def run() -> None:
+        try:
+            await deliver_due(db, FixedClock(now), sender, report)
+        finally:
+            await sender.close()
+
+    asyncio.run(run())
+    return report
+
+
+def rows(db: Database) -> list[NoticeRow]:
+    with db.read() as session:
+        found = list(session.scalars(select(NoticeRow).order_by(NoticeRow.id)))
+        session.expunge_all()
+        return found
+
+
+def received_ids(server: MailServer) -> Counter:
+    return Counter(item.message()["Message-ID"] for item in server.received)
+
+
+def test_the_server_down_for_a_week_loses_nothing_and_sends_nothing_twice(adoption_store, capsys, monkeypatch, mail_server):
+    mail_server.stop()
+    for day in range(5):
+        now = business_day(day)
+        monkeypatch.setenv("SAMVERKAN_NOW", now.isoformat())
+        result = run_cli(capsys, "sweep", "--now", now.isoformat())
+        assert result.code == 0 and "0 skickade" in result.out, result.out
+        assert "försöks igen" in result.out
+    waiting = rows(adoption_store)
+    assert waiting and {r.state for r in waiting} == {"queued"} and all(r.attempts >= 1 and r.last_error for r in waiting)
+    mail_server.start()
+    now = business_day(5)
+    monkeypatch.setenv("SAMVERKAN_NOW", now.isoformat())
+    assert run_cli(capsys, "sweep", "--now", now.isoformat()).code == 0
+    final = rows(adoption_store)
+    assert {r.state for r in final} == {"sent"}, Counter(r.state for r in final)
+    ids = received_ids(mail_server)
+    assert sorted(ids) == sorted(r.message_id for r in final) and set(ids.values()) == {1}
+    listing = run_cli(capsys, "outbox", "vb", "--state", "sent")
+    assert listing.code == 0 and f"{len(final)} sent" in listing.out
+
+
+@pytest.mark.parametrize("behaviour", ["451", "550", "drop-in-data"])
+def test_a_refusing_or_failing_server(adoption_store, mail_server, behaviour):
+    queue(adoption_store, synthetic(1, 6, business_day(0)), business_day(0))
+    victim = "ks1@dorotea.example.org"
+    if behaviour == "451":
+        mail_server.reply_at("RCPT", "451 4.3.0 try again later")
+    elif behaviour == "550":
+        mail_server.refused[victim] = "550 5.1.1 no such user"
+    else:
+        mail_server.drop_during_data()
+    first = deliver(adoption_store, mail_server, business_day(0))
+    mail_server.accept()
+    deliver(adoption_store, mail_server, business_day(1))
+    final = {r.recipient: r for r in rows(adoption_store)}
+    if behaviour == "550":
+        assert final[victim].state == "failed" and final[victim].last_error.startswith("550")
+        assert first.sent == 5 and [key for key, _ in first.failed] == [final[victim] and key for key, _ in first.failed]
+        assert {r.state for a, r in final.items() if a != victim} == {"sent"}
+    else:
+        assert len(first.retried) == 6 and first.sent == 0
+        assert {r.state for r in final.values()} == {"sent"} and all(r.attempts == 2 for r in final.values())
+    assert set(received_ids(mail_server).values()) == {1}
+
+
+BEHAVIOURS = ["accept", "down", "451-rcpt", "451-data", "550-one", "drop-in-data", "drop-after-accept"]
+
+
+def test_forty_random_weeks_of_server_trouble(adoption_store, mail_server):
+    """Each round: six notices, four days of random trouble, then a good day. Afterwards each
+    is sent (once, or repeated with its Message-ID only after the line dropped once the server
+    had accepted it) or failed with the server's permanent answer."""
+    rng = random.Random(8)
+    repeats = 0
+    for round_no in range(1, 41):
+        notices = synthetic(round_no, 6, business_day(0))
+        queue(adoption_store, notices, business_day(0))
+        refused = notices[rng.randrange(6)].recipient.email
+        accepted_then_dropped = False
+        for day in range(4):
+            behaviour = rng.choice(BEHAVIOURS)
+            mail_server.accept()
+            if behaviour == "down":
+                mail_server.stop()
+            elif behaviour == "451-rcpt":
+                mail_server.reply_at("RCPT", "451 4.3.0 try again later")
+            elif behaviour == "451-data":
+                mail_server.reply_at("DATA", "451 4.3.0 queue full")
+            elif behaviour == "550-one":
+                mail_server.refused[refused] = "550 5.1.1 no such user"
+            elif behaviour == "drop-in-data":
+                mail_server.drop_during_data()
+            elif behaviour == "drop-after-accept":
+                mail_server.drop_after_accept = accepted_then_dropped = True
+            deliver(adoption_store, mail_server, business_day(day))
+            mail_server.start()
+        mail_server.accept()
+        deliver(adoption_store, mail_server, business_day(4))
+        mine = {r.recipient: r for r in rows(adoption_store) if r.kind.startswith("before-") and int(r.kind[7:]) // 1000 == round_no}
+        assert len(mine) == 6  # nothing lost
+        for address, row in mine.items():
+            assert row.state in ("sent", "failed"), (round_no, row.state, row.last_error)
+            if row.state == "failed":
+                assert address == refused and row.last_error.startswith("550")
+        ids = received_ids(mail_server)
+        for row in mine.values():
+            if row.state == "sent":
+                assert ids[row.message_id] >= 1
+                if ids[row.message_id] > 1:
+                    assert accepted_then_dropped  # the only way a message can come twice
+                    repeats += ids[row.message_id] - 1
+    assert repeats > 0  # the window was hit, and only ever repeated a Message-ID
+
+
+def test_a_sweep_killed_at_random_moments_loses_nothing(adoption_store, mail_server, capsys):
+    """SIGKILL at a random moment of a delivering sweep, sixty times; then one to finish."""
+    rng = random.Random(11)
+    queue(adoption_store, synthetic(1, 40, business_day(0)), business_day(0))
+    url = adoption_store.url
+    kills = rounds = 0
+
+    def forked_delivery() -> int:
+        pid = os.fork()
+        if pid == 0:  # the child: its own connections, the same store and server
+            try:
+                db = Database(url)
+                deliver(db, mail_server, business_day(0))
+            finally:
+                os._exit(0)
+        return pid
+
+    started = time.monotonic()
+    pid = forked_delivery()
+    os.waitpid(pid, 0)
+    duration = time.monotonic() - started  # one whole delivery of the forty
+    assert {r.state for r in rows(adoption_store)} == {"sent"}
+    while kills < 60:
+        rounds += 1
+        queue(adoption_store, synthetic(rounds + 1, 40, business_day(0)), business_day(0))
+        while any(r.state in ("queued", "sending") for r in rows(adoption_store)):
+            pid = forked_delivery()
+            time.sleep(rng.uniform(0, duration))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _, status = os.waitpid(pid, 0)
+            kills += os.WIFSIGNALED(status)
+            assert rounds < 40, "the killed sweeps made no progress"
+    final = rows(adoption_store)
+    assert {r.state for r in final} == {"sent"} and len(final) == 40 * (rounds + 1)
+    ids = received_ids(mail_server)
+    assert set(r.message_id for r in final) == set(ids)  # every one arrived; nothing arrived that was not due
+    repeated = sum(n - 1 for n in ids.values())
+    with capsys.disabled():
+        print(f"\n{kills} kills over {len(final)} notices: {repeated} repeated messages, each with its own Message-ID")
