@@ -6,6 +6,8 @@ there is one, else the SAMVERKAN_SMTP_* environment (`SmtpSettings.from_env`).""
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +64,15 @@ def smtp_settings() -> SmtpSettings:
     without asking one: Prefect would otherwise start a temporary server just to look."""
     block = _load_block()
     return block.settings() if block is not None else SmtpSettings.from_env()
+
+
+def configured_smtp_settings() -> SmtpSettings | None:
+    """As `smtp_settings()`, but None when neither a block nor SAMVERKAN_SMTP_FROM says where
+    mail goes: a fresh local `samverkan up` then queues notices without failing each morning."""
+    block = _load_block()
+    if block is not None:
+        return block.settings()
+    return SmtpSettings.from_env() if os.environ.get("SAMVERKAN_SMTP_FROM") else None
 
 
 async def smtp_settings_async() -> SmtpSettings:

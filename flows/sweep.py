@@ -25,10 +25,15 @@ class MailNotThrough(RuntimeError):
 
 @task(name="utskick", cache_policy=NO_CACHE)
 def sweep_task(instance: str | None) -> SweepReport:
-    from samverkan.flows.smtp_block import smtp_settings
+    from samverkan.flows.smtp_block import configured_smtp_settings
     from samverkan.notifications.sender import MailSender
 
-    return sweep(database(), clock_from_env(), MailSender(smtp_settings()), instance)
+    settings = configured_smtp_settings()
+    if settings is None:
+        get_run_logger().warning("ingen e-postserver är inställd (SAMVERKAN_SMTP_* eller blocket samverkan-smtp): "
+                                 "utskicken köas men skickas inte")
+        return sweep(database(), clock_from_env(), None, instance, deliver=False)
+    return sweep(database(), clock_from_env(), MailSender(settings), instance)
 
 
 @task(name="utskick-panel", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)

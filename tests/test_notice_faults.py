@@ -11,6 +11,7 @@ import random
 import signal
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pendulum
 import pytest
@@ -99,9 +100,13 @@ def real_facts():
         assert start  # imported for the state's shape only
 
 
-def queue(db: Database, notices: list[Notice], now: pendulum.DateTime) -> None:
+def queue(db: Database, notices: list[Notice], now: pendulum.DateTime, server: MailServer | None = None) -> None:
+    """Queue, and with a server's settings render into the outbox as the sweep does."""
     with db.transaction() as session:
         outbox.queue(session, notices, now, "test")
+        if server is not None:
+            sender = MailSender(server.settings())
+            outbox.prepare(session, "vb", lambda notice: sender.prepare(notice, now))
 
 
 def deliver(db: Database, server: MailServer, now: pendulum.DateTime) -> SweepReport:
@@ -227,7 +232,7 @@ def test_forty_random_weeks_of_server_trouble(adoption_store, mail_server):
 def test_a_sweep_killed_at_random_moments_loses_nothing(adoption_store, mail_server, capsys):
     """SIGKILL at a random moment of a delivering sweep, sixty times; then one to finish."""
     rng = random.Random(11)
-    queue(adoption_store, synthetic(1, 40, business_day(0)), business_day(0))
+    queue(adoption_store, synthetic(1, 40, business_day(0)), business_day(0), mail_server)
     url = adoption_store.url
     kills = rounds = 0
 
@@ -248,7 +253,7 @@ def test_a_sweep_killed_at_random_moments_loses_nothing(adoption_store, mail_ser
     assert {r.state for r in rows(adoption_store)} == {"sent"}
     while kills < 60:
         rounds += 1
-        queue(adoption_store, synthetic(rounds + 1, 40, business_day(0)), business_day(0))
+        queue(adoption_store, synthetic(rounds + 1, 40, business_day(0)), business_day(0), mail_server)
         while any(r.state in ("queued", "sending") for r in rows(adoption_store)):
             pid = forked_delivery()
             time.sleep(rng.uniform(0, duration))
@@ -266,3 +271,39 @@ def test_a_sweep_killed_at_random_moments_loses_nothing(adoption_store, mail_ser
     repeated = sum(n - 1 for n in ids.values())
     with capsys.disabled():
         print(f"\n{kills} kills over {len(final)} notices: {repeated} repeated messages, each with its own Message-ID")
+
+
+def test_a_bad_notice_fails_alone_with_its_reason_and_the_rest_go(adoption_store, mail_server):
+    good = synthetic(1, 4, business_day(0))
+    injected = replace(good[0], sequence=9001, facts={**good[0].facts, "party_name": "Umeå kommun\r\nBcc: spy@example.org"})
+    malformed = replace(good[1], sequence=9002, recipient=Recipient("kommunsekreterare.umea.example.org", "KS"))
+    queue(adoption_store, [*good, injected, malformed], business_day(0))
+    report = deliver(adoption_store, mail_server, business_day(0))
+    assert report.sent == 4 and len(report.failed) == 2
+    reasons = {row.kind: row.last_error for row in rows(adoption_store) if row.state == "failed"}
+    assert set(reasons) == {"before-9001", "before-9002"}
+    assert all("\n" not in reason for reason in reasons.values())
+    assert "kommunsekreterare.umea.example.org" in reasons["before-9002"]
+    assert not any(b"spy@example.org" in item.content for item in mail_server.received)
+
+
+@pytest.mark.parametrize("adoption_store", ["sqlite", "postgresql"], indirect=True)
+def test_two_sweeps_at_once_send_each_notice_once(adoption_store, mail_server, monkeypatch):
+    monkeypatch.setenv("SAMVERKAN_OUTBOX_LEASE", "300")
+    queue(adoption_store, synthetic(1, 60, business_day(0)), business_day(0))
+    url = adoption_store.url
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                deliver(Database(url), mail_server, business_day(0))
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    final = rows(adoption_store)
+    assert {r.state for r in final} == {"sent"} and len({r.claimed_by for r in final}) == 1  # leases released
+    ids = received_ids(mail_server)
+    assert len(ids) == 60 and set(ids.values()) == {1}

@@ -10,7 +10,6 @@ import pendulum
 from samverkan.calendar import TIMEZONE
 from samverkan.dashboard.adoption import progress
 from samverkan.dashboard.tables import first_late_and_rejected
-from samverkan.dashboard.words import nodes_text
 from samverkan.engine import InstanceState
 from samverkan.graph import Node
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
@@ -101,9 +100,14 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     return facts
 
 
+def _names(definition: Definition, nodes) -> list[str]:
+    return [definition.party(n.party).name if n.party else definition.stage(n.stage).name for n in nodes]
+
+
 def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
     definition = ev.definition
-    rows = list(ev.rows.values())
+    # A parallel stage as a whole is told through its branches.
+    rows = [r for r in ev.rows.values() if r.node.party or not definition.stage(r.node.stage).for_each]
     today = ev.now.in_timezone(TIMEZONE).date()
 
     def party_of(row: StatusRow) -> str | None:
@@ -113,7 +117,7 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
     blocked = [r for r in rows if r.blocked_by and not r.failed]
     upcoming = sorted((r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.blocked_by
                        and r.days_left is not None and r.days_left >= 0), key=lambda r: (r.deadline, r.node.key))
-    running = [r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.node.party]
+    running = [r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.node.party and not r.blocked_by]
     parallel = {}
     for r in rows:
         if r.node.party and r.kind in (StateKind.ready, StateKind.active):
@@ -135,8 +139,8 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
         "rejected": [{"stage_name": definition.stage(x.node.stage).name,
                       "party_name": definition.party(x.node.party).name if x.node.party else None,
                       "state_name": x.state_name, "reason": x.next_step,
-                      "blocks": ", ".join(definition.stage(s).name for s in x.blocks)} for x in rejections(definition, ev.state)][:MAX_LIST],
-        "blocked": [{"stage_name": r.name, "party_name": party_of(r), "waiting_on": nodes_text(definition, r.blocked_by)}
+                      "blocks": [definition.stage(s).name for s in x.blocks]} for x in rejections(definition, ev.state)][:MAX_LIST],
+        "blocked": [{"stage_name": r.name, "party_name": party_of(r), "waiting_on": _names(definition, r.blocked_by)}
                     for r in blocked[:MAX_LIST]],
         "failed_notices": list(ev.failed_notices)[:MAX_LIST],
         "next_deadlines": [{"stage_name": r.name, "party_name": party_of(r), "deadline": r.deadline.isoformat(),
