@@ -13,7 +13,7 @@ from samverkan.engine import InstanceState
 from samverkan.graph import Node
 from samverkan.instances import load
 from samverkan.process_definitions.model import Definition
-from samverkan.store.database import Database
+from samverkan.store.database import Database, database_url
 from samverkan.notices import outbox
 from samverkan.store.models import InstanceRow, NoticeRow
 
@@ -22,11 +22,15 @@ _database: Database | None = None
 
 
 def database() -> Database:
-    """This process's store (SAMVERKAN_DATABASE_URL, or the SQLite file under SAMVERKAN_HOME)."""
+    """This process's store (SAMVERKAN_DATABASE_URL, or the SQLite file under SAMVERKAN_HOME);
+    made again if that setting has changed since."""
     global _database
+    url = database_url()
     with _lock:
-        if _database is None:
-            _database = Database()
+        if _database is None or _database.url != url:
+            if _database is not None:
+                _database.close()
+            _database = Database(url)
         return _database
 
 

@@ -5,7 +5,6 @@ is marked failed with its reason; none is lost, and a repeat carries the same Me
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import signal
@@ -17,6 +16,7 @@ import pendulum
 import pytest
 from sqlalchemy import select
 
+from samverkan.asyncrun import run_async
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import FixedClock
 from samverkan.notices import outbox
@@ -119,7 +119,7 @@ def deliver(db: Database, server: MailServer, now: pendulum.DateTime) -> SweepRe
         finally:
             await sender.close()
 
-    asyncio.run(run())
+    run_async(run())
     return report
 
 

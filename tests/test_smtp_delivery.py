@@ -4,12 +4,12 @@ that refuse bad values in one line without ever showing the password."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
 import pytest
 
+from samverkan.asyncrun import run_async
 from samverkan.errors import SamverkanError
 from samverkan.notifications.smtp import Delivery, DeliveryStatus, Mailer
 from samverkan.notifications.smtp_settings import SmtpSettings
@@ -32,7 +32,7 @@ def send_all(settings: SmtpSettings, count: int = 1, between=None) -> list[Deliv
                 deliveries.append(await mailer.send(sample_message(subject=f"Påminnelse {i}")))
             return deliveries
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 # What arrives, and how each answer of the server is classified.
@@ -79,7 +79,7 @@ def test_a_recipient_refused_among_others_is_named_in_a_sent_delivery(mail_serve
         async with Mailer(mail_server.settings()) as mailer:
             return await mailer.send(message)
 
-    delivery = asyncio.run(run())
+    delivery = run_async(run())
     assert delivery.sent
     assert "<nobody@umea.example.org> 550 5.1.1 no such user" in delivery.reason
     assert mail_server.received[0].rcpt_tos == ("registrator@umea.example.org",)
@@ -123,7 +123,7 @@ def test_a_message_that_cannot_be_serialised_is_permanent_and_the_connection_sta
             del without_recipient["To"]
             return [await mailer.send(broken), await mailer.send(without_recipient), await mailer.send(sample_message())]
 
-    broken, without_recipient, good = asyncio.run(run())
+    broken, without_recipient, good = run_async(run())
     assert broken.permanent and broken.reason.startswith("the message cannot be sent as it is: UnicodeEncodeError")
     assert without_recipient.permanent and "recipient" in without_recipient.reason
     assert good.sent
@@ -139,7 +139,7 @@ def test_a_message_without_from_gets_the_settings_sender(mail_server):
         async with Mailer(mail_server.settings()) as mailer:
             return await mailer.send(message)
 
-    assert asyncio.run(run()).sent
+    assert run_async(run()).sent
     assert str(mail_server.received[0].message()["From"]) == FROM
 
 
@@ -160,7 +160,7 @@ def test_send_many_keeps_the_order_and_uses_the_connections_it_is_given(mail_ser
         async with Mailer(mail_server.settings(connections=4)) as mailer:
             return await mailer.send_many(messages, on_delivery=lambda i, d: seen.append(i))
 
-    deliveries = asyncio.run(run())
+    deliveries = run_async(run())
     assert len(deliveries) == 40 and all(d.sent for d in deliveries)
     assert sorted(seen) == list(range(40))
     assert sorted(r.message()["Subject"] for r in mail_server.received) == sorted(f"Nr {i}" for i in range(40))
@@ -186,7 +186,7 @@ def test_the_rate_bounds_every_connection_together(mail_server):
             return await mailer.send_many([sample_message() for _ in range(10)])
 
     started = time.monotonic()
-    asyncio.run(many())
+    run_async(many())
     three = time.monotonic() - started
     assert one >= 0.45 and three >= 0.45  # 9 intervals of 1/20 s after the first message
     assert len(mail_server.received) == 20
@@ -347,11 +347,13 @@ def test_the_prefect_block_round_trip(prefect_server, monkeypatch, caplog, tmp_p
                           sender=FROM, rate=5, ca_file=str(ca))
     assert SECRET not in repr(block) and SECRET not in str(block)
     with caplog.at_level(logging.DEBUG):
-        block.save(BLOCK_NAME, overwrite=True)
+        # The async forms, run to their end: a worker's thread may already run an event loop
+        # (Playwright's), where the sync forms would hand back an unawaited coroutine.
+        run_async(block.asave(BLOCK_NAME, overwrite=True))
         try:
             settings = smtp_settings()
         finally:
-            SamverkanSmtp.delete(BLOCK_NAME)
+            run_async(SamverkanSmtp.adelete(BLOCK_NAME))
     assert settings == SmtpSettings(sender=FROM, host="smtp.region.example.org", port=465, security="tls",
                                     username="svk", password=SECRET, rate=5, ca_file=ca)
     assert SECRET not in caplog.text

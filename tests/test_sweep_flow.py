@@ -4,13 +4,13 @@ cannot get mail through (it fails, so Prefect retries it; the notices wait in th
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
+from samverkan.asyncrun import run_async
 from samverkan.flows.deployments import deployments
 from samverkan.flows.sweep import RETRIES, MailNotThrough, sweep_flow
 from samverkan.tasks.dashboard import artifact_key
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.prefect
 
 
 def test_the_sweep_is_deployed_for_weekdays_at_eight_in_stockholm_with_retries():
-    made = {d.name: d for d in asyncio.run(deployments())}
+    made = {d.name: d for d in run_async(deployments())}
     sweep = next(d for d in made.values() if d.flow_name == "sweep")
     [schedule] = sweep.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 8 * * 1-5", "Europe/Stockholm")

@@ -15,6 +15,7 @@ from typing import Protocol
 import pendulum
 from sqlalchemy import func, select
 
+from samverkan.asyncrun import run_async
 from samverkan.calendar import TIMEZONE, is_business_day
 from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
@@ -190,7 +191,7 @@ def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | 
     if deliver:
         if sender is None:
             raise SamverkanError("no mail server configured: set SAMVERKAN_SMTP_HOST and SAMVERKAN_SMTP_FROM (see README)")
-        asyncio.run(_deliver_and_close(db, clock, sender, report, instance_id))
+        run_async(_deliver_and_close(db, clock, sender, report, instance_id))
     return report
 
 
