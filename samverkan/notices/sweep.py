@@ -30,8 +30,6 @@ from .model import Notice
 from .outbox import Outcome, Result
 from .policy import Evaluation, due_notices, evaluate, pointless
 
-FLUSH_EVERY = 10  # outcomes recorded per transaction while sending: the crash window's size
-
 
 @dataclass(frozen=True)
 class SendResult:
@@ -131,16 +129,29 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             await _send_batch(db, ev, sender, claimed, report, who)
 
 
-async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]], report: SweepReport,
-                      who: str) -> None:
+async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]],
+                      report: SweepReport, who: str) -> None:
+    """Send the claimed notices; a recorder commits outcomes as they come (group commit, in a
+    thread, while sending goes on), so a crash can forget at most the few sent meanwhile."""
     pending: list[Outcome] = []
     limit = asyncio.Semaphore(max(1, sender.concurrency))
+    arrived = asyncio.Event()
+    sending_done = False
 
-    def flush() -> None:
-        if pending:
-            with db.transaction() as session:
-                outbox.record(session, pending, ev.now, who)
-            pending.clear()
+    def record(outcomes: list[Outcome]) -> None:
+        with db.transaction() as session:
+            outbox.record(session, outcomes, ev.now, who)
+
+    async def recorder() -> None:
+        while True:
+            await arrived.wait()
+            arrived.clear()
+            while pending:
+                taken = pending[:]
+                del pending[:len(taken)]
+                await asyncio.to_thread(record, taken)
+            if sending_done:
+                return
 
     async def one(row_id: int, notice: Notice, message: bytes | None) -> None:
         why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date)
@@ -151,13 +162,15 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                 result = await sender.send(notice, ev.now, message)
         pending.append(Outcome(row_id, result.result, result.reason, result.message_id))
         _count(report, notice.key, result)
-        if len(pending) >= FLUSH_EVERY:
-            flush()
+        arrived.set()
 
+    recording = asyncio.create_task(recorder())
     try:
         await asyncio.gather(*(one(*item) for item in claimed))
     finally:
-        flush()  # what was sent is recorded even when the batch stops half-way
+        sending_done = True  # what was sent is recorded even when the batch stops half-way
+        arrived.set()
+        await recording
 
 
 def _count(report: SweepReport, key: str, result: SendResult) -> None:
