@@ -201,6 +201,8 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
     assert outbox_states.get("failed", 0) == 0 and outbox_states.get("queued", 0) == 0
 
     kinds = Counter(s.kind for s in received)
+    with capsys.disabled():  # the figure the README quotes
+        print(f"\n{len(received)} messages in the year: {dict(sorted(kinds.items()))}")
     assert {"ready", "before-1", "on-day", "overdue-1", "escalation", "confirmation", "digest"} <= set(kinds), kinds
     assert all(is_business_day(s.day) for s in received)  # never on a weekend, a holiday or an eve
     for moment, message in messages:
