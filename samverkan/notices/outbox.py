@@ -15,7 +15,6 @@ from enum import StrEnum
 
 import pendulum
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from samverkan.errors import SamverkanError
@@ -50,6 +49,8 @@ def queue(session: Session, notices: Iterable[Notice], now: pendulum.DateTime, b
     values = [_values(n, now, by) for n in notices if n.key not in known]  # the insert below still guards a race
     if not values:
         return 0
+    from sqlalchemy.dialects import postgresql, sqlite  # here: `status` reads the outbox without them
+
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NoticeRow)
     identity = ["instance_id", "stage", "party", "kind", "due_date", "recipient"]
