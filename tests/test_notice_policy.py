@@ -78,13 +78,18 @@ def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(defau
     # Vännäs has been open since October: by 28 December its reminders 4, 2 and 1 weeks before
     # and on the day have all passed; only the newest is due, with the escalation.
     ev = evaluate(default_definition, adoption_phase, local(2026, 12, 30, 8), "vb")
-    mine = [n for n in due_notices(ev) if n.party == "vannas" and n.stage == "adoption"]
-    kinds = {n.kind_label for n in mine}
-    assert kinds == {"on-day", "escalation"}, kinds
-    party = {n.recipient.email for n in mine if n.kind is NoticeKind.on_day}
+    due = due_notices(ev)
+    mine = [n for n in due if n.party == "vannas" and n.stage == "adoption"]
+    assert {n.kind_label for n in mine} == {"on-day"}
+    party = {n.recipient.email for n in mine}
     assert party == {"kommunsekreterare@vannas.example.org", "naringsliv@vannas.example.org"}
-    escalated = {n.recipient.email for n in mine if n.kind is NoticeKind.escalation}
+    # The sixteen open branches escalated on one day: one message per recipient, naming them all.
+    escalations = [n for n in due if n.kind is NoticeKind.escalation]
+    assert {(n.stage, n.party) for n in escalations} == {("adoption", "")}
+    escalated = {n.recipient.email for n in escalations}
     assert escalated == {"fullmaktige@region-vasterbotten.example.org", "utvecklingsdirektor@region-vasterbotten.example.org"}
+    assert len(escalations) == 2 and "Vännäs kommun" in escalations[0].facts["parties"] and len(escalations[0].facts["parties"]) == 16
+    assert escalations[0].facts["party_name"] == "Region Västerbotten, Bjurholms kommun och 14 till"
 
 
 def test_a_transition_causes_ready_notices_and_a_confirmation(default_definition):

@@ -64,6 +64,8 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     ask_name, ask_email = _ask(definition, node.stage)
     policy = definition.reminder_policy(stage)
     roles = policy.to_roles or [stage.responsible_role]
+    if kind is NoticeKind.escalation:  # it goes to the stage's owner and the director's office instead
+        roles = list(dict.fromkeys([stage.responsible_role, *([policy.escalate.to_role] if policy.escalate else [])]))
     current = ev.state[node]
     facts: dict[str, Any] = {
         "process_name": definition.name,

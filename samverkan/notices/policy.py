@@ -129,12 +129,40 @@ def due_notices(ev: Evaluation) -> list[Notice]:
     """Everything the instance prescribes at ev.now, for the sweep to queue (the outbox keeps
     one of each identity, so queueing again is harmless)."""
     notices: list[Notice] = []
+    grouped: dict[tuple[str, pendulum.DateTime], list[Node]] = {}
     for node in nodes_of(ev.definition):
         if is_open(ev, node):
             for slot in due_slots(ev, node):
-                notices += _node_notices(ev, node, slot)
+                if slot.kind is NoticeKind.escalation and node.party:
+                    grouped.setdefault((node.stage, slot.at), []).append(node)
+                else:
+                    notices += _node_notices(ev, node, slot)
+    for (stage_id, at), nodes in grouped.items():
+        notices += _grouped_escalation(ev, stage_id, nodes, Slot(NoticeKind.escalation, 1, at))
     notices += _digest(ev)
     return notices
+
+
+def _grouped_escalation(ev: Evaluation, stage_id: str, nodes: list[Node], slot: Slot) -> list[Notice]:
+    """The branches of one parallel stage that escalate on the same day, in one message per
+    recipient rather than one per branch: its identity is the stage and that day."""
+    definition = ev.definition
+    stage = definition.stage(stage_id)
+    recipients = escalation_recipients(definition, stage)
+    facts = node_facts(ev, nodes[0], NoticeKind.escalation, slot.at, [r.name or r.email for r in recipients])
+    names = [definition.party(n.party).name for n in nodes]
+    facts |= {"party_id": None, "party_name": names[0] if len(names) == 1 else _several(names),
+              "parties": names, "party_ids": [n.party for n in nodes], "decision_body": None}
+    day = slot.at.in_timezone(TIMEZONE).date()
+    return [Notice(instance_id=ev.instance_id, kind=NoticeKind.escalation, sequence=1, stage=stage_id, party="", due_date=day,
+                   send_at=slot.at.in_timezone("UTC"), recipient=r, facts=facts, language=definition.notices.language)
+            for r in recipients]
+
+
+def _several(names: list[str]) -> str:
+    """"Bjurholms kommun, Dorotea kommun och 14 till": short enough for a subject line."""
+    shown, rest = names[:2], len(names) - 2
+    return f"{shown[0]}, {shown[1]} och {rest} till" if rest > 0 else " och ".join(shown)
 
 
 def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
@@ -157,10 +185,14 @@ def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
     return notices
 
 
-def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date: pendulum.Date) -> str | None:
+def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date: pendulum.Date,
+              facts: dict | None = None) -> str | None:
     """Why a queued notice has become pointless (in Swedish), or None if it still matters."""
     if kind in (NoticeKind.confirmation, NoticeKind.digest):
         return None
+    if kind is NoticeKind.escalation and not party and facts and facts.get("party_ids"):
+        still = [p for p in facts["party_ids"] if Node(stage, p) in ev.rows and is_open(ev, Node(stage, p))]
+        return None if still else "inte längre aktuellt: alla grenar i eskaleringen är klara eller stoppade"
     node = Node(stage, party or None)
     if node not in ev.rows:
         return "steget finns inte i instansens definition"

@@ -154,7 +154,7 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                 return
 
     async def one(row_id: int, notice: Notice, message: bytes | None) -> None:
-        why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date)
+        why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date, notice.facts)
         if why:
             result = SendResult(Result.cancelled, why)
         else:
