@@ -233,6 +233,7 @@ class _Views(jinja2.Environment):
 
 
 VIEWS = ("text/", "html/")
+COMMON = "common"  # templates with no words of their own: layouts and the kinds that only pick an intro
 
 
 class _ViewLoader(jinja2.BaseLoader):
@@ -240,7 +241,8 @@ class _ViewLoader(jinja2.BaseLoader):
     their full names (jinja's PrefixLoader would compile both under the short one)."""
 
     def __init__(self, folder: pathlib.Path) -> None:
-        self.files = jinja2.FileSystemLoader(folder)
+        # The language's own wording first; the layouts every language shares after it.
+        self.files = jinja2.FileSystemLoader([folder, folder.parent / COMMON])
 
     def get_source(self, environment: jinja2.Environment, template: str):
         if not template.startswith(VIEWS):
