@@ -163,18 +163,7 @@ class Mailer:
         """Delivers one message to the recipients of its To, Cc and Bcc headers, from the
         settings' sender (the envelope sender; also the From header when the message has
         none). Never raises for a delivery problem: the Delivery says what happened."""
-        if self._closed:
-            raise RuntimeError("the Mailer is closed")
-        await self.open()
-        assert self._idle is not None
-        if self._refused is not None:
-            return self._refused
-        client = await self._idle.get()
-        try:
-            await self._pacer.wait()
-            return await self._send_on(client, message)
-        finally:
-            self._idle.put_nowait(client)
+        return await self._deliver(message, None)
 
     async def send_many(self, messages: Iterable[email.message.EmailMessage], concurrency: int | None = None,
                         on_delivery: Callable[[int, Delivery], None] | None = None) -> list[Delivery]:
@@ -200,6 +189,10 @@ class Mailer:
     async def send_bytes(self, data: bytes, recipients: list[str]) -> Delivery:
         """Delivers a message already flattened (as the outbox keeps it) to `recipients`: the
         same as `send`, without serialising the message again."""
+        return await self._deliver(None, (data, recipients))
+
+    async def _deliver(self, message: email.message.EmailMessage | None, raw: tuple[bytes, list[str]] | None) -> Delivery:
+        """On an idle connection, at the pace the settings allow."""
         if self._closed:
             raise RuntimeError("the Mailer is closed")
         await self.open()
@@ -209,7 +202,7 @@ class Mailer:
         client = await self._idle.get()
         try:
             await self._pacer.wait()
-            return await self._send_on(client, None, (data, recipients))
+            return await self._send_on(client, message, raw)
         finally:
             self._idle.put_nowait(client)
 
