@@ -121,6 +121,7 @@ class Mailer:
         self._clients: list[_Client] = []
         self._refused: Delivery | None = None  # the relay refused our credentials: not asked again
         self._closed = False
+        self._opening = asyncio.Lock()  # concurrent first sends make one set of connections
 
     async def __aenter__(self) -> Mailer:
         await self.open()
@@ -132,8 +133,11 @@ class Mailer:
     async def open(self) -> None:
         """Prepares TLS (a SamverkanError if ca_file cannot be read) and the connection slots;
         connects nothing yet. Called by `async with` and by the first send."""
-        if self._idle is not None:
-            return
+        async with self._opening:
+            if self._idle is None:
+                await self._prepare()
+
+    async def _prepare(self) -> None:
         if self.settings.security != "none":
             self._context = await asyncio.to_thread(tls_context, self.settings)
         s = self.settings

@@ -308,3 +308,31 @@ def test_two_sweeps_at_once_send_each_notice_once(adoption_store, mail_server, m
     assert {r.state for r in final} == {"sent"} and len({r.claimed_by for r in final}) == 1  # leases released
     ids = received_ids(mail_server)
     assert len(ids) == 60 and set(ids.values()) == {1}
+
+
+def test_a_send_that_raises_costs_the_others_nothing(adoption_store, mail_server):
+    """One notice whose sending raises (a bug, a library's surprise): it waits for a retry with
+    the reason; every other outcome is still recorded, so nothing is sent twice."""
+    notices = synthetic(1, 8, business_day(0))
+    queue(adoption_store, notices, business_day(0), mail_server)
+
+    class Flaky(MailSender):
+        async def send(self, notice, now, message=None):
+            if notice.key == notices[0].key:
+                raise RuntimeError("surprise")
+            return await super().send(notice, now, message)
+
+    report = SweepReport(now=business_day(0))
+    sender = Flaky(mail_server.settings(rate=0.0))
+
+    async def run() -> None:
+        try:
+            await deliver_due(adoption_store, FixedClock(business_day(0)), sender, report)
+        finally:
+            await sender.close()
+
+    run_async(run())
+    states = Counter(r.state for r in rows(adoption_store))
+    assert states == {"sent": 7, "queued": 1} and report.retried[0][1] == "RuntimeError: surprise"
+    deliver(adoption_store, mail_server, business_day(1))
+    assert {r.state for r in rows(adoption_store)} == {"sent"} and set(received_ids(mail_server).values()) == {1}

@@ -24,11 +24,15 @@ from samverkan.process_definitions.model import Definition
 from samverkan.store import clock_mode
 from samverkan.store.database import Database
 from samverkan.store.models import InstanceRow, NoticeRow
+from samverkan.text import safe_line
 
 from . import outbox
 from .model import Notice
 from .outbox import Outcome, Result
 from .policy import Evaluation, due_notices, evaluate, pointless
+
+
+LEASE_MARGIN_SECONDS = 30  # no send starts this close to the end of the claim's lease
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def sweeper_name() -> str:
 
 
 async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None = None,
-                      batch: int = 200) -> None:
+                      batch: int = 50) -> None:
     """Send what is due in the outbox; every outcome recorded, none lost."""
     now = report.now
     who = sweeper_name()
@@ -121,16 +125,20 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             report.closed.append(name)
             continue
         while True:
+            claimed_at = pendulum.now("UTC")
             with db.transaction() as session:
                 claimed = [(row.id, outbox.notice_of(row), row.message)
-                           for row in outbox.claim(session, name, now, pendulum.now("UTC"), who, batch)]
+                           for row in outbox.claim(session, name, now, claimed_at, who, batch)]
             if not claimed:
                 break
-            await _send_batch(db, ev, sender, claimed, report, who)
+            # Stop sending what the lease no longer covers: another sweep may have taken it over.
+            lease = outbox.lease_seconds()  # 0: no lease (one sweep at a time, as in tests)
+            lease_ends = claimed_at.add(seconds=lease - min(LEASE_MARGIN_SECONDS, lease / 10)) if lease else None
+            await _send_batch(db, ev, sender, claimed, report, who, lease_ends)
 
 
 async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]],
-                      report: SweepReport, who: str) -> None:
+                      report: SweepReport, who: str, lease_ends: pendulum.DateTime | None) -> None:
     """Send the claimed notices; a recorder commits outcomes as they come (group commit, in a
     thread, while sending goes on), so a crash can forget at most the few sent meanwhile."""
     pending: list[Outcome] = []
@@ -154,12 +162,17 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                 return
 
     async def one(row_id: int, notice: Notice, message: bytes | None) -> None:
-        why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date, notice.facts)
-        if why:
-            result = SendResult(Result.cancelled, why)
-        else:
-            async with limit:
-                result = await sender.send(notice, ev.now, message)
+        try:
+            why = pointless(ev, notice.kind, notice.stage, notice.party, notice.due_date, notice.facts)
+            if why:
+                result = SendResult(Result.cancelled, why)
+            else:
+                async with limit:
+                    if lease_ends is not None and pendulum.now("UTC") >= lease_ends:
+                        return  # left in `sending`: the next sweep takes it when the lease has run out
+                    result = await sender.send(notice, ev.now, message)
+        except Exception as error:  # noqa: BLE001 - one notice's trouble must not cost the others their record
+            result = SendResult(Result.retry, safe_line(f"{type(error).__name__}: {error}"))
         pending.append(Outcome(row_id, result.result, result.reason, result.message_id))
         _count(report, notice.key, result)
         arrived.set()
