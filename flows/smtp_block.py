@@ -7,7 +7,6 @@ there is one, else the SAMVERKAN_SMTP_* environment (`SmtpSettings.from_env`).""
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 from typing import Literal
 
@@ -59,11 +58,11 @@ class SamverkanSmtp(Block):
 
 
 def smtp_settings() -> SmtpSettings:
-    """The block saved as `samverkan-smtp` if there is one, else the environment's settings.
-    With no Prefect server configured (PREFECT_API_URL unset) the environment is used
-    without asking one: Prefect would otherwise start a temporary server just to look."""
-    block = _load_block()
-    return block.settings() if block is not None else SmtpSettings.from_env()
+    """The block saved as `samverkan-smtp` if there is one, else the environment's settings
+    (a one-line error naming what is missing). With no Prefect server configured
+    (PREFECT_API_URL unset) the environment is used without asking one: Prefect would
+    otherwise start a temporary server just to look."""
+    return configured_smtp_settings() or SmtpSettings.from_env()
 
 
 def configured_smtp_settings() -> SmtpSettings | None:
@@ -75,26 +74,11 @@ def configured_smtp_settings() -> SmtpSettings | None:
     return SmtpSettings.from_env() if os.environ.get("SAMVERKAN_SMTP_FROM") else None
 
 
-async def smtp_settings_async() -> SmtpSettings:
-    """`smtp_settings()` for async code (a Prefect async flow or task)."""
-    block = await _aload_block()
-    return block.settings() if block is not None else SmtpSettings.from_env()
-
-
 def _load_block() -> SamverkanSmtp | None:
     if not PREFECT_API_URL.value():
         return None
     try:
         return SamverkanSmtp.load(BLOCK_NAME, _sync=True)  # sync even when called from async code
-    except Exception as error:  # noqa: BLE001 - sorted out below
-        return _not_loaded(error)
-
-
-async def _aload_block() -> SamverkanSmtp | None:
-    if not PREFECT_API_URL.value():
-        return None
-    try:
-        return await SamverkanSmtp.aload(BLOCK_NAME)
     except Exception as error:  # noqa: BLE001 - sorted out below
         return _not_loaded(error)
 

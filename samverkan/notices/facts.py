@@ -112,9 +112,6 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
     rows = [r for r in ev.rows.values() if r.node.party or not definition.stage(r.node.stage).for_each]
     today = ev.now.in_timezone(TIMEZONE).date()
 
-    def party_of(row: StatusRow) -> str | None:
-        return row.party_name
-
     late = [r for r in first_late_and_rejected(rows) if r.late and not r.failed and not r.blocked_by]
     blocked = [r for r in rows if r.blocked_by and not r.failed]
     upcoming = sorted((r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.blocked_by
@@ -136,15 +133,15 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
         "week_start": monday.isoformat(),
         "overview": ev.overview,
         "progress": progress_lines,
-        "late": [{"stage_name": r.name, "party_name": party_of(r), "deadline": r.deadline.isoformat(),
+        "late": [{"stage_name": r.name, "party_name": r.party_name, "deadline": r.deadline.isoformat(),
                   "days_late": -(r.days_left or 0), "owner_name": definition.party(r.owner).name} for r in late[:MAX_LIST]],
         "rejected": [{"stage_name": definition.stage(x.node.stage).name,
                       "party_name": definition.party(x.node.party).name if x.node.party else None,
                       "state_name": x.state_name, "reason": x.next_step,
                       "blocks": [definition.stage(s).name for s in x.blocks]} for x in rejections(definition, ev.state)][:MAX_LIST],
-        "blocked": [{"stage_name": r.name, "party_name": party_of(r), "waiting_on": _names(definition, r.blocked_by)}
+        "blocked": [{"stage_name": r.name, "party_name": r.party_name, "waiting_on": _names(definition, r.blocked_by)}
                     for r in blocked[:MAX_LIST]],
         "failed_notices": list(ev.failed_notices)[:MAX_LIST],
-        "next_deadlines": [{"stage_name": r.name, "party_name": party_of(r), "deadline": r.deadline.isoformat(),
+        "next_deadlines": [{"stage_name": r.name, "party_name": r.party_name, "deadline": r.deadline.isoformat(),
                             "days_left": r.deadline.toordinal() - today.toordinal()} for r in upcoming[:10]],
     }

@@ -6,6 +6,7 @@ identity, so that a message repeated by a crash is recognisably the same message
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,7 +46,8 @@ class Recipient:
 @dataclass(frozen=True)
 class Notice:
     """One message to one recipient. `facts` is JSON-serialisable (strings, numbers, lists,
-    dicts; dates as ISO strings): it is stored in the outbox and rendered at delivery."""
+    dicts; dates as ISO strings): it is stored in the outbox, and the message made from it
+    is kept there too, so a retry sends the same bytes."""
 
     instance_id: str
     kind: NoticeKind
@@ -70,7 +72,7 @@ class Notice:
                           self.recipient.email if self.recipient else "")
 
 
-def notice_key(instance_id: str, stage: str, party: str, kind_label: str, due_date: pendulum.Date, recipient: str) -> str:
+def notice_key(instance_id: str, stage: str, party: str, kind_label: str, due_date: dt.date, recipient: str) -> str:
     return "/".join((instance_id, stage or "-", party or "-", kind_label, due_date.isoformat(), recipient.lower() or "-"))
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from samverkan.errors import SamverkanError
 from samverkan.store.models import NoticeRow
 
-from .model import Notice, NoticeKind, OutboxState, Recipient
+from .model import Notice, NoticeKind, OutboxState, Recipient, notice_key
 
 GIVE_UP_AFTER = pendulum.duration(days=10)  # still failing this long after it was first due: failed
 FIRST_RETRY = pendulum.duration(minutes=5)  # doubled per attempt …
@@ -93,23 +93,19 @@ def prepare(session: Session, instance_id: str, render: Callable[[Notice], tuple
 def known_keys(session: Session, instance_id: str) -> set[str]:
     rows = session.execute(select(NoticeRow.stage, NoticeRow.party, NoticeRow.kind, NoticeRow.due_date, NoticeRow.recipient)
                            .where(NoticeRow.instance_id == instance_id))
-    return {_key(instance_id, *row) for row in rows}
-
-
-def _key(instance_id: str, stage: str, party: str, kind: str, due: object, recipient: str) -> str:
-    return "/".join((instance_id, stage or "-", party or "-", kind, str(due), recipient or "-"))
+    return {notice_key(instance_id, *row) for row in rows}
 
 
 def key_of(row: NoticeRow) -> str:
-    return _key(row.instance_id, row.stage, row.party, row.kind, row.due_date.isoformat(), row.recipient)
+    return notice_key(row.instance_id, row.stage, row.party, row.kind, row.due_date, row.recipient)
 
 
 def notice_of(row: NoticeRow) -> Notice:
     """The notice a row holds, to render it."""
-    kind_text, _, sequence = row.kind.partition("-")
-    kind = NoticeKind(row.kind) if row.kind in NoticeKind._value2member_map_ else NoticeKind(kind_text)
+    base, _, sequence = row.kind.rpartition("-")  # before-2, overdue-3; on-day has no sequence
+    kind, number = (NoticeKind(base), int(sequence)) if sequence.isdigit() else (NoticeKind(row.kind), 1)
     return Notice(
-        instance_id=row.instance_id, kind=kind, sequence=int(sequence) if sequence.isdigit() else 1,
+        instance_id=row.instance_id, kind=kind, sequence=number,
         stage=row.stage, party=row.party, due_date=pendulum.Date(row.due_date.year, row.due_date.month, row.due_date.day),
         send_at=pendulum.instance(row.send_at), recipient=Recipient(row.recipient, row.recipient_name) if row.recipient else None,
         facts=dict(row.facts), language=row.language,

@@ -81,6 +81,7 @@ def active_instances(db: Database, instance_id: str | None = None) -> list[str]:
 
 
 def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
+    """As the policy sees the instance when it queues: with the failed notices the digest lists."""
     return evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks(),
                     outbox.failed_for_digest(session, loaded.instance.id))
 
@@ -119,8 +120,9 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
     for name in names:
         if instance_id and name != instance_id:
             continue
-        with db.read() as session:
-            ev = _evaluation(session, load(session, name), now)
+        with db.read() as session:  # for the sending hours and what became pointless
+            loaded = load(session, name)
+        ev = evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks())
         if not in_sending_hours(ev.definition, now):
             report.closed.append(name)
             continue
