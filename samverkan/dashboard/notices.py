@@ -31,15 +31,16 @@ def _when(moment: Any) -> str:
 
 def notices_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     ordered = sorted(rows, key=lambda r: (_ORDER.get(r["state"], 9), -pendulum.instance(r["send_at"]).timestamp()))
+    # What to act on first, left: the UI cuts a wide table at the window's edge.
     return [{
         "Tillstånd": STATE_NAMES.get(r["state"], r["state"]),
-        "Skickas/skickat": _when(r.get("sent_at") or r["send_at"]),
-        "Slag": kind_name(r["kind"]),
-        "Steg": (r.get("facts") or {}).get("stage_name") or r["stage"] or NOTHING,
+        "Orsak": r.get("last_error") or NOTHING,
         "Part": (r.get("facts") or {}).get("party_name") or NOTHING,
         "Mottagare": r["recipient"] or NOTHING,
+        "Slag": kind_name(r["kind"]),
+        "Skickas/skickat": _when(r.get("sent_at") or r["send_at"]),
         "Försök": str(r["attempts"]),
-        "Orsak": r.get("last_error") or NOTHING,
+        "Steg": (r.get("facts") or {}).get("stage_name") or r["stage"] or NOTHING,
     } for r in ordered]
 
 
