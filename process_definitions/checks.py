@@ -25,6 +25,40 @@ def check_definition(definition: Definition, at: Locator) -> list[str]:
     for index, stage in enumerate(definition.stages):
         problems += _stage(definition, stage, ("stages", index), at)
     problems += _stage_cycles(definition, at)
+    problems += _meetings(definition, at)
+    return problems
+
+
+def _meetings(d: Definition, at: Locator) -> list[str]:
+    """Calendars that name known parties once each, bodies with their meetings once each, and
+    blackouts that end after they start; the deciding body is the party's decision_body."""
+    problems = []
+    party_ids = {p.id for p in d.parties}
+    for index, blackout in enumerate(d.meetings.blackouts):
+        if blackout.end < blackout.start:
+            problems.append(at.problem(("meetings", "blackouts", index), f"ends ({blackout.end}) before it starts ({blackout.start})"))
+    seen: set[str] = set()
+    for index, calendar in enumerate(d.meetings.calendars):
+        here = ("meetings", "calendars", index)
+        if calendar.party not in party_ids:
+            problems.append(at.problem((*here, "party"), f"unknown party {calendar.party!r}"))
+            continue
+        if calendar.party in seen:
+            problems.append(at.problem((*here, "party"), f"party {calendar.party!r} has two calendars"))
+        seen.add(calendar.party)
+        twice = _duplicates(b.id for b in calendar.bodies)
+        if twice:
+            problems.append(at.problem((*here, "bodies"), f"body ids defined twice: {', '.join(sorted(twice))}"))
+        for b_index, body in enumerate(calendar.bodies):
+            days = _duplicates(day.isoformat() for day in body.meetings)
+            if days:
+                problems.append(at.problem((*here, "bodies", b_index, "meetings"), f"meetings listed twice: {', '.join(sorted(days))}"))
+        party = d.party(calendar.party)
+        deciding = calendar.deciding.name
+        if party.decision_body and " ".join(deciding.split()).casefold() != " ".join(party.decision_body.split()).casefold():
+            problems.append(at.problem((*here, "bodies", len(calendar.bodies) - 1, "name"),
+                                       f"the last body decides, but {party.name} decides by {party.decision_body!r} "
+                                       f"(parties[{party.id}].decision_body), not {deciding!r}"))
     return problems
 
 
@@ -89,6 +123,11 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
             problems.append(at.problem((*here, "states"), "needs at least one state of kind done"))
         kind_of = {s.id: s.kind for s in cycle.states}
         for t_index, transition in enumerate(cycle.transitions):
+            if transition.fields is not None and transition.source == [transition.to] and transition.to in kind_of:
+                # Adds to the record where the branch stands (an adopted decision's announcement).
+                if not transition.requires_record:
+                    problems.append(at.problem((*here, "transitions", t_index, "fields"), "fields go with requires_record: true"))
+                continue
             for f_index, source in enumerate(transition.source):
                 if source not in kind_of:
                     problems.append(at.problem((*here, "transitions", t_index, "from", f_index), f"unknown state {source!r}"))
@@ -154,6 +193,16 @@ def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
         problems.append(at.problem((*here, "lifecycle"), f"unknown lifecycle {stage.lifecycle!r}"))
     elif stage.record and not any(t.requires_record for t in lifecycle.transitions):
         problems.append(at.problem((*here, "record"), f"lifecycle {lifecycle.id!r} never asks for the record"))
+    if lifecycle is not None:
+        known = {f.id for f in stage.record}
+        for t_index, transition in enumerate(lifecycle.transitions):
+            missing = [f for f in transition.fields or [] if f not in known]
+            if missing:
+                problems.append(at.problem((*here, "lifecycle"), f"lifecycle {lifecycle.id!r} transition {t_index + 1} records "
+                                                                 f"{', '.join(missing)}, which the stage's record does not have"))
+    for f_index, spec in enumerate(stage.record):
+        if spec.not_before is not None and not any(f.id == spec.not_before and f.type.value == "date" for f in stage.record):
+            problems.append(at.problem((*here, "record", f_index, "not_before"), f"{spec.not_before!r} is not a date field of this record"))
     if len(_duplicates(f.id for f in stage.record)):
         problems.append(at.problem((*here, "record"), f"field ids defined twice: {', '.join(sorted(_duplicates(f.id for f in stage.record)))}"))
     problems += _timing(stage, here, at)
@@ -168,6 +217,13 @@ def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
             if isinstance(join, int) and join > len(branch_parties):
                 problems.append(at.problem((*here, "for_each", "join"),
                                            f"needs {join} branches but group {stage.for_each.group!r} has {len(branch_parties)} parties"))
+    if stage.at_meetings:
+        for party_id in branch_parties:
+            if party_id in party_ids and d.meeting_calendar(party_id) is None:
+                problems.append(at.problem((*here, "at_meetings"), f"party {party_id!r} has no meeting calendar (meetings.calendars)"))
+    if stage.for_each and stage.for_each.by_party and not any(
+            dep in stage_ids and d.stage(dep).for_each for dep in stage.depends_on):
+        problems.append(at.problem((*here, "for_each", "by_party"), "no stage it depends on runs per party"))
     for party_id in branch_parties:
         if party_id in party_ids and not any(c.role is stage.responsible_role for c in d.party(party_id).contacts):
             problems.append(at.problem((*here, "responsible_role"),

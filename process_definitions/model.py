@@ -201,6 +201,11 @@ class State(Strict):
     id: Slug
     name: Name = Field(description="Swedish label shown to people.")
     kind: StateKind
+    at_deciding_body: StrictBool = Field(
+        default=False,
+        description="For a stage decided at meetings: in this (active) state the matter waits at the deciding body "
+                    "(postponed to a later meeting), so only that body's next meeting counts.",
+    )
 
 
 def _as_list(value: object) -> object:
@@ -212,6 +217,11 @@ class Transition(Strict):
     to: Slug
     name: Name | None = None
     requires_record: StrictBool = Field(default=False, description="The stage's record fields must be given.")
+    fields: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] | None = Field(
+        default=None,
+        description="With requires_record: only these record fields, all required, added to what the branch recorded "
+                    "before (the announcement of an adopted decision); without it, the whole record.",
+    )
 
 
 class Lifecycle(Strict):
@@ -239,6 +249,9 @@ class RecordField(Strict):
         default=False,
         description="This text field names the body that decided; it must be the `decision_body` of the branch's party "
         "(of the stage's owner, for a stage without branches), compared case-insensitively. Parties without one are not checked.",
+    )
+    not_before: str | None = Field(
+        default=None, description="For a date: the id of a date field this one cannot be before (announced after approved)."
     )
     success: str | None = Field(
         default=None,
@@ -307,10 +320,54 @@ class NoticeSettings(Strict):
         return self
 
 
+class Body(Strict):
+    id: Slug
+    name: Name = Field(description="The body, as its party names it: Kommunstyrelsen, Kommunfullmäktige.")
+    agenda_closes: PeriodText = Field(description="A matter must be with the body this long before a meeting (its agenda closes).")
+    meetings: list[Day] = Field(default_factory=list, description="The days the body meets.")
+
+
+class MeetingCalendar(Strict):
+    party: Slug
+    example: StrictBool = Field(
+        default=False,
+        description="The dates are invented examples, not the party's published calendar; every output that uses them says so.",
+    )
+    source: str | None = Field(default=None, max_length=500, description="Where the dates come from: a web page, an imported file.")
+    bodies: list[Body] = Field(
+        min_length=1, description="The bodies a matter passes, in order: the ones before the last prepare it, the last decides."
+    )
+
+    @property
+    def deciding(self) -> Body:
+        return self.bodies[-1]
+
+
+class Blackout(Strict):
+    id: Slug
+    name: Name = Field(description="Swedish, as shown: Sommaruppehåll, Julveckan, Valet (nya fullmäktige tillträder 15 oktober).")
+    start: Day
+    end: Day
+    meetings: StrictBool = Field(default=True, description="No meeting in it is planned for.")
+    reminders: StrictBool = Field(default=True, description="No reminder is sent in it; one due in it goes before it.")
+
+
+class Meetings(Strict):
+    blackouts: list[Blackout] = Field(default_factory=list)
+    calendars: list[MeetingCalendar] = Field(default_factory=list, description="One per party whose decisions are taken at meetings.")
+
+
 class ForEach(Strict):
     group: Slug
-    join: Literal["all", "any"] | Annotated[StrictInt, Field(ge=1)] = Field(
-        default="all", description="How many branches must be done for the stage to be done: all, any or a number."
+    join: Literal["all", "any", "taking-part"] | Annotated[StrictInt, Field(ge=1)] = Field(
+        default="all",
+        description="How many branches must be done for the stage to be done: all, any, a number, or taking-part: "
+                    "every party still taking part (a party whose branch here or before said no is outside, and not waited for).",
+    )
+    by_party: StrictBool = Field(
+        default=False,
+        description="Each branch waits only for its own party's branch of the parallel stages it depends on (one party's "
+                    "signing follows its own adoption), not for the whole stage.",
     )
 
 
@@ -327,6 +384,11 @@ class Stage(Strict):
     lifecycle: Slug
     record: list[RecordField] = Field(default_factory=list, description="What a branch must record when it finishes.")
     reminders: ReminderPolicy | None = None
+    at_meetings: StrictBool = Field(
+        default=False,
+        description="Decided at meetings: each branch passes its party's bodies in the order of its meeting calendar "
+                    "(meetings.calendars), prepared by the ones before the last and decided by the last.",
+    )
 
 
 class Definition(Strict):
@@ -341,6 +403,7 @@ class Definition(Strict):
     period: DateRange = Field(description="The period the process prepares, e.g. the agreement's 2027–2030.")
     reminder_defaults: ReminderPolicy = Field(default_factory=ReminderPolicy)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    meetings: Meetings = Field(default_factory=Meetings, description="Meeting calendars and the periods without meetings.")
     parties: list[Party] = Field(min_length=1)
     groups: list[Group] = Field(default_factory=list)
     lifecycles: list[Lifecycle] = Field(min_length=1)
@@ -353,6 +416,8 @@ class Definition(Strict):
     _lifecycles: dict[str, Lifecycle] = PrivateAttr(default_factory=dict)
     _state_kinds: dict[tuple[str, str], StateKind] = PrivateAttr(default_factory=dict)
     _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+    _calendars: dict[str, MeetingCalendar] = PrivateAttr(default_factory=dict)
+    _sittings: dict[tuple[str, str], tuple] = PrivateAttr(default_factory=dict)  # the planner's cache, per body
 
     def model_post_init(self, _context: object) -> None:
         for index, items in ((self._parties, self.parties), (self._stages, self.stages), (self._lifecycles, self.lifecycles)):
@@ -361,6 +426,24 @@ class Definition(Strict):
         for cycle in self._lifecycles.values():
             for state in cycle.states:
                 self._state_kinds.setdefault((cycle.id, state.id), state.kind)
+        for calendar in self.meetings.calendars:
+            self._calendars.setdefault(calendar.party, calendar)
+
+    def meeting_calendar(self, party_id: str) -> MeetingCalendar | None:
+        return self._calendars.get(party_id)
+
+    def cached_sittings(self, party_id: str, body_id: str, compute) -> tuple:
+        """A body's usable meetings with their agenda closing days, worked out once per
+        definition (it is immutable): the planner asks for them for every branch and day."""
+        key = (party_id, body_id)
+        if key not in self._sittings:
+            self._sittings[key] = compute()
+        return self._sittings[key]
+
+    @property
+    def example_calendars(self) -> list[str]:
+        """The parties whose meeting calendars are invented examples: outputs must say so."""
+        return [c.party for c in self.meetings.calendars if c.example]
 
     def party(self, party_id: str) -> Party:
         return self._parties[party_id]
@@ -373,6 +456,9 @@ class Definition(Strict):
 
     def state_kind(self, lifecycle_id: str, state_id: str) -> StateKind:
         return self._state_kinds[lifecycle_id, state_id]
+
+    def state_at_deciding_body(self, lifecycle_id: str, state_id: str) -> bool:
+        return any(s.id == state_id and s.at_deciding_body for s in self.lifecycle(lifecycle_id).states)
 
     def group_members(self, group_id: str) -> list[str]:
         """The party ids of a group, nested groups expanded, in order of first mention."""

@@ -14,10 +14,10 @@ from typing import Any
 
 import pendulum
 
-from samverkan.process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind
+from samverkan.process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind, Transition
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
-from samverkan.graph import Node, branch_parties, dependants, join_needed
+from samverkan.graph import Node, branch_parties, join_needed, outside_of, party_dependencies, stage_order
 from samverkan.patterns import matches
 from samverkan.text import MAX_FIELD_VALUE, shown
 
@@ -95,28 +95,41 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
     if transition is None:
         raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
     _check_time(node, current, request.at, now)
-    record = _check_record(stage, transition.requires_record, request, current, now)
+    record = _check_record(stage, transition, request, current, now)
     if transition.requires_record:
         _check_decision_body(definition, stage, node, record)
     to_kind = kind_of(definition, stage, request.to)
-    if transition.requires_record:
+    if transition.requires_record and transition.fields is None:
         _check_outcome(stage, to_kind, record)
+    was_done = kind_of(definition, stage, current.state) is StateKind.done
     after = replace(
         current,
         state=request.to,
         changed_at=request.at,
         started_at=current.started_at or request.at,
-        completed_at=request.at if to_kind is StateKind.done else None,
+        # Adding to a finished decision's record (its announcement) does not move when it finished.
+        completed_at=(current.completed_at if was_done else request.at) if to_kind is StateKind.done else None,
         record=record if transition.requires_record else current.record,
     )
     working = dict(state)
     working[node] = after
     changes = [Change(node, current.state, after, request.at, automatic=False)]
-    if node.party is not None:
-        changes += _evaluate_join(definition, stage, working, request.at)
-    whole = working[Node(stage.id, None)]
-    if kind_of(definition, stage, whole.state) is StateKind.done:
-        changes += _release(definition, working, dependants(definition)[stage.id], request.at)
+    return changes + settle(definition, working, request.at)
+
+
+def settle(definition: Definition, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
+    """After a change, in process order: joins re-evaluated, and what may now start released
+    (a whole stage once all it depends on is done; one party's branch, for a stage that goes
+    party by party, once that party's branches before it are done). Updates `working`."""
+    changes: list[Change] = []
+    for stage_id in stage_order(definition):
+        stage = definition.stage(stage_id)
+        if stage.for_each and stage.for_each.by_party:
+            changes += _release_branches(definition, stage, working, at)
+        else:
+            changes += _release(definition, working, [stage_id], at)
+        if stage.for_each and kind_of(definition, stage, working[Node(stage_id, None)].state) is not StateKind.waiting:
+            changes += _evaluate_join(definition, stage, working, at)
     return changes
 
 
@@ -169,7 +182,8 @@ def _check_time(node: Node, current: NodeState, at: pendulum.DateTime, now: pend
             )
 
 
-def _check_record(stage: Stage, required: bool, request: TransitionRequest, current: NodeState, now) -> dict[str, Any]:
+def _check_record(stage: Stage, transition: Transition, request: TransitionRequest, current: NodeState, now) -> dict[str, Any]:
+    required = transition.requires_record
     fields = dict(request.fields)
     reference_field = next((f for f in stage.record if f.reference), None)
     if request.reference is not None and reference_field is not None:
@@ -180,15 +194,18 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
         if fields and not (reference_field and set(fields) == {reference_field.id}):
             raise TransitionRefused(f"{request.stage}: this transition records no fields (got {', '.join(sorted(fields))})")
         return {}
-    known = {f.id: f for f in stage.record}
+    specs = stage.record
+    if transition.fields is not None:  # only these, all required, added to what was recorded
+        specs = [f.model_copy(update={"required": True}) for f in stage.record if f.id in transition.fields]
+    known = {f.id: f for f in specs}
     unknown = [name for name in fields if name not in known]
     problems = []
     if unknown:  # one line, however many: an error repeats little of what was typed
         names = ", ".join(shown(name, 30) for name in unknown[:3])
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
         problems.append(f"{request.stage}: unknown field{'s' if len(unknown) > 1 else ''} {names}{more}; the fields are: {', '.join(known)}")
-    record: dict[str, Any] = {}
-    for spec in stage.record:
+    record: dict[str, Any] = dict(current.record) if transition.fields is not None else {}
+    for spec in specs:
         value = fields.get(spec.id, "").strip()
         if not value:
             if spec.required:
@@ -200,9 +217,20 @@ def _check_record(stage: Stage, required: bool, request: TransitionRequest, curr
             record[spec.id] = _field_value(spec, value, current, request.at)
         except ValueError as error:
             problems.append(f"{request.stage}: field {spec.id!r} ({spec.name}): {error}")
+    problems += _order_of_dates(request.stage, stage.record, record)
     if problems:
         raise TransitionRefused(*problems)
     return record
+
+
+def _order_of_dates(stage_id: str, specs: list[RecordField], record: Mapping[str, Any]) -> list[str]:
+    """Dates that follow one another in law (decided, minutes approved, announced) in that order."""
+    problems = []
+    for spec in specs:
+        earlier = spec.not_before
+        if earlier and spec.id in record and earlier in record and record[spec.id] < record[earlier]:
+            problems.append(f"{stage_id}: field {spec.id!r} ({spec.name}): {record[spec.id]} is before {earlier} ({record[earlier]})")
+    return problems
 
 
 def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum.DateTime) -> Any:
@@ -267,7 +295,11 @@ def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, Nod
     """The whole of a parallel stage follows its branches: done once the join rule is met,
     failed while it cannot be met, ready otherwise."""
     lifecycle = definition.lifecycle(stage.lifecycle)
-    branches = [working[Node(stage.id, p)] for p in branch_parties(definition, stage)]
+    parties = branch_parties(definition, stage)
+    if stage.for_each.join == "taking-part":  # the parties outside are not waited for
+        away = outside(definition, working)
+        parties = [p for p in parties if Node(stage.id, p) not in away]
+    branches = [working[Node(stage.id, p)] for p in parties]
     kinds = [kind_of(definition, stage, b.state) for b in branches]
     needed = join_needed(stage, len(branches))
     done = sorted(b.completed_at for b, k in zip(branches, kinds) if k is StateKind.done)
@@ -276,9 +308,9 @@ def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, Nod
     whole = working[whole_node]
     if kind_of(definition, stage, whole.state) is StateKind.done:
         return []  # a stage once done stays done: what it released cannot be taken back
-    if len(done) >= needed:
+    if branches and len(done) >= needed:
         target, completed = state_of_kind(lifecycle, StateKind.done), done[needed - 1]
-    elif len(branches) - failed < needed and state_of_kind(lifecycle, StateKind.failed):
+    elif (not branches or len(branches) - failed < needed) and state_of_kind(lifecycle, StateKind.failed):
         target, completed = state_of_kind(lifecycle, StateKind.failed), None
     else:
         target, completed = state_of_kind(lifecycle, StateKind.ready), None
@@ -297,7 +329,7 @@ def _release(definition: Definition, working: dict[Node, NodeState], candidates:
         stage = definition.stage(stage_id)
         lifecycle = definition.lifecycle(stage.lifecycle)
         whole = working[Node(stage_id, None)]
-        if kind_of(definition, stage, whole.state) is not StateKind.waiting:
+        if kind_of(definition, stage, whole.state) is not StateKind.waiting or (stage.for_each and stage.for_each.by_party):
             continue
         done_at = []
         for dependency in stage.depends_on:
@@ -316,6 +348,46 @@ def _release(definition: Definition, working: dict[Node, NodeState], candidates:
                 working[node] = after
                 changes.append(Change(node, before.state, after, released, automatic=True))
     return changes
+
+
+def _release_branches(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
+    """A stage that goes party by party: each waiting branch whose own dependencies are done
+    becomes ready; the whole becomes ready with its first branch."""
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    ready = state_of_kind(lifecycle, StateKind.ready)
+    changes = []
+    for party in branch_parties(definition, stage):
+        node = Node(stage.id, party)
+        before = working[node]
+        if kind_of(definition, stage, before.state) is not StateKind.waiting:
+            continue
+        done_at = []
+        for dependency in party_dependencies(definition, stage, party):
+            dep = working[dependency]
+            if kind_of(definition, definition.stage(dependency.stage), dep.state) is not StateKind.done:
+                break
+            done_at.append(dep.completed_at)
+        else:
+            released = max(done_at, default=at)
+            ready_at = max(released, _fixed_earliest(stage) or released)
+            after = replace(before, state=ready, ready_at=ready_at, changed_at=released)
+            working[node] = after
+            changes.append(Change(node, before.state, after, released, automatic=True))
+    whole_node = Node(stage.id, None)
+    whole = working[whole_node]
+    if changes and kind_of(definition, stage, whole.state) is StateKind.waiting:
+        first = min(changes, key=lambda c: c.after.ready_at)
+        after = replace(whole, state=ready, ready_at=first.after.ready_at, changed_at=first.at)
+        working[whole_node] = after
+        changes.insert(0, Change(whole_node, whole.state, after, first.at, automatic=True))
+    return changes
+
+
+def outside(definition: Definition, state: InstanceState) -> dict[Node, Node]:
+    """The branches whose party no longer takes part, each with the "no" that put it outside."""
+    failed = {node for node, s in state.items() if node.party is not None
+              and kind_of(definition, definition.stage(node.stage), s.state) is StateKind.failed}
+    return outside_of(definition, failed)
 
 
 def reference_of(stage: Stage, record: Mapping[str, Any]) -> str | None:
@@ -346,11 +418,15 @@ def waiting_for(definition: Definition, state: InstanceState, node: Node) -> lis
             return [Node(stage.id, p) for p in branch_parties(definition, stage)
                     if kind_of(definition, stage, state[Node(stage.id, p)].state) is not StateKind.done]
         return [node]
-    return unfinished_dependencies(definition, state, stage)
+    return unfinished_dependencies(definition, state, stage, node.party)
 
 
-def unfinished_dependencies(definition: Definition, state: InstanceState, stage: Stage) -> list[Node]:
-    """What a waiting stage, and each of its branches alike, still waits for."""
+def unfinished_dependencies(definition: Definition, state: InstanceState, stage: Stage, party: str | None = None) -> list[Node]:
+    """What a waiting stage, and each of its branches alike, still waits for (a branch of a
+    stage that goes party by party: its own party's)."""
+    if party is not None and stage.for_each and stage.for_each.by_party:
+        return [d for d in party_dependencies(definition, stage, party)
+                if kind_of(definition, definition.stage(d.stage), state[d].state) is not StateKind.done]
     pending: list[Node] = []
     for dependency in stage.depends_on:
         dep_stage = definition.stage(dependency)

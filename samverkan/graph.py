@@ -54,7 +54,7 @@ def branch_parties(definition: Definition, stage: Stage) -> list[str]:
 def join_needed(stage: Stage, branches: int) -> int:
     """How many of a parallel stage's branches must be done for the stage to be done."""
     join = stage.for_each.join
-    return branches if join == "all" else 1 if join == "any" else join
+    return branches if join in ("all", "taking-part") else 1 if join == "any" else join
 
 
 def stage_order(definition: Definition) -> list[str]:
@@ -67,3 +67,34 @@ def dependants(definition: Definition) -> dict[str, list[str]]:
         for dependency in stage.depends_on:
             result[dependency].append(stage.id)
     return result
+
+
+def party_dependencies(definition: Definition, stage: Stage, party: str) -> list[Node]:
+    """What one branch of a stage that goes party by party waits for: its own party's branch of
+    each parallel stage before it that has one, the whole of every other."""
+    nodes = []
+    for dependency in stage.depends_on:
+        dep_stage = definition.stage(dependency)
+        own = dep_stage.for_each is not None and party in branch_parties(definition, dep_stage)
+        nodes.append(Node(dependency, party if own else None))
+    return nodes
+
+
+def outside_of(definition: Definition, failed: set[Node]) -> dict[Node, Node]:
+    """The branches whose party no longer takes part, each with the "no" that put it outside:
+    a failed branch of a stage that joins the parties taking part, and, party by party, the
+    branches after it. A new decision brings the party back."""
+    found: dict[Node, Node] = {}
+    for stage_id in stage_order(definition):
+        stage = definition.stage(stage_id)
+        if not stage.for_each or stage.for_each.join != "taking-part":
+            continue
+        for party in branch_parties(definition, stage):
+            node = Node(stage_id, party)
+            if node in failed:
+                found[node] = node
+            elif stage.for_each.by_party:
+                cause = next((found[d] for d in party_dependencies(definition, stage, party) if d in found), None)
+                if cause is not None:
+                    found[node] = cause
+    return found

@@ -20,9 +20,10 @@ import pendulum
 from samverkan.process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
-from samverkan.graph import Node, branch_parties, dependants, join_needed, stage_order
+from samverkan.graph import Node, branch_parties, dependants, join_needed, outside_of, party_dependencies, stage_order
+from samverkan.meetings.chains import MeetingPlan, expected_chain, meeting_plan
 from samverkan.rejections import blocked_by_failures
-from samverkan.reminders import Reminder, reminder_schedule
+from samverkan.reminders import Reminder, in_blackouts, reminder_schedule
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Actual:
 
     finished: pendulum.Date | None = None
     failed: bool = False  # it ended without success (a council said no): it will not finish on its estimate
+    started: pendulum.Date | None = None  # work began (a matter decided at meetings is with its first body)
+    at_deciding_body: bool = False  # a matter decided at meetings waits at its deciding body (postponed)
+    not_before: pendulum.Date | None = None  # it cannot be decided before this day (the meeting that postponed it is past)
 
 
 @dataclass
@@ -55,6 +59,9 @@ class PlannedNode:
     critical: bool = False
     reminders: tuple[Reminder, ...] = ()
     blocked_by: tuple[Node, ...] = ()  # failed nodes that keep it from finishing: not planned
+    outside_by: Node | None = None  # the "no" that put its party outside: not waited for
+    meetings: MeetingPlan | None = None  # for a branch decided at meetings
+    act_by: pendulum.Date | None = None  # what reminders aim at, when not the deadline: the agenda that matters
 
     @property
     def blocked(self) -> bool:
@@ -131,22 +138,31 @@ def plan(
 ) -> Plan:
     actuals = actuals or {}
     as_of = to_date(as_of) if as_of is not None else None
+    outside = outside_of(definition, {node for node, actual in actuals.items() if actual.failed and node.party})
     planned: dict[Node, PlannedNode] = {}
     ordered: list[PlannedNode] = []
     for stage_id in stage_order(definition):
         stage = definition.stage(stage_id)
         ready_on = max((planned[Node(d, None)].finish for d in stage.depends_on), default=None)
+        by_party = stage.for_each is not None and stage.for_each.by_party
         with _calendar_bounds(stage):
-            branches = [_forward(definition, stage, p, ready_on, actuals, as_of) for p in branch_parties(definition, stage)]
+            branches = [_forward(definition, stage, p, _party_ready(definition, stage, p, planned) if by_party else ready_on,
+                                 actuals, as_of) for p in branch_parties(definition, stage)]
+            for branch in branches:
+                branch.outside_by = outside.get(branch.node)
             whole = _join(stage, branches, actuals) if branches else _forward(definition, stage, None, ready_on, actuals, as_of)
         for item in (whole, *branches):
             planned[item.node] = item
             ordered.append(item)
-    _backward(definition, planned)
+    _backward(definition, planned, actuals, as_of)
     _schedule_reminders(definition, ordered)
     _mark_critical(definition, planned)
     _mark_blocked(definition, planned, actuals)
     return Plan(definition, as_of, ordered, _infeasible(definition, planned))
+
+
+def _party_ready(definition: Definition, stage: Stage, party: str, planned: dict[Node, PlannedNode]) -> pendulum.Date | None:
+    return max((planned[d].finish for d in party_dependencies(definition, stage, party)), default=None)
 
 
 def _schedule_reminders(definition: Definition, ordered: list[PlannedNode]) -> None:
@@ -155,10 +171,13 @@ def _schedule_reminders(definition: Definition, ordered: list[PlannedNode]) -> N
     for item in ordered:
         whole_parallel = item.node.party is None and definition.stage(item.node.stage).for_each
         if item.completed is None and not whole_parallel:  # a parallel stage is reminded through its branches
-            key = (item.node.stage, item.deadline, item.latest_finish)
+            if item.outside_by is not None:
+                continue  # a party outside is not reminded
+            target, limit = (item.act_by, item.act_by) if item.act_by else (item.deadline, item.latest_finish)
+            key = (item.node.stage, target, limit)
             if key not in schedules:
-                schedules[key] = reminder_schedule(definition.reminder_policy(definition.stage(item.node.stage)), item.deadline,
-                                                   item.latest_finish)
+                reminders = reminder_schedule(definition.reminder_policy(definition.stage(item.node.stage)), target, limit)
+                schedules[key] = in_blackouts(definition, reminders)
             item.reminders = schedules[key]
 
 
@@ -166,7 +185,7 @@ def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actu
     """A failed node is not planned to finish on its estimate: it, and what it keeps from
     finishing (its stage when the join can no longer be met, and the stages after), are
     blocked by it until a new decision. Their dates stay as what a new decision would give."""
-    failed = [node for node, actual in actuals.items() if actual.failed
+    failed = [node for node, actual in actuals.items() if actual.failed and planned[node].outside_by is None
               and not (node.party is None and definition.stage(node.stage).for_each)]
     causes = blocked_by_failures(definition, failed)
     for node in failed:
@@ -230,10 +249,14 @@ def _forward(
         deadline, reason = _adjusted(nominal, stage.deadline.adjust)
         basis = stage.deadline.basis
 
-    completed = actuals.get(node, Actual()).finished
-    finish = completed or planned
-    if completed is None and as_of is not None and finish < as_of:
-        finish = as_of  # what is not done cannot finish in the past
+    actual = actuals.get(node, Actual())
+    completed = actual.finished
+    if stage.at_meetings and party is not None or stage.at_meetings and not stage.for_each:
+        planned, finish = _meeting_finish(definition, stage, party or stage.owner, start, actual, as_of)
+    else:
+        finish = completed or planned
+        if completed is None and as_of is not None and finish < as_of:
+            finish = as_of  # what is not done cannot finish in the past
     item = PlannedNode(
         node=node,
         name=stage.name,
@@ -250,6 +273,31 @@ def _forward(
         completed=completed,
     )
     return item
+
+
+def _meeting_finish(definition: Definition, stage: Stage, party: str, start: pendulum.Date, actual: Actual,
+                    as_of: pendulum.Date | None) -> tuple[pendulum.Date, pendulum.Date]:
+    """(planned, expected) decision day of a branch decided at meetings: the deciding body's
+    first meeting the matter can reach from its start, and from today. Without such a meeting
+    in the calendar, the day after the calendar ends: later than any deadline it could keep."""
+    calendar = definition.meeting_calendar(party)
+    horizon = to_date(max((d for body in calendar.bodies for d in body.meetings), default=start)).add(days=1)
+    if stage.deadline is not None:
+        horizon = max(horizon, to_date(stage.deadline.date).add(days=1))
+    chain = expected_chain(definition, calendar, start)
+    planned = chain[-1].day if chain else horizon
+    if actual.finished:
+        return planned, actual.finished
+    available = max(d for d in (start, as_of, actual.not_before) if d is not None)
+    chain = expected_chain(definition, calendar, available, from_body=_with_body(calendar, actual))
+    return planned, chain[-1].day if chain else max(horizon, available)
+
+
+def _with_body(calendar, actual: Actual) -> int | None:
+    """The body the matter is with already (its agenda no longer matters), if any."""
+    if actual.at_deciding_body:
+        return len(calendar.bodies) - 1
+    return 0 if actual.started is not None else None
 
 
 def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, str | None]:
@@ -269,6 +317,9 @@ def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, st
 
 def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actual]) -> PlannedNode:
     """The parallel stage as a whole: done when its join rule is met by its branches."""
+    taking_part = [b for b in branches if b.outside_by is None] or branches
+    if stage.for_each.join == "taking-part":
+        branches = taking_part  # the parties outside are not waited for
     needed = join_needed(stage, len(branches))
     latest = max(branches, key=lambda b: b.deadline)  # branches differ only where actual dates do
     completed = actuals.get(Node(stage.id, None), Actual()).finished
@@ -289,23 +340,55 @@ def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actu
     )
 
 
-def _backward(definition: Definition, planned: dict[Node, PlannedNode]) -> None:
-    """Latest finish of every node: the tightest of its own hard deadline and what the stages
-    after it need. A node with neither has no latest finish (its slack is unbounded)."""
+def _backward(definition: Definition, planned: dict[Node, PlannedNode], actuals: Mapping[Node, Actual],
+              as_of: pendulum.Date | None) -> None:
+    """Latest finish of every node: the tightest of its own hard deadline and what the nodes
+    after it need (a branch of a stage that goes party by party needs only its own party's
+    branch before it). A node with neither has no latest finish (its slack is unbounded).
+    A branch decided at meetings gets its last meetings here, and its deadline from them."""
     after = dependants(definition)
-    latest_start: dict[str, pendulum.Date | None] = {}
+    latest_start: dict[Node, pendulum.Date | None] = {}
     for stage_id in reversed(stage_order(definition)):
         stage = definition.stage(stage_id)
-        limits = [latest_start[d] for d in after[stage_id] if latest_start.get(d) is not None]
         whole = planned[Node(stage_id, None)]
-        if whole.hard:
-            limits.append(whole.deadline)
-        latest = min(limits) if limits else None
+        own = [whole.deadline] if whole.hard else []
         members = [planned[Node(stage_id, p)] for p in branch_parties(definition, stage)]
         for item in (whole, *members):
-            item.latest_finish = latest
-        with _calendar_bounds(stage):
-            latest_start[stage_id] = None if latest is None else _latest_start(stage, latest)
+            limits = list(own)
+            for dependant in after[stage_id]:
+                dep_stage = definition.stage(dependant)
+                by_party = item.node.party and dep_stage.for_each and dep_stage.for_each.by_party \
+                    and item.node.party in branch_parties(definition, dep_stage)
+                limit = latest_start.get(Node(dependant, item.node.party if by_party else None))
+                if limit is not None:
+                    limits.append(limit)
+            item.latest_finish = min(limits) if limits else None
+            with _calendar_bounds(stage):
+                if stage.at_meetings and (item.node.party or not stage.for_each):
+                    latest_start[item.node] = _plan_meetings(definition, stage, item, actuals, as_of)
+                else:
+                    latest_start[item.node] = None if item.latest_finish is None else _latest_start(stage, item.latest_finish)
+        if members:  # what comes before the whole must let every party still taking part make it
+            starts = [latest_start[m.node] for m in members if m.outside_by is None and latest_start[m.node] is not None]
+            latest_start[whole.node] = min(starts, default=latest_start[whole.node])
+
+
+def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actuals: Mapping[Node, Actual],
+                   as_of: pendulum.Date | None) -> pendulum.Date | None:
+    """The branch's meetings: the last ones that still keep its latest finish give its deadline
+    (the deciding body's last meeting) and its latest start (when the first agenda closes)."""
+    party = item.node.party or stage.owner
+    actual = actuals.get(item.node, Actual())
+    available = max(d for d in (item.start, as_of, actual.not_before) if d is not None)
+    meetings = meeting_plan(definition, party, available, item.latest_finish,
+                            from_body=_with_body(definition.meeting_calendar(party), actual))
+    item.meetings = meetings
+    last = meetings.last_decision
+    if last is not None and item.completed is None:
+        item.nominal_deadline = item.deadline = last.day
+        item.deadline_reason = None
+        item.act_by = last.agenda_closes if actual.started is not None else meetings.material_by
+    return meetings.material_by if meetings.latest else item.latest_finish
 
 
 def _latest_start(stage: Stage, latest_finish: pendulum.Date) -> pendulum.Date:

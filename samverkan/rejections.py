@@ -42,6 +42,8 @@ def failed_nodes(definition: Definition, state: InstanceState) -> list[Node]:
 def join_text(definition: Definition, stage_id: str, failed: int) -> str:
     stage = definition.stage(stage_id)
     total = len(branch_parties(definition, stage))
+    if stage.for_each and stage.for_each.join == "taking-part":
+        return f"{stage_id} räknar de parter som deltar: parten står utanför och de andra {total - failed} går vidare utan den"
     needed = join_needed(stage, total)
     what = f"alla {total}" if needed == total else f"{needed} av {total}"
     return f"{stage_id} kräver {what} parter; högst {total - failed} kan bli klara"
@@ -51,6 +53,9 @@ def blocked_by_failures(definition: Definition, failed: list[Node]) -> dict[str,
     """Per stage, the failed nodes that keep it from finishing (a stage not blocked is absent)."""
     by_stage: dict[str, list[Node]] = {}
     for node in failed:
+        stage = definition.stage(node.stage)
+        if stage.for_each and stage.for_each.join == "taking-part":
+            continue  # a party that says no is outside; the others go on without it
         by_stage.setdefault(node.stage, []).append(node)
     causes: dict[str, tuple[Node, ...]] = {}
     for stage_id in stage_order(definition):

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import pendulum
 
-from samverkan.process_definitions.model import ReminderPolicy
+from samverkan.process_definitions.model import Definition, ReminderPolicy
 from samverkan.calendar import (
     Period,
     add_period,
@@ -68,3 +68,20 @@ def reminder_schedule(policy: ReminderPolicy, deadline: pendulum.Date, limit: pe
             day = min(day, previous_business_day(subtract_period(limit, parse_period(policy.escalate.before_hard))))
         reminders.append(Reminder(ReminderKind.escalation, local_datetime(day, policy.at), 1, policy.escalate.after))
     return tuple(sorted(reminders, key=lambda r: (r.at, r.kind.value)))
+
+
+def in_blackouts(definition: Definition, reminders: tuple[Reminder, ...]) -> tuple[Reminder, ...]:
+    """No reminder during a blackout that stops them (July, the Christmas week): one due in it
+    goes on the last business day before it, still ahead of what it reminds about."""
+    quiet = [(b.start, b.end) for b in definition.meetings.blackouts if b.reminders]
+    if not quiet:
+        return reminders
+    moved = []
+    for reminder in reminders:
+        day = reminder.at.date()
+        period = next(((start, end) for start, end in quiet if start <= day <= end), None)
+        if period is not None:
+            before = previous_business_day(pendulum.Date(period[0].year, period[0].month, period[0].day).subtract(days=1))
+            reminder = Reminder(reminder.kind, local_datetime(before, reminder.at.format("HH:mm")), reminder.sequence, reminder.offset)
+        moved.append(reminder)
+    return tuple(sorted(moved, key=lambda r: (r.at, r.kind.value)))

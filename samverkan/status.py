@@ -34,6 +34,7 @@ class StatusRow:
     critical: bool
     failed: bool = False  # ended without success: a "no"
     blocked_by: tuple[Node, ...] = ()  # the failed nodes that keep it from finishing
+    outside_by: Node | None = None  # the "no" that put its party outside: not waited for
 
     @property
     def late(self) -> bool:
@@ -43,10 +44,16 @@ class StatusRow:
 def actuals_of(definition: Definition, state: InstanceState) -> dict[Node, Actual]:
     actuals = {}
     for node, s in state.items():
+        kind = kind_of(definition, definition.stage(node.stage), s.state)
         if s.completed_at:
             actuals[node] = Actual(finished=s.completed_at.in_timezone(TIMEZONE).date())
-        elif kind_of(definition, definition.stage(node.stage), s.state) is StateKind.failed:
+        elif kind is StateKind.failed:
             actuals[node] = Actual(failed=True)
+        elif kind is StateKind.active and s.started_at is not None:
+            postponed = definition.state_at_deciding_body(definition.stage(node.stage).lifecycle, s.state)
+            # Postponed: the meeting that postponed it is behind it; it goes to a later one.
+            since = (s.changed_at or s.started_at).in_timezone(TIMEZONE).date().add(days=1) if postponed else None
+            actuals[node] = Actual(started=s.started_at.in_timezone(TIMEZONE).date(), at_deciding_body=postponed, not_before=since)
     return actuals
 
 
@@ -65,7 +72,9 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
         stage = definition.stage(node.stage)
         current = state[node]
         kind = kind_of(definition, stage, current.state)
-        if kind is StateKind.waiting:
+        if kind is StateKind.waiting and node.party and stage.for_each and stage.for_each.by_party:
+            waits = tuple(unfinished_dependencies(definition, state, stage, node.party))
+        elif kind is StateKind.waiting:
             if stage.id not in waiting:
                 waiting[stage.id] = tuple(unfinished_dependencies(definition, state, stage))
             waits = waiting[stage.id]
@@ -74,7 +83,7 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
         names = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
         item = planned.get(node.stage, node.party)
         finished = kind is StateKind.done
-        no_countdown = finished or kind is StateKind.failed or item.blocked
+        no_countdown = finished or kind is StateKind.failed or item.blocked or item.outside_by is not None
         rows.append(StatusRow(
             node=node,
             name=stage.name,
@@ -94,5 +103,6 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             critical=item.critical,
             failed=kind is StateKind.failed,
             blocked_by=item.blocked_by,
+            outside_by=item.outside_by,
         ))
     return rows

@@ -29,7 +29,7 @@ from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.notices import notices_table, notices_text
 from samverkan.text import SLUG
 
-ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje")
+ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos")
 NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
 
 _DESCRIPTIONS = {
@@ -37,6 +37,7 @@ _DESCRIPTIONS = {
     "steg": "Alla steg och grenar: status, ansvarig, deadline, dagar kvar och vad de väntar på; avslag och förseningar först",
     "antaganden": "Varje parts beslut: utfall, beslutande organ, datum och paragraf",
     "tidslinje": "Planerat mot faktiskt per steg och gren",
+    "prognos": "Prognos per part: väntat beslutssammanträde, sista möjliga, marginal i möten; parter i riskzonen och utanför först, med orsak",
     "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
 }
 
@@ -99,6 +100,7 @@ def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
         "antaganden": create("antaganden", "table", f"{progress}. {_DESCRIPTIONS['antaganden']}", dash.matrix),
         "framsteg": create("framsteg", "progress", f"Antaganden: {progress}", dash.progress.fraction * 100),
         "tidslinje": create("tidslinje", "table", _DESCRIPTIONS["tidslinje"], dash.timeline),
+        "prognos": create("prognos", "table", _DESCRIPTIONS["prognos"], dash.forecast or [{"Part": "Inget steg beslutas på sammanträden"}]),
     }
 
 

@@ -30,7 +30,7 @@ def node_facts(definition, **changes):
         "stage_id": stage.id, "stage_name": stage.name, "stage_description": stage.description,
         "party_id": party.id, "party_name": party.name, "state_name": "Ärendet bereds", "actions": actions,
         "deadline": DEADLINE.isoformat(), "deadline_hard": True,
-        "deadline_reason": "31 december är nyårsafton och ingen arbetsdag.", "hard_limit": None, "days_left": 14,
+        "deadline_reason": "31 december är nyårsafton och ingen arbetsdag.", "hard_limit": None, "meetings": [], "days_left": 14,
         "decision_body": party.decision_body, "ask_name": owner.name, "ask_email": owner.email,
         "overview": "Antagande pågår: 11 av 16 parter har beslutat.", "recipient_role": "sekreterare",
     }
@@ -41,7 +41,7 @@ def digest_facts(definition, **changes):
     facts = {
         "process_name": definition.name, "instance_id": "samverkan-2027-2030", "marks": [],
         "week": 51, "week_start": "2026-12-14", "overview": "Antagande pågår: 11 av 16 parter har beslutat.",
-        "progress": [], "late": [], "rejected": [], "blocked": [], "failed_notices": [], "next_deadlines": [],
+        "progress": [], "at_risk": [], "outside": [], "late": [], "rejected": [], "blocked": [], "failed_notices": [], "next_deadlines": [],
     }
     return facts | changes
 

@@ -27,6 +27,7 @@ TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="SAMVERKAN_TO
 def register(app: typer.Typer) -> None:
     app.command("start")(start)
     app.command("status")(status)
+    app.command("forecast")(forecast)
     app.command("transition")(transition)
     app.command("audit")(audit)
 
@@ -109,6 +110,30 @@ def status(
     sys.stdout.write(status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks()))
     if notices.get("failed"):
         print(f"UTSKICK SOM MISSLYCKATS: {notices['failed']} (se `samverkan outbox {instance_id} --state failed`)")
+
+
+def forecast(
+    instance: Annotated[Optional[str], typer.Argument(help="The instance (may be left out when there is one).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each party's expected decision meeting, its slack, the parties at risk and why, the critical path."""
+    from samverkan import instances
+    from samverkan.calendar import TIMEZONE
+    from samverkan.forecast import forecast as make_forecast
+    from samverkan.meetings.chains import example_note
+
+    from .forecast_output import forecast_as_dict, forecast_as_table
+
+    instance = checked_instance(instance, "INSTANCE")
+    today = context.clock().now().in_timezone(TIMEZONE).date()
+    with context.database() as db, db.read() as session:
+        loaded = instances.load(session, instance)
+        result = make_forecast(loaded.definition, loaded.state, today)
+        instance_id, marks = loaded.instance.id, loaded.marks()
+    if as_json:
+        sys.stdout.write(json.dumps(forecast_as_dict(result, instance_id, marks), ensure_ascii=False, indent=2) + "\n")
+        return
+    sys.stdout.write(forecast_as_table(result, instance_id, marks, example_note(loaded.definition)))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -7,6 +7,8 @@ import json
 from samverkan.planner import MoveRule, Plan, PlannedNode
 from samverkan.rejections import next_step
 
+from samverkan.meetings.chains import MeetingPlan, Sitting, example_note
+
 from .table import table_lines
 
 
@@ -15,6 +17,7 @@ def plan_as_dict(plan: Plan) -> dict:
     return {
         "process": {"id": d.id, "name": d.name, "version": d.version, "timezone": d.timezone},
         "as_of": plan.as_of.isoformat() if plan.as_of else None,
+        "example_calendars": d.example_calendars,
         "stages": [_node(n) for n in plan.nodes],
         "blocked": [
             {"id": n.node.stage, "party": n.node.party, "blocked_by": [{"id": b.stage, "party": b.party} for b in n.blocked_by],
@@ -59,6 +62,27 @@ def _node(n: PlannedNode) -> dict:
         "slack_days": None if n.blocked else n.slack_days,
         "critical": n.critical,
         "reminders": [{"kind": r.kind.value, "at": r.at.isoformat(), "offset": r.offset} for r in n.reminders],
+        "reminders_aim_at": n.act_by.isoformat() if n.act_by else None,
+        "outside_because_of": {"id": n.outside_by.stage, "party": n.outside_by.party} if n.outside_by else None,
+        "meetings": meetings_as_dict(n.meetings) if n.meetings else None,
+    }
+
+
+def sitting_as_dict(s: Sitting | None) -> dict | None:
+    if s is None:
+        return None
+    return {"body": s.body, "body_name": s.body_name, "date": s.day.isoformat(), "agenda_closes": s.agenda_closes.isoformat()}
+
+
+def meetings_as_dict(m: MeetingPlan) -> dict:
+    return {
+        "example_calendar": m.example,
+        "expected": [sitting_as_dict(s) for s in m.expected] if m.expected else None,
+        "latest": [sitting_as_dict(s) for s in m.latest] if m.latest else None,
+        "decision_meeting": sitting_as_dict(m.decision),
+        "last_decision_meeting": sitting_as_dict(m.last_decision),
+        "material_by": m.material_by.isoformat() if m.material_by else None,
+        "slack_meetings": m.slack_meetings,
     }
 
 
@@ -117,6 +141,20 @@ def moved_notes(moves: list[tuple[str, MoveRule | None, str | None]]) -> list[st
     return lines
 
 
+_MEETING_HEADINGS = ("Part", "Väntat beslut", "Sista möjliga beslut", "Ärendet hos första organet senast", "Marginal", "Påminnelser")
+
+
+def _sitting(s: Sitting | None) -> str:
+    return f"{s.body_name} {s.day.isoformat()}" if s else "inget sammanträde hinner"
+
+
+def _meeting_row(n: PlannedNode) -> tuple:
+    m = n.meetings
+    slack = "–" if m.slack_meetings is None else f"{m.slack_meetings} möte" if m.slack_meetings == 1 else f"{m.slack_meetings} möten"
+    return (n.party_name or "", _sitting(m.decision), _sitting(m.last_decision), m.material_by.isoformat() if m.material_by else "–",
+            slack, ", ".join(r.at.date().isoformat() for r in n.reminders) or "–")
+
+
 def plan_as_table(plan: Plan) -> str:
     d = plan.definition
     rows = []
@@ -134,10 +172,16 @@ def plan_as_table(plan: Plan) -> str:
             "ja" if n.critical else "",
         ))
     lines = [f"{d.name} ({d.id}, version {d.version})"]
+    if d.example_calendars:
+        lines.insert(0, example_note(d))
     if plan.as_of:
         lines.append(f"Planerat per {plan.as_of.isoformat()}")
     lines.append("")
     lines += table_lines(_HEADINGS, rows)
+    meetings = [n for n in plan.nodes if n.meetings and n.completed is None]
+    if meetings:
+        lines += ["", "Sammanträden (beslut på sammanträde; påminnelserna siktar på dagen då ärendet måste vara hos organet):"]
+        lines += table_lines(_MEETING_HEADINGS, [_meeting_row(n) for n in meetings])
     notes = moved_notes([(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
     if notes:
         lines.append("")

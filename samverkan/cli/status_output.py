@@ -46,7 +46,9 @@ def rejection_text(definition: Definition, r: Rejection) -> str:
     """One Swedish line: who said no, what it blocks, what has to happen next."""
     decided = ", ".join(x for x in (r.at.in_timezone(TIMEZONE).to_date_string() if r.at else None, r.reference, r.decision_body) if x)
     what = f"{_who(definition, r.node)}: {r.state_name}" + (f" ({decided})" if decided else "")
-    if r.blocks:
+    if r.join and "står utanför" in r.join and not r.blocks:
+        blocks = r.join.split(":", 1)[1].strip()
+    elif r.blocks:
         blocks = f"blockerar {', '.join(r.blocks)}" + (f" ({r.join})" if r.join else "")
     else:
         blocks = "blockerar inget steg" + (f" ({r.join.split(';')[0]})" if r.join else "")
@@ -82,6 +84,7 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "failed": r.failed,
             "blocked": bool(r.blocked_by),
             "blocked_by": [_node_ref(n) for n in r.blocked_by],
+            "outside_because_of": _node_ref(r.outside_by) if r.outside_by else None,
             "critical": r.critical,
             "completed_at": r.completed_at.in_timezone(TIMEZONE).isoformat() if r.completed_at else None,
             "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
@@ -99,6 +102,8 @@ _HEADINGS = ("Steg", "Part", "Status", "Deadline", "Dagar kvar", "Väntar på")
 
 
 def _days(row: StatusRow) -> str:
+    if row.outside_by is not None and not row.failed:
+        return "utanför"
     if row.failed:
         return "AVSLAG"
     if row.blocked_by:

@@ -11,10 +11,14 @@ import pendulum
 from samverkan.process_definitions.model import Definition
 from samverkan.engine import InstanceState
 from samverkan.rejections import rejections
-from samverkan.status import status_rows
+from samverkan.calendar import TIMEZONE
+from samverkan.forecast import forecast
+from samverkan.meetings.chains import example_note
+from samverkan.status import plan_for, status_rows
 
 from .adoption import Progress, adoption_stage, matrix, progress
 from .summary import summary_markdown
+from .forecast import forecast_markdown, forecast_table
 from .tables import stage_table, timeline
 
 if TYPE_CHECKING:  # the store's types only: building a dashboard needs no database
@@ -32,21 +36,27 @@ class Dashboard:
     progress: Progress
     timeline: list[dict[str, str]]  # Steg, Part, Planerat, Faktiskt, Avvikelse
     summary_markdown: str
+    forecast: list[dict[str, str]]  # per party: Part, Läge, Orsak, the meetings; at risk first
 
 
 def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTime, instance_id: str,
               marks: list[str]) -> Dashboard:
-    rows = status_rows(definition, state, now)
+    today = now.in_timezone(TIMEZONE).date()
+    planned = plan_for(definition, state, today)
+    rows = status_rows(definition, state, now, planned)
     done = progress(definition, state)
+    ahead = forecast(definition, state, today, planned)
+    note = example_note(definition)
     return Dashboard(
         instance_id=instance_id,
-        marks=list(marks),
+        marks=[*marks, *([note] if note else [])],
         stages=stage_table(definition, rows),
         matrix=matrix(definition, state),
         progress=done,
         timeline=timeline(definition, rows),
-        summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done,
-                                          adoption_stage(definition), now, instance_id, list(marks)),
+        summary_markdown=forecast_markdown(ahead) + summary_markdown(
+            definition, rows, rejections(definition, state), done, adoption_stage(definition), now, instance_id, list(marks)),
+        forecast=forecast_table(ahead),
     )
 
 

@@ -11,7 +11,10 @@ from samverkan.calendar import TIMEZONE
 from samverkan.dashboard.adoption import progress
 from samverkan.dashboard.tables import first_late_and_rejected
 from samverkan.engine import InstanceState
+from samverkan.forecast import forecast
 from samverkan.graph import Node
+from samverkan.meetings.chains import example_note
+from samverkan.planner import PlannedNode
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
 from samverkan.rejections import rejections
 from samverkan.status import StatusRow
@@ -67,10 +70,11 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     if kind is NoticeKind.escalation:  # it goes to the stage's owner and the director's office instead
         roles = list(dict.fromkeys([stage.responsible_role, *([policy.escalate.to_role] if policy.escalate else [])]))
     current = ev.state[node]
+    note = example_note(definition) if item.meetings and item.meetings.example else None
     facts: dict[str, Any] = {
         "process_name": definition.name,
         "instance_id": ev.instance_id,
-        "marks": list(ev.marks),
+        "marks": [*ev.marks, *([note] if note else [])],
         "stage_id": stage.id,
         "stage_name": stage.name,
         "stage_description": stage.description,
@@ -89,6 +93,7 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "overview": ev.overview,
         "recipient_role": ", ".join(ROLE_NAMES[Role(r)] for r in roles),
         "escalated_to": escalated_to,
+        "meetings": meeting_lines(item) if kind is not NoticeKind.confirmation else [],
         "record": [],
         "outcome": None,
         "outcome_failed": False,
@@ -100,6 +105,28 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         facts["outcome_failed"] = row.kind is StateKind.failed
         facts["actions"] = []
     return facts
+
+
+def meeting_lines(item: PlannedNode) -> list[str]:
+    """What a branch decided at meetings must reach, and when, in Swedish."""
+    meetings = item.meetings
+    if meetings is None or item.completed is not None:
+        return []
+    lines = []
+    if meetings.latest:
+        chain = " och ".join(f"{s.body_name.lower()} {s.day.isoformat()}" for s in meetings.latest)
+        lines.append(f"Ärendet måste vara hos {meetings.latest[0].body_name.lower()} senast {meetings.material_by.isoformat()} "
+                     f"för att hinna till {chain}, de sista sammanträden som hinner besluta i tid.")
+        if item.act_by and item.act_by != meetings.material_by:
+            lines.append(f"Ärendet måste finnas på {meetings.latest[-1].body_name.lower()}s föredragningslista senast "
+                         f"{item.act_by.isoformat()}.")
+    if meetings.decision:
+        spare = meetings.slack_meetings
+        margin = "" if spare is None else f" ({spare} sammanträde{'n' if spare != 1 else ''} i marginal)" if spare >= 0 else ""
+        lines.append(f"Väntat beslut: {meetings.decision.body_name.lower()} {meetings.decision.day.isoformat()}{margin}.")
+    else:
+        lines.append("Inget sammanträde i kalendern som ärendet kan nå hinner besluta i tid.")
+    return lines
 
 
 def _names(definition: Definition, nodes) -> list[str]:
@@ -125,10 +152,13 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
     for stage_id, open_rows in parallel.items():
         total = sum(1 for r in rows if r.node.stage == stage_id)
         progress_lines.append(f"{definition.stage(stage_id).name}: {total - len(open_rows)} av {total} klara")
+    ahead = forecast(definition, ev.state, today, ev.plan)  # the digest leads with the parties at risk
     return {
         "process_name": definition.name,
         "instance_id": ev.instance_id,
-        "marks": list(ev.marks),
+        "marks": list(ev.marks) + ([example_note(definition)] if definition.example_calendars else []),
+        "at_risk": [p.cause for p in ahead.at_risk][:MAX_LIST],
+        "outside": [p.cause for p in ahead.outside][:MAX_LIST],
         "week": monday.isocalendar()[1],
         "week_start": monday.isoformat(),
         "overview": ev.overview,

@@ -1,0 +1,45 @@
+"""The forecast on the dashboard: a table per party, the parties at risk and outside first,
+each with its cause in one sentence; and the lines the overview leads with."""
+
+from __future__ import annotations
+
+from samverkan.forecast import OUTLOOK_NAMES, Forecast, Outlook, PartyForecast
+
+from .markdown import md_text
+
+_ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.outside: 2, Outlook.on_track: 3, Outlook.decided: 4}
+
+
+def _sitting(s) -> str:
+    return f"{s.body_name} {s.day.isoformat()}" if s else "–"
+
+
+def _slack(p: PartyForecast) -> str:
+    if p.slack_meetings is None:
+        return "–"
+    return f"{p.slack_meetings} möte" if p.slack_meetings == 1 else f"{p.slack_meetings} möten"
+
+
+def forecast_table(f: Forecast) -> list[dict[str, str]]:
+    ordered = sorted(f.parties, key=lambda p: (_ORDER[p.outlook], p.material_by or f.as_of, p.name))
+    return [{
+        "Part": p.name,
+        "Läge": OUTLOOK_NAMES[p.outlook],
+        "Orsak": p.cause or "",
+        "Väntat beslut": f"beslutat {p.decided_on.isoformat()}" if p.decided_on else _sitting(p.decision),
+        "Sista möjliga beslut": _sitting(p.last_decision),
+        "Hos första organet senast": p.material_by.isoformat() if p.material_by else "–",
+        "Marginal": _slack(p),
+        "I kraft": p.in_force.isoformat() if p.in_force else "–",
+    } for p in ordered]
+
+
+def forecast_markdown(f: Forecast) -> str:
+    """What the overview leads with: who is at risk and why, who is outside."""
+    lines = []
+    risky = f.at_risk
+    if risky:
+        lines += [f"### I riskzonen ({len(risky)})", ""] + [f"- {md_text(p.cause)}" for p in risky] + [""]
+    if f.outside:
+        lines += [f"### Utanför ({len(f.outside)})", ""] + [f"- {md_text(p.cause)}" for p in f.outside] + [""]
+    return "\n".join(lines)

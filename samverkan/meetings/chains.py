@@ -1,0 +1,124 @@
+"""Which meetings a matter can go through: a pure function of a party's meeting calendar, the
+definition's blackouts, and a day.
+
+A matter passes the party's bodies in order (the board prepares, the council decides). It must
+be with a body when that body's agenda closes (`agenda_closes` before the meeting, moved back
+to a business day); a body can take it up only after the body before it has met on it.
+Meetings in a blackout (July, the Christmas week, the election) are not planned for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pendulum
+
+from samverkan.process_definitions.model import Body, Definition, MeetingCalendar
+from samverkan.calendar import parse_period, previous_business_day, subtract_period, to_date
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """One body's meeting on the matter, and the last day the matter must be with it."""
+
+    body: str
+    body_name: str
+    day: pendulum.Date
+    agenda_closes: pendulum.Date
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    """A branch decided at meetings: the meetings it is expected to take, and the last ones
+    that still keep its deadline. None where the calendar has no such meetings."""
+
+    party: str
+    expected: tuple[Sitting, ...] | None
+    latest: tuple[Sitting, ...] | None
+    slack_meetings: int | None  # deciding meetings after the expected one that still keep the deadline
+    example: bool  # the calendar is an invented example
+
+    @property
+    def material_by(self) -> pendulum.Date | None:
+        """The last day the matter can reach the first body and still be decided in time."""
+        return self.latest[0].agenda_closes if self.latest else None
+
+    @property
+    def decision(self) -> Sitting | None:
+        return self.expected[-1] if self.expected else None
+
+    @property
+    def last_decision(self) -> Sitting | None:
+        return self.latest[-1] if self.latest else None
+
+
+def example_note(definition: Definition) -> str | None:
+    """The mark every output that uses invented calendars carries, first; None when none is."""
+    if not definition.example_calendars:
+        return None
+    return (f"EXEMPEL: sammanträdesdagarna för {len(definition.example_calendars)} parter är påhittade exempel, "
+            "inte parternas publicerade kalendrar")
+
+
+def closing_day(body: Body, day: pendulum.Date) -> pendulum.Date:
+    return previous_business_day(subtract_period(day, parse_period(body.agenda_closes)))
+
+
+def usable_meetings(definition: Definition, body: Body) -> list[pendulum.Date]:
+    """The body's meetings outside every blackout that stops meetings, in order."""
+    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.meetings]
+    return sorted(to_date(day) for day in body.meetings if not any(start <= day <= end for start, end in closed))
+
+
+def _sittings(definition: Definition, calendar: MeetingCalendar, body: Body) -> tuple[tuple[pendulum.Date, pendulum.Date], ...]:
+    """(meeting, agenda closes) for each usable meeting, in order; computed once per definition."""
+    return definition.cached_sittings(calendar.party, body.id, lambda: tuple(
+        (day, closing_day(body, day)) for day in usable_meetings(definition, body)))
+
+
+def expected_chain(definition: Definition, calendar: MeetingCalendar, available: pendulum.Date,
+                   from_body: int | None = None) -> tuple[Sitting, ...] | None:
+    """The first meetings the matter can go through once it is available on `available`.
+    from_body: the matter is with that body already (in preparation: the first; postponed: the
+    deciding one), so its agenda no longer matters and the bodies before it are behind it."""
+    chain: list[Sitting] = []
+    ready = to_date(available)
+    for index, body in enumerate(calendar.bodies):
+        if from_body is not None and index < from_body:
+            continue
+        with_body = index == from_body
+        found = next(((d, c) for d, c in _sittings(definition, calendar, body) if (d >= ready if with_body else c >= ready)), None)
+        if found is None:
+            return None
+        day, closes = found
+        chain.append(Sitting(body.id, body.name, day, closes))
+        ready = day  # the next body's agenda must close on or after the day this one met
+    return tuple(chain)
+
+
+def latest_chain(definition: Definition, calendar: MeetingCalendar, limit: pendulum.Date) -> tuple[Sitting, ...] | None:
+    """The last meetings that still decide by `limit`: the deciding body's last meeting on or
+    before it, and, going back, each body's last meeting before the next one's agenda closes."""
+    chain: list[Sitting] = []
+    bound = to_date(limit)
+    for body in reversed(calendar.bodies):
+        found = next(((d, c) for d, c in reversed(_sittings(definition, calendar, body)) if d <= bound), None)
+        if found is None:
+            return None
+        day, closes = found
+        chain.append(Sitting(body.id, body.name, day, closes))
+        bound = min(closes, day.subtract(days=1))  # the body before meets by the day this agenda closes
+    return tuple(reversed(chain))
+
+
+def meeting_plan(definition: Definition, party: str, available: pendulum.Date, limit: pendulum.Date | None,
+                 from_body: int | None = None) -> MeetingPlan:
+    calendar = definition.meeting_calendar(party)
+    assert calendar is not None, party  # the checks require one for every branch decided at meetings
+    expected = expected_chain(definition, calendar, available, from_body)
+    latest = latest_chain(definition, calendar, limit) if limit is not None else None
+    slack = None
+    if expected and latest:
+        deciding = [d for d, _ in _sittings(definition, calendar, calendar.deciding)]
+        slack = deciding.index(latest[-1].day) - deciding.index(expected[-1].day)
+    return MeetingPlan(party, expected, latest, slack, calendar.example)

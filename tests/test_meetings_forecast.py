@@ -1,0 +1,220 @@
+"""Council meetings, declines and amendments, and the forecast, on the default process with its
+example calendars. The expectations are derived here from the calendars by brute force, not
+read back from the planner."""
+
+from __future__ import annotations
+
+import itertools
+
+import pendulum
+import pytest
+
+from samverkan.calendar import TIMEZONE, parse_period, previous_business_day, subtract_period, to_date
+from samverkan.dashboard.content import dashboard
+from samverkan.engine import TransitionRequest, decide, outside, start
+from samverkan.forecast import Outlook, forecast
+from samverkan.graph import Node, branch_parties
+from samverkan.notices.facts import digest_facts
+from samverkan.notices.policy import evaluate
+from samverkan.planner import plan
+from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
+from samverkan.rejections import rejections
+from samverkan.status import plan_for, status_rows
+from tests.drive import record_for
+
+HARD_LIMIT = pendulum.date(2026, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def definition():
+    return load_definition(DEFAULT_DEFINITION).definition
+
+
+def _closes(body, day):
+    return previous_business_day(subtract_period(to_date(day), parse_period(body.agenda_closes)))
+
+
+def _in_blackout(definition, day):
+    return any(b.meetings and b.start <= day <= b.end for b in definition.meetings.blackouts)
+
+
+def reachable_decisions(definition, party, available, limit):
+    """Every deciding meeting a matter available on `available` can reach by `limit`, by trying
+    every combination of the party's meetings: each body's agenda closes on or after the day the
+    matter reached it (the material for the first, the body before's meeting for the next)."""
+    calendar = definition.meeting_calendar(party)
+    bodies = calendar.bodies
+    options = [[d for d in body.meetings if not _in_blackout(definition, d)] for body in bodies]
+    found = set()
+    for combo in itertools.product(*options):
+        reached = available
+        ok = True
+        for body, day in zip(bodies, combo):
+            if _closes(body, day) < reached:
+                ok = False
+                break
+            reached = to_date(day)
+        if ok and to_date(combo[-1]) <= limit:
+            found.add(to_date(combo[-1]))
+    return found
+
+
+def test_each_adoption_branch_gets_its_own_meeting_and_deadline_before_new_year(definition):
+    planned = plan(definition)
+    adoption = definition.stage("adoption")
+    signing_days = parse_period("P1W")
+    parties = branch_parties(definition, adoption)
+    assert len(parties) == 16
+    for party in parties:
+        item = planned.get("adoption", party)
+        calendar = definition.meeting_calendar(party)
+        assert calendar.example
+        meetings = item.meetings
+        # The deadline is the party's own last deciding meeting that leaves a week to sign by 30 December.
+        limit = subtract_period(pendulum.date(2026, 12, 30), signing_days)
+        ready = planned.get("final-proposal").finish
+        reachable = reachable_decisions(definition, party, ready, limit)
+        last_possible = max(d for d in map(to_date, calendar.deciding.meetings) if d <= limit and not _in_blackout(definition, d))
+        assert meetings.last_decision.day == last_possible
+        assert item.deadline == last_possible < HARD_LIMIT
+        assert meetings.decision.day == min(reachable), party
+        assert meetings.last_decision.body_name == definition.party(party).decision_body
+        # Reminders aim at the day the matter must be with the first body, never after it.
+        assert item.act_by == meetings.material_by == _closes(calendar.bodies[0], meetings.latest[0].day)
+        assert item.reminders and all(r.at.date() <= item.act_by for r in item.reminders)
+        assert not any(r.at.date().month == 7 or pendulum.date(2026, 12, 21) <= r.at.date() <= pendulum.date(2026, 12, 27)
+                       for r in item.reminders)
+    # Their own meetings: not one shared day for all 16.
+    assert len({planned.get("adoption", p).deadline for p in parties}) == 16
+
+
+def _finish(definition, state, node, day, to=None, number=1, fields=None):
+    stage = definition.stage(node.stage)
+    at = pendulum.datetime(day.year, day.month, day.day, 12, tz=TIMEZONE)
+    lifecycle = definition.lifecycle(stage.lifecycle)
+    target = to or next(s.id for s in lifecycle.states if s.kind.value == "done")
+    transition = next(t for t in lifecycle.transitions if t.to == target and state[node].state in t.source)
+    values = fields if fields is not None else (record_for(stage, day, number, definition.party(node.party or stage.owner).decision_body)
+                                                if transition.requires_record else {})
+    changes = decide(definition, state, TransitionRequest(node.stage, node.party, target, at, fields=values), at)
+    for change in changes:
+        state[change.node] = change.after
+    return state
+
+
+def _drive_until(definition, state, stop_stage, slip_days=0):
+    """Finishes every node before `stop_stage` on its planned day; drafting `slip_days` late."""
+    shift = 0
+    for item in plan(definition).nodes:
+        stage = definition.stage(item.node.stage)
+        if item.node.stage == stop_stage:
+            break
+        if stage.for_each and item.node.party is None:
+            continue
+        if item.node.stage == "drafting":
+            shift = slip_days
+        _finish(definition, state, item.node, item.finish.add(days=shift))
+    return state
+
+
+def test_drafting_six_weeks_late_names_the_parties_that_can_no_longer_reach_a_meeting_in_2026(definition):
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption", slip_days=42)
+    sent = state[Node("final-proposal", None)].completed_at.in_timezone(TIMEZONE).date()
+    assert sent == pendulum.date(2026, 11, 26)
+    today = sent
+    ahead = forecast(definition, state, today)
+    limit = subtract_period(pendulum.date(2026, 12, 30), parse_period("P1W"))
+    expected_unable = {p for p in branch_parties(definition, definition.stage("adoption"))
+                       if not reachable_decisions(definition, p, sent, limit)}
+    assert expected_unable and len(expected_unable) < 16  # the example calendars leave a few a way
+    unable = {p.party for p in ahead.parties if p.outlook is Outlook.cannot}
+    assert unable == expected_unable
+    for p in ahead.parties:
+        if p.party in unable:
+            assert p.cause.startswith(definition.party(p.party).name + ":") and "hinner" in p.cause
+            assert p.in_force is None
+        else:
+            assert p.decision.day in reachable_decisions(definition, p.party, sent, limit)
+    # The dashboard and the weekly digest lead with them.
+    dash = dashboard(definition, state, pendulum.datetime(2026, 11, 26, 9, tz=TIMEZONE), "i", [])
+    assert dash.marks[0].startswith("EXEMPEL")
+    # Those that cannot make it come first; the two still able to, with no meeting to spare, after them.
+    assert dash.summary_markdown.startswith(f"### I riskzonen ({len(ahead.at_risk)})")
+    assert len(ahead.at_risk) == 16 and [p.outlook for p in ahead.at_risk][len(unable):] == [Outlook.at_risk] * (16 - len(unable))
+    flagged = {row["Part"] for row in dash.forecast[:len(unable)]}
+    assert flagged == {definition.party(p).name for p in unable}
+    ev = evaluate(definition, state, pendulum.datetime(2026, 11, 30, 8, tz=TIMEZONE), "i", [])
+    facts = digest_facts(ev, pendulum.date(2026, 11, 30))
+    assert {line.split(":")[0] for line in facts["at_risk"][:len(unable)]} == {definition.party(p).name for p in unable}
+    assert any(mark.startswith("EXEMPEL") for mark in facts["marks"])
+
+
+def test_a_decline_and_an_amendment_do_not_hold_up_the_other_fourteen(definition):
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption")
+    planned = plan_for(definition, state, pendulum.date(2026, 10, 15))
+    others = [p for p in branch_parties(definition, definition.stage("adoption")) if p not in ("vannas", "umea")]
+    adoption = definition.stage("adoption")
+    # Vännäs declines at its expected meeting; Umeå adopts the agreement but changes its contract.
+    vannas_day = planned.get("adoption", "vannas").meetings.decision.day
+    declined = record_for(adoption, vannas_day, 7, "Kommunfullmäktige") | {"agreement_outcome": "ej antagen", "contract_outcome": "ej antaget"}
+    state = _finish(definition, state, Node("adoption", "vannas"), vannas_day, to="rejected", fields=declined)
+    umea_day = planned.get("adoption", "umea").meetings.decision.day
+    amended = record_for(adoption, umea_day, 8, "Kommunfullmäktige") | {"contract_outcome": "antaget med ändringar"}
+    state = _finish(definition, state, Node("adoption", "umea"), umea_day, to="amended", fields=amended)
+    for party in others:
+        state = _finish(definition, state, Node("adoption", party), planned.get("adoption", party).meetings.decision.day)
+    assert set(outside(definition, state)) == {Node("adoption", "vannas"), Node("signing", "vannas"), Node("in-force", "vannas")}
+    # The others' signing is released party by party, without waiting for Umeå or Vännäs.
+    assert state[Node("signing", "vannas")].state == "waiting" and state[Node("signing", "umea")].state == "waiting"
+    for party in others:
+        assert state[Node("signing", party)].state == "ready"
+        adopted_on = state[Node("adoption", party)].completed_at.in_timezone(TIMEZONE).date()
+        state = _finish(definition, state, Node("signing", party), adopted_on.add(days=7))
+    assert state[Node("signing", None)].state != "done"  # Umeå still takes part: its new decision is awaited
+    # Umeå renegotiates its contract and decides again, at a later meeting than the first.
+    renegotiated = umea_day.add(days=3)
+    ahead = forecast(definition, state, renegotiated)
+    umea = next(p for p in ahead.parties if p.party == "umea")
+    assert umea.outlook is not Outlook.outside and umea.state == "amended"
+    state = _finish(definition, state, Node("adoption", "umea"), renegotiated, to="in-preparation")
+    second = plan_for(definition, state, renegotiated).get("adoption", "umea").meetings.decision.day
+    assert umea_day < second <= pendulum.date(2026, 12, 23)
+    state = _finish(definition, state, Node("adoption", "umea"), second)
+    state = _finish(definition, state, Node("signing", "umea"), second.add(days=3))
+    new_year = pendulum.date(2027, 1, 1)
+    for party in [*others, "umea"]:
+        state = _finish(definition, state, Node("in-force", party), new_year)
+        assert state[Node("in-force", party)].completed_at.in_timezone(TIMEZONE).date() == new_year
+    assert state[Node("in-force", None)].state == "reached"  # the stage is done without Vännäs
+    assert state[Node("in-force", "vannas")].state == "waiting"
+    ahead = forecast(definition, state, new_year)
+    (vannas,) = ahead.outside
+    assert vannas.party == "vannas" and vannas.cause.startswith("Vännäs kommun står utanför: kommunfullmäktige beslutade")
+    assert "§7" in vannas.cause
+    rows = {r.node: r for r in status_rows(definition, state, pendulum.datetime(2027, 1, 1, 9, tz=TIMEZONE))}
+    for stage_id in ("signing", "in-force"):  # shown as outside, not as late
+        row = rows[Node(stage_id, "vannas")]
+        assert row.outside_by == Node("adoption", "vannas") and row.days_left is None and not row.late
+    (rejection,) = rejections(definition, state)
+    assert rejection.blocks == () and "står utanför" in rejection.join
+    dash = dashboard(definition, state, pendulum.datetime(2027, 1, 1, 9, tz=TIMEZONE), "i", [])
+    assert "### Utanför (1)" in dash.summary_markdown and "Vännäs kommun står utanför" in dash.summary_markdown
+
+
+def test_a_postponed_matter_goes_to_the_deciding_bodys_next_meeting(definition):
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption")
+    first = plan_for(definition, state, pendulum.date(2026, 10, 15)).get("adoption", "vannas").meetings
+    council = [to_date(d) for d in definition.meeting_calendar("vannas").deciding.meetings]
+    state = _finish(definition, state, Node("adoption", "vannas"), first.expected[0].day, to="in-preparation")
+    state = _finish(definition, state, Node("adoption", "vannas"), first.decision.day, to="postponed")
+    ahead = forecast(definition, state, first.decision.day)
+    vannas = next(p for p in ahead.parties if p.party == "vannas")
+    later = min(d for d in council if d > first.decision.day)  # the council's next meeting; the board is behind it
+    assert vannas.decision.day == later == vannas.last_decision.day and vannas.slack_meetings == 0
+    assert vannas.outlook is Outlook.at_risk
+    assert vannas.cause == (f"Vännäs kommun: kommunfullmäktige sammanträder {later}, det sista sammanträdet som hinner; "
+                            f"ärendet måste finnas på dess föredragningslista senast {vannas.last_decision.agenda_closes}; "
+                            "bordlagt till ett senare sammanträde")
