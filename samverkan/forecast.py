@@ -116,7 +116,7 @@ def forecast(definition: Definition, state: InstanceState, today: pendulum.Date,
                 slack_days=item.slack_days,
                 decided_on=item.completed,
                 in_force=None if in_force is None or outlook in (Outlook.outside, Outlook.cannot) else in_force.finish,
-                cause=_cause(definition, stage, state, node, item, kind, outlook, names),
+                cause=_cause(definition, stage, state, node, item, kind, outlook, names, today),
                 example=bool(item.meetings and item.meetings.example),
             ))
     critical = [n.node for n in planned.nodes if n.critical]
@@ -155,7 +155,7 @@ def _outlook(kind: StateKind, node: Node, away: dict[Node, Node], item: PlannedN
 
 
 def _cause(definition: Definition, stage, state: InstanceState, node: Node, item: PlannedNode, kind: StateKind,
-           outlook: Outlook, names: dict[str, str]) -> str | None:
+           outlook: Outlook, names: dict[str, str], today: pendulum.Date) -> str | None:
     party = definition.party(node.party)
     calendar = definition.meeting_calendar(node.party)
     if outlook is Outlook.outside:
@@ -175,9 +175,15 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
     if outlook is Outlook.cannot:
         if last is None:
             return f"{party.name}: {deciding} har inget sammanträde i kalendern som hinner besluta i tid; {progress}"
+        if kind is StateKind.active:  # with the bodies: its last chance passed with no decision recorded
+            return (f"{party.name}: inget sammanträde hinner längre besluta i tid; sista chansen var {deciding} {last.day}, "
+                    f"och inget beslut är registrerat; {progress}")
         return (f"{party.name}: inget sammanträde som ärendet kan nå hinner besluta i tid; sista chansen var {deciding} "
                 f"{last.day}, med ärendet hos {first} senast {meetings.material_by}; {progress}")
     if kind is StateKind.active:  # with the bodies already: the deciding body's agenda is what matters
+        if last.agenda_closes < today:  # on the agenda by now, if all went to plan: no margin left
+            return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner; inget senare "
+                    f"sammanträde räcker om beslutet skjuts upp; {progress}")
         return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner; ärendet måste "
                 f"finnas på dess föredragningslista senast {last.agenda_closes}; {progress}")
     return (f"{party.name}: {deciding} sammanträder {last.day}; ärendet måste vara hos {first} senast {meetings.material_by}; "

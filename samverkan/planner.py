@@ -21,7 +21,7 @@ from samverkan.process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, outside_of, party_dependencies, stage_order
-from samverkan.meetings.chains import MeetingPlan, expected_chain, meeting_plan
+from samverkan.meetings.chains import MeetingPlan, chain_under_way, expected_chain, meeting_plan
 from samverkan.rejections import blocked_by_failures
 from samverkan.reminders import Reminder, in_blackouts, reminder_schedule
 
@@ -289,7 +289,11 @@ def _meeting_finish(definition: Definition, stage: Stage, party: str, start: pen
     if actual.finished:
         return planned, actual.finished
     available = max(d for d in (start, as_of, actual.not_before) if d is not None)
-    chain = expected_chain(definition, calendar, available, from_body=_with_body(calendar, actual))
+    from_body = _with_body(calendar, actual)
+    if from_body == 0:
+        chain = chain_under_way(definition, calendar, max(start, actual.started), available)
+    else:
+        chain = expected_chain(definition, calendar, available, from_body=from_body)
     return planned, chain[-1].day if chain else max(horizon, available)
 
 
@@ -381,7 +385,8 @@ def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actu
     actual = actuals.get(item.node, Actual())
     available = max(d for d in (item.start, as_of, actual.not_before) if d is not None)
     meetings = meeting_plan(definition, party, available, item.latest_finish,
-                            from_body=_with_body(definition.meeting_calendar(party), actual))
+                            from_body=_with_body(definition.meeting_calendar(party), actual),
+                            since=max(item.start, actual.started) if actual.started else None)
     item.meetings = meetings
     last = meetings.last_decision
     if last is not None and item.completed is None:

@@ -51,9 +51,12 @@ def actuals_of(definition: Definition, state: InstanceState) -> dict[Node, Actua
             actuals[node] = Actual(failed=True)
         elif kind is StateKind.active and s.started_at is not None:
             postponed = definition.state_at_deciding_body(definition.stage(node.stage).lifecycle, s.state)
+            # In its current state since: a matter back in preparation (a new decision after a
+            # referral back or an amendment) goes through the bodies again from that day.
+            current = (s.changed_at or s.started_at).in_timezone(TIMEZONE).date()
             # Postponed: the meeting that postponed it is behind it; it goes to a later one.
-            since = (s.changed_at or s.started_at).in_timezone(TIMEZONE).date().add(days=1) if postponed else None
-            actuals[node] = Actual(started=s.started_at.in_timezone(TIMEZONE).date(), at_deciding_body=postponed, not_before=since)
+            actuals[node] = Actual(started=current, at_deciding_body=postponed,
+                                   not_before=current.add(days=1) if postponed else None)
     return actuals
 
 

@@ -30,7 +30,8 @@ def example(default_definition):
 
 @pytest.fixture(scope="module")
 def rejected_and_late(default_definition):
-    """Skellefteå says no to the agreement on 2026-11-20; by New Year's eve twelve parties are late."""
+    """Skellefteå says no to the agreement on 2026-11-20; by New Year's eve the fourteen other
+    parties still deciding have each missed their own council's last meeting."""
     state, mark = illustrative(default_definition)
     apply(default_definition, state, [adoption_request("skelleftea", "rejected", "2026-11-20", "§187", "ej antagen", "antaget")], LATE)
     return dashboard(default_definition, state, LATE, "samverkan-2027-2030", [mark])
@@ -47,22 +48,21 @@ def _party_row(rows, name):
 
 def test_progress_counts_the_adopted_branches(example):
     progress = example[0].progress
-    assert (progress.done, progress.total, progress.text) == (3, 16, "3 av 16 har antagit")
-    assert progress.fraction == pytest.approx(3 / 16)
+    assert (progress.done, progress.total, progress.text) == (1, 16, "1 av 16 har antagit")
+    assert progress.fraction == pytest.approx(1 / 16)
 
 
 def test_the_matrix_has_every_party_in_definition_order_with_what_it_recorded(example, default_definition):
     rows = example[0].matrix
     assert [r["Part"] for r in rows] == [default_definition.party(p).name for p in default_definition.group_members("signatories")]
     assert list(rows[0]) == MATRIX_COLUMNS
-    assert _party_row(rows, "Åsele kommun") == {
-        "Part": "Åsele kommun", "Överenskommelsen": "antagen", "Samverkansavtalet": "antaget",
-        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-16", "Paragraf": "§154", "Status": "Antaget",
+    assert _party_row(rows, "Storumans kommun") == {
+        "Part": "Storumans kommun", "Överenskommelsen": "antagen", "Samverkansavtalet": "antaget",
+        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-20", "Paragraf": "§147", "Status": "Antaget",
     }
-    assert _party_row(rows, "Vännäs kommun")["Paragraf"] == "§147"
     undecided = _party_row(rows, "Skellefteå kommun")
     assert [undecided[c] for c in MATRIX_COLUMNS[1:6]] == ["–"] * 5
-    assert undecided["Status"] == "Beslutsunderlag skickat"
+    assert undecided["Status"] == "Ärendet bereds"
 
 
 def test_the_adoption_stage_is_the_one_whose_record_names_the_deciding_body(default_definition):
@@ -87,39 +87,53 @@ def test_the_stage_table_shows_names_owners_and_days_in_swedish(example):
     assert list(rows[0]) == ["Steg", "Part", "Status", "Ansvarig", "Deadline", "Dagar kvar", "Väntar på"]
     assert rows[0]["Steg"] == "Förvaltningens tjänsteskrivelse"  # nothing late: definition order
     skelleftea = next(r for r in rows if r["Part"] == "Skellefteå kommun" and r["Steg"].startswith("Antagande"))
+    # Its deadline is its council's last meeting that keeps 2026-12-30 (the example calendar's 1 December).
     assert skelleftea == {
         "Steg": "Antagande av överenskommelse och samverkansavtal", "Part": "Skellefteå kommun",
-        "Status": "Beslutsunderlag skickat", "Ansvarig": "Skellefteå kommun (sekreterare)", "Deadline": "2026-12-30",
-        "Dagar kvar": "37 dagar", "Väntar på": "Skellefteå kommun (sekreterare)",
+        "Status": "Ärendet bereds", "Ansvarig": "Skellefteå kommun (sekreterare)", "Deadline": "2026-12-01",
+        "Dagar kvar": "8 dagar", "Väntar på": "Skellefteå kommun (sekreterare)",
     }
-    signing = next(r for r in rows if r["Steg"] == "Undertecknande")
-    assert signing["Väntar på"].startswith("Antagande av överenskommelse och samverkansavtal: Region Västerbotten, ")
-    assert signing["Väntar på"].endswith(" och 9 till")
+    # Signing goes party by party: each party's branch waits for its own adoption only.
+    signing = [r for r in rows if r["Steg"] == "Undertecknande"]
+    assert signing[0]["Part"] == "alla 16 parter" and signing[0]["Väntar på"].endswith(" och 12 till")
+    by_party = {r["Part"]: r["Väntar på"] for r in signing[1:]}
+    assert by_party["Bjurholms kommun"] == "Antagande av överenskommelse och samverkansavtal: Bjurholms kommun"
+    assert by_party["Storumans kommun"] == "Storumans kommun (sekreterare)"  # adopted: it may sign
 
 
 def test_rejected_then_late_items_come_first(rejected_and_late):
     rows = rejected_and_late.stages
-    assert [(r["Part"], r["Dagar kvar"]) for r in rows[:2]] == [("alla 16 parter", "avslag"), ("Skellefteå kommun", "avslag")]
-    late = rows[2:14]
-    assert {r["Dagar kvar"] for r in late} == {"1 dag sen"}
-    assert late[0]["Part"] == "Region Västerbotten" and late[-1]["Part"] == "Vindelns kommun"
-    assert rows[14]["Steg"] == "Förvaltningens tjänsteskrivelse"  # then the rest, in definition order
-    signing = next(r for r in rows if r["Steg"] == "Undertecknande")
-    assert signing["Dagar kvar"] == "blockerat"
-    assert signing["Väntar på"] == "avslag: Antagande av överenskommelse och samverkansavtal: Skellefteå kommun"
+    # The join counts the parties taking part: Skellefteå's "no" rejects its branch, not the stage.
+    assert [(r["Part"], r["Dagar kvar"]) for r in rows[:1]] == [("Skellefteå kommun", "avslag")]
+    late = [r for r in rows if r["Dagar kvar"].endswith("sen")]
+    assert rows[1:1 + len(late)] == late  # the late ones next, the latest first
+    lateness = [int(r["Dagar kvar"].split()[0]) for r in late]
+    assert lateness == sorted(lateness, reverse=True)
+    # Robertsfors's council last met on 26 November: the longest overdue adoption.
+    assert (late[0]["Part"], late[0]["Deadline"], late[0]["Dagar kvar"]) == ("Robertsfors kommun", "2026-11-26", "35 dagar sen")
+    assert rows[1 + len(late)]["Steg"] == "Förvaltningens tjänsteskrivelse"  # then the rest, in definition order
+    skelleftea_signing = next(r for r in rows if r["Steg"] == "Undertecknande" and r["Part"] == "Skellefteå kommun")
+    assert skelleftea_signing["Dagar kvar"] == "utanför"
+    assert skelleftea_signing["Väntar på"] == "står utanför: Antagande av överenskommelse och samverkansavtal: Skellefteå kommun"
+    storuman = next(r for r in rows if r["Steg"] == "Undertecknande" and r["Part"] == "Storumans kommun")
+    assert storuman["Väntar på"] == "Storumans kommun (sekreterare)"  # not held up by Skellefteå
 
 
 def test_the_summary_puts_the_mark_first_and_rejections_before_lateness(rejected_and_late, example):
     _, mark = example
     text = rejected_and_late.summary_markdown
     assert text.startswith(f"> **{md_text(mark)}**\n")
-    assert "**Antagande av överenskommelse och samverkansavtal: 3 av 16 har antagit** (19 %)" in text
-    assert text.index("### Avslag (1)") < text.index("### Försenat (12)") < text.index("### Blockerat")
+    assert text.splitlines()[2].startswith("> **EXEMPEL: sammanträdesdagarna för 16 parter")
+    assert "**Antagande av överenskommelse och samverkansavtal: 1 av 16 har antagit** (6 %)" in text
+    # Who cannot make it and who is outside lead, then the "no", then what is late.
+    assert text.index("### I riskzonen (14)") < text.index("### Utanför (1)") < text.index("### Avslag (1)") < text.index("### Försenat")
+    assert "### Blockerat" not in text  # the others go on without Skellefteå
+    assert "- Skellefteå kommun står utanför: kommunfullmäktige beslutade 2026-11-20 (§187) att inte anta" in text
     rejection = next(line for line in text.splitlines() if line.startswith("- **Skellefteå kommun**"))
-    assert "Ej antaget (2026-11-20, §187, Kommunfullmäktige)" in rejection
-    assert "Blockerar Antagande av överenskommelse och samverkansavtal, Undertecknande, Överenskommelsen träder i kraft" in rejection
-    late = text.split("### Försenat (12)")[1].split("###")[0]
-    assert "(deadline 2026-12-30, 1 dag sen): väntar på Region Västerbotten, Bjurholms kommun," in late
+    assert "Ej antaget: parten står utanför (2026-11-20, §187, Kommunfullmäktige)" in rejection
+    assert "Blockerar inget steg" in rejection
+    late = text.split("### Försenat")[1].split("###")[0]
+    assert "(deadline 2026-11-26, 35 dagar sen): väntar på Robertsfors kommun (sekreterare)" in late
     assert "Skellefteå" not in late  # said no: listed under Avslag, not as late
 
 
@@ -127,20 +141,24 @@ def test_the_summary_says_on_whom_the_open_work_waits(example):
     text = example[0].summary_markdown
     assert "Inget är försenat och inget har fått avslag." in text
     on_whom = text.split("### Vad väntar på vem")[1]
-    assert "(deadline 2026-12-30, 37 dagar kvar): väntar på Region Västerbotten, Bjurholms kommun" in on_whom
-    assert "Skellefteå kommun" in on_whom and "Åsele kommun" not in on_whom  # Åsele has adopted
+    # Each adoption waits on its own party, to its own council's last meeting.
+    assert "(deadline 2026-11-30, 7 dagar kvar): väntar på Bjurholms kommun (sekreterare)" in on_whom
+    assert "**Undertecknande** (deadline 2026-12-30, 37 dagar kvar): väntar på Storumans kommun (sekreterare)" in on_whom
+    adoptions = [line for line in on_whom.splitlines() if line.startswith("- **Antagande")]
+    assert any("Skellefteå kommun" in line for line in adoptions)
+    assert not any("Storumans kommun" in line for line in adoptions)  # Storuman has adopted
 
 
 def test_the_timeline_compares_the_deadline_with_the_day_it_was_done(example, rejected_and_late):
     rows = example[0].timeline
     assert list(rows[0]) == ["Steg", "Part", "Planerat", "Faktiskt", "Avvikelse"]
-    umea = next(r for r in rows if r["Part"] == "Umeå kommun" and r["Steg"].startswith("Antagande"))
-    assert umea == {"Steg": "Antagande av överenskommelse och samverkansavtal", "Part": "Umeå kommun",
-                    "Planerat": "2026-12-30", "Faktiskt": "2026-11-02", "Avvikelse": "58 dagar före"}
+    storuman = next(r for r in rows if r["Part"] == "Storumans kommun" and r["Steg"].startswith("Antagande"))
+    assert storuman == {"Steg": "Antagande av överenskommelse och samverkansavtal", "Part": "Storumans kommun",
+                        "Planerat": "2026-12-30", "Faktiskt": "2026-11-20", "Avvikelse": "40 dagar före"}
     memo = rows[0]
     assert (memo["Planerat"], memo["Faktiskt"], memo["Avvikelse"]) == ("2025-10-17", "2025-10-17", "på dagen")
     open_late = next(r for r in rejected_and_late.timeline if r["Part"] == "Bjurholms kommun" and r["Steg"].startswith("Antagande"))
-    assert (open_late["Faktiskt"], open_late["Avvikelse"]) == ("–", "1 dag sen, pågår")
+    assert (open_late["Planerat"], open_late["Faktiskt"], open_late["Avvikelse"]) == ("2026-11-30", "–", "31 dagar sen, pågår")
     assert len(rows) == len(example[0].stages)  # every stage and every branch
 
 
@@ -168,5 +186,7 @@ def test_a_loaded_instance_brings_its_marks_illustrative_first(default_definitio
     loaded = Loaded(instance=SimpleNamespace(id="samverkan-2027-2030"), definition=default_definition, rows={},
                     state=state, illustrative=mark, simulated=True)
     dash = dashboard_of(loaded, AT)
-    assert dash.marks == [mark, SIMULATED_MARK] and dash.instance_id == "samverkan-2027-2030"
-    assert dash.summary_markdown.splitlines()[:3] == [f"> **{md_text(mark)}**", "", f"> **{md_text(SIMULATED_MARK)}**"]
+    calendars = "EXEMPEL: sammanträdesdagarna för 16 parter är påhittade exempel, inte parternas publicerade kalendrar"
+    assert dash.marks == [mark, SIMULATED_MARK, calendars] and dash.instance_id == "samverkan-2027-2030"
+    assert dash.summary_markdown.splitlines()[:5] == [f"> **{md_text(mark)}**", "", f"> **{md_text(SIMULATED_MARK)}**",
+                                                      "", f"> **{md_text(calendars)}**"]

@@ -140,7 +140,9 @@ def test_drafting_six_weeks_late_names_the_parties_that_can_no_longer_reach_a_me
     dash = dashboard(definition, state, pendulum.datetime(2026, 11, 26, 9, tz=TIMEZONE), "i", [])
     assert dash.marks[0].startswith("EXEMPEL")
     # Those that cannot make it come first; the two still able to, with no meeting to spare, after them.
-    assert dash.summary_markdown.startswith(f"### I riskzonen ({len(ahead.at_risk)})")
+    overview = dash.summary_markdown
+    assert overview.startswith("> **EXEMPEL") and overview.index("### I riskzonen") < overview.index("har antagit")
+    assert f"### I riskzonen ({len(ahead.at_risk)})" in overview
     assert len(ahead.at_risk) == 16 and [p.outlook for p in ahead.at_risk][len(unable):] == [Outlook.at_risk] * (16 - len(unable))
     flagged = {row["Part"] for row in dash.forecast[:len(unable)]}
     assert flagged == {definition.party(p).name for p in unable}

@@ -47,15 +47,16 @@ def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTi
     done = progress(definition, state)
     ahead = forecast(definition, state, today, planned)
     note = example_note(definition)
+    marks = [*marks, *([note] if note else [])]
     return Dashboard(
         instance_id=instance_id,
-        marks=[*marks, *([note] if note else [])],
+        marks=marks,
         stages=stage_table(definition, rows),
         matrix=matrix(definition, state),
         progress=done,
         timeline=timeline(definition, rows),
-        summary_markdown=forecast_markdown(ahead) + summary_markdown(
-            definition, rows, rejections(definition, state), done, adoption_stage(definition), now, instance_id, list(marks)),
+        summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done, adoption_stage(definition),
+                                          now, instance_id, marks, lead=forecast_markdown(ahead)),
         forecast=forecast_table(ahead),
     )
 

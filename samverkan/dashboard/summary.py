@@ -71,10 +71,14 @@ def _blocked(definition: Definition, rows: list[StatusRow]) -> list[str]:
 
 
 def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[Rejection], progress: Progress,
-                     adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str]) -> str:
+                     adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str],
+                     lead: str = "") -> str:
+    """lead: markdown that comes right after the heading (the parties at risk and outside)."""
     lines = [f"> **{md_text(mark)}**\n" for mark in marks]
     lines += [f"## {md_text(definition.name)}", "",
               f"Instans {md_text(instance_id)}, läge {now.in_timezone(TIMEZONE).format('YYYY-MM-DD HH:mm')}", ""]
+    if lead:
+        lines += [lead.rstrip(), ""]
     if adoption is not None:
         lines += [f"**{md_text(adoption.name)}: {progress.text}** ({round(progress.fraction * 100)} %)", ""]
     # A parallel stage as a whole is late through its branches, which are listed.

@@ -12,6 +12,8 @@ from .words import NOTHING, day_of, days, nodes_text, responsible
 
 
 def days_left_text(row: StatusRow) -> str:
+    if row.outside_by is not None and not row.failed:
+        return "utanför"  # its party said no: not waited for, no countdown
     if row.failed:
         return "avslag"
     if row.blocked_by:
@@ -26,6 +28,8 @@ def days_left_text(row: StatusRow) -> str:
 def waiting_text(definition: Definition, row: StatusRow) -> str:
     """On whom: its own owner once it may proceed; else what it waits for, or the "no" that
     keeps it from finishing."""
+    if row.outside_by is not None and not row.failed:
+        return f"står utanför: {nodes_text(definition, (row.outside_by,))}"
     if row.blocked_by and not row.failed:
         return f"avslag: {nodes_text(definition, row.blocked_by)}"
     if row.waiting_for == (row.node,):

@@ -111,11 +111,27 @@ def latest_chain(definition: Definition, calendar: MeetingCalendar, limit: pendu
     return tuple(reversed(chain))
 
 
+def chain_under_way(definition: Definition, calendar: MeetingCalendar, since: pendulum.Date,
+                    today: pendulum.Date) -> tuple[Sitting, ...] | None:
+    """The meetings of a matter that has been with the first body since `since`. The preparing
+    bodies' meetings are not recorded, so those already past are taken as held on it; once
+    the deciding meeting of that chain has passed with no decision, the matter waits for the
+    deciding body's next meeting."""
+    chain = expected_chain(definition, calendar, min(since, today), from_body=0)
+    if chain is not None and chain[-1].day >= today:
+        return chain
+    return expected_chain(definition, calendar, today, from_body=len(calendar.bodies) - 1)
+
+
 def meeting_plan(definition: Definition, party: str, available: pendulum.Date, limit: pendulum.Date | None,
-                 from_body: int | None = None) -> MeetingPlan:
+                 from_body: int | None = None, since: pendulum.Date | None = None) -> MeetingPlan:
+    """since: the day the matter reached the first body (from_body 0), when that is known."""
     calendar = definition.meeting_calendar(party)
     assert calendar is not None, party  # the checks require one for every branch decided at meetings
-    expected = expected_chain(definition, calendar, available, from_body)
+    if from_body == 0 and since is not None:
+        expected = chain_under_way(definition, calendar, since, available)
+    else:
+        expected = expected_chain(definition, calendar, available, from_body)
     latest = latest_chain(definition, calendar, limit) if limit is not None else None
     slack = None
     if expected and latest:
