@@ -299,11 +299,13 @@ def test_the_default_process_runs_to_entry_into_force_on_its_planned_dates(defau
     state = started(definition, "2025-10-01 08:00")
     for _, request in sorted(steps, key=lambda s: s[0]):
         state = apply(definition, state, request, now=request.at)
-    assert len(steps) == 9 + 3 + 15 + 16  # nine single stages; the branches of three parallel ones
+    # Seven single stages; the branches of five parallel ones (signing and entry into force go party by party).
+    assert len(steps) == 7 + 3 + 15 + 16 + 16 + 16
     for node, node_state in state.items():
         assert kind_of(definition, definition.stage(node.stage), node_state.state) is StateKind.done, node
     in_force = state[Node("in-force", None)]
     assert (in_force.state, in_force.completed_at) == ("reached", t("2027-01-01"))
+    assert {state[Node("in-force", p)].completed_at for p in definition.group_members("signatories")} == {t("2027-01-01")}
     adoption = state[Node("adoption", "umea")]
     assert adoption.state == "adopted" and adoption.record["agreement_outcome"] == "antagen"
     assert state[Node("adoption", None)].completed_at <= t("2026-12-31")

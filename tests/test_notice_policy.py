@@ -75,21 +75,32 @@ def test_a_notice_caused_at_any_time_goes_at_the_next_slot(moment, expected):
 
 
 def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(default_definition, adoption_phase):
-    # Vännäs has been open since October: by 28 December its reminders 4, 2 and 1 weeks before
-    # and on the day have all passed; only the newest is due, with the escalation.
+    # Vännäs has been open since October: by 30 December its reminders 4, 2 and 1 weeks before
+    # and on the day its board's agenda closed for the last meeting that could decide (12
+    # November, for the council on 14 December) have all passed; only the newest is due, with the
+    # escalation. Nothing overdue follows: after that day a reminder can change nothing.
     ev = evaluate(default_definition, adoption_phase, local(2026, 12, 30, 8), "vb")
     due = due_notices(ev)
     mine = [n for n in due if n.party == "vannas" and n.stage == "adoption"]
     assert {n.kind_label for n in mine} == {"on-day"}
     party = {n.recipient.email for n in mine}
     assert party == {"kommunsekreterare@vannas.example.org", "naringsliv@vannas.example.org"}
-    # The sixteen open branches escalated on one day: one message per recipient, naming them all.
+    assert {n.due_date for n in mine} == {pendulum.date(2026, 12, 14)}
+    assert {n.send_at for n in mine} == {local(2026, 11, 12, 8).in_timezone("UTC")}
+    # The sixteen open branches escalate each a week before its own agenda closes; those that
+    # escalate on the same day go in one message per recipient, naming them all.
     escalations = [n for n in due if n.kind is NoticeKind.escalation]
     assert {(n.stage, n.party) for n in escalations} == {("adoption", "")}
     escalated = {n.recipient.email for n in escalations}
     assert escalated == {"fullmaktige@region-vasterbotten.example.org", "utvecklingsdirektor@region-vasterbotten.example.org"}
-    assert len(escalations) == 2 and "Vännäs kommun" in escalations[0].facts["parties"] and len(escalations[0].facts["parties"]) == 16
-    assert escalations[0].facts["party_name"] == "Region Västerbotten, Bjurholms kommun och 14 till"
+    by_day: dict = {}
+    for n in escalations:
+        by_day.setdefault(n.due_date, []).append(n)
+    assert all(len(group) == 2 for group in by_day.values())  # one per recipient and day
+    named = [p for group in by_day.values() for p in group[0].facts["parties"]]
+    assert sorted(named) == sorted(default_definition.party(p).name for p in default_definition.group_members("signatories"))
+    together = next(group[0] for group in by_day.values() if "Vännäs kommun" in group[0].facts["parties"])
+    assert together.due_date == pendulum.date(2026, 11, 5) and together.facts["party_name"] == "Dorotea kommun och Vännäs kommun"
 
 
 def test_a_transition_causes_ready_notices_and_a_confirmation(default_definition):
@@ -101,8 +112,11 @@ def test_a_transition_causes_ready_notices_and_a_confirmation(default_definition
     changes = decide(default_definition, state, request, at)
     after = dict(state) | {c.node: c.after for c in changes}
     notices = event_notices(evaluate(default_definition, after, at, "vb"), changes)
-    assert {(n.kind, n.party) for n in notices} == {(NoticeKind.confirmation, "umea")}
-    confirmation = notices[0]
+    # Umeå's decision is confirmed, and its own signing may start at once (signing goes party by
+    # party): a ready notice for that branch alone.
+    assert {(n.kind, n.stage, n.party) for n in notices} == {(NoticeKind.confirmation, "adoption", "umea"),
+                                                             (NoticeKind.ready, "signing", "umea")}
+    confirmation = next(n for n in notices if n.kind is NoticeKind.confirmation)
     assert confirmation.send_at == local(2026, 11, 4, 8).in_timezone("UTC")
     assert ["Beslutsdatum", "2026-11-03"] in confirmation.facts["record"]
     assert confirmation.facts["party_name"] == "Umeå kommun" and confirmation.facts["outcome"] == "Antaget"
