@@ -220,3 +220,32 @@ def test_a_postponed_matter_goes_to_the_deciding_bodys_next_meeting(definition):
     assert vannas.cause == (f"Vännäs kommun: kommunfullmäktige sammanträder {later}, det sista sammanträdet som hinner; "
                             f"ärendet måste finnas på dess föredragningslista senast {vannas.last_decision.agenda_closes}; "
                             "bordlagt till ett senare sammanträde")
+
+
+def test_a_matter_with_the_board_goes_on_from_the_day_it_got_there(definition):
+    """Bjurholm's matter reaches its board on the day the agenda closes. Weeks later, with the
+    board's meeting past and nothing recorded since, the plan takes that meeting as held on it
+    and expects the council's next meeting; once that too has passed with no decision, and no
+    later one keeps the deadline, the party cannot make it, and the forecast says why."""
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption")
+    calendar = definition.meeting_calendar("bjurholm")
+    board, council = ([to_date(d) for d in body.meetings] for body in calendar.bodies)
+    sent = plan_for(definition, state, pendulum.date(2026, 10, 15)).get("adoption", "bjurholm").meetings
+    reached = sent.expected[0].agenda_closes
+    state = _finish(definition, state, Node("adoption", "bjurholm"), reached, to="in-preparation")
+    board_meeting = min(d for d in board if d >= reached)
+    # Brute force: the council's first meeting whose agenda closes on or after the board met.
+    expected = min(d for d in council if _closes(calendar.bodies[1], d) >= board_meeting)
+    after_board = board_meeting.add(days=3)
+    assert after_board < expected
+    ahead = next(p for p in forecast(definition, state, after_board).parties if p.party == "bjurholm")
+    assert ahead.decision.day == expected and ahead.outlook is not Outlook.cannot
+    assert plan_for(definition, state, after_board).get("adoption", "bjurholm").finish == expected
+    missed = expected.add(days=1)
+    later = [d for d in council if d > expected and d <= HARD_LIMIT]
+    again = next(p for p in forecast(definition, state, missed).parties if p.party == "bjurholm")
+    assert later == []  # Bjurholm's example council meets last on 30 November: it cannot make it now
+    assert again.outlook is Outlook.cannot
+    assert again.cause.startswith(f"Bjurholms kommun: inget sammanträde hinner längre besluta i tid; sista chansen var "
+                                  f"kommunfullmäktige {expected}")
