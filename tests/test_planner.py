@@ -23,10 +23,15 @@ def test_default_plan_has_sixteen_adoption_branches_before_the_new_year(default_
 
 
 def test_adoption_deadline_moves_back_from_new_years_eve(default_definition):
-    adoption = plan(default_definition).get("adoption", "umea")
+    result = plan(default_definition)
+    adoption = result.get("adoption")
     assert adoption.nominal_deadline == D(2026, 12, 31)
     assert adoption.deadline == D(2026, 12, 30)  # Nyårsafton: a limit that cannot be passed moves back
     assert adoption.deadline_basis is Basis.fixed and adoption.hard
+    # Each party's own deadline is its council's last meeting that leaves signing its week
+    # (by 23 December): Umeå's example council meets on 18 December.
+    umea = result.get("adoption", "umea")
+    assert umea.latest_finish == D(2026, 12, 23) and umea.deadline == D(2026, 12, 18) and umea.hard
 
 
 def test_estimates_chain_from_the_rus_decision_by_legal_counting(default_definition):
@@ -44,10 +49,15 @@ def test_critical_path_runs_through_the_rus_decision_not_the_evaluation(default_
     critical = {n.node.stage for n in result.nodes if n.critical}
     assert critical == {"rus-update", "drafting", "referral", "final-proposal", "adoption", "signing", "in-force"}
     slack = {n.node.stage: n.slack_days for n in result.nodes if n.node.party is None}
-    # Signing (P1W from 2026-12-17) lands in the Christmas holidays and moves to 12-28: up to
-    # six days of slip upstream still end on 12-30, but signing itself has only two.
-    assert slack["drafting"] == slack["referral"] == slack["adoption"] == 6
-    assert slack["signing"] == 2
+    # Skellefteå's last council meeting in time (1 December, example calendar) needs the matter
+    # with its board by 15 October, the day the final proposal is planned: nothing before the
+    # adoption may slip a day.
+    skelleftea = result.get("adoption", "skelleftea")
+    assert skelleftea.meetings.material_by == result.get("final-proposal").finish == D(2026, 10, 15)
+    assert slack["drafting"] == slack["referral"] == slack["final-proposal"] == 0
+    # The region decides last (regionfullmäktige 17 December); signing (P1W) lands in the
+    # Christmas holidays and moves to 12-28: six days to 23 December, but signing has only two.
+    assert slack["adoption"] == 6 and slack["signing"] == 2
     assert slack["evaluation"] > 100 and slack["rus-referral"] > 30
 
 
@@ -111,14 +121,18 @@ def test_join_rule_decides_when_a_parallel_stage_is_done(join, finish):
 
 
 def test_branch_reminders_follow_the_swedish_calendar(default_definition):
-    reminders = plan(default_definition).get("adoption", "asele").reminders
+    asele = plan(default_definition).get("adoption", "asele")
+    reminders = asele.reminders
     shown = [(r.kind.value, r.offset, r.at.isoformat()) for r in reminders]
-    assert ("before", "P4W", "2026-12-02T08:00:00+01:00") in shown
-    assert ("on-day", None, "2026-12-30T08:00:00+01:00") in shown
-    # Signing must follow before 31 December, so the last day to adopt is 23 December: the
-    # escalation comes a week (before_hard) ahead of it, and no overdue reminder comes in January.
-    assert plan(default_definition).get("adoption", "asele").latest_finish == D(2026, 12, 23)
-    assert ("escalation", "P1W", "2026-12-16T08:00:00+01:00") in shown
+    # Signing must follow before 31 December, so the last day to adopt is 23 December: Åsele's
+    # example council meets last before it on 4 December, and its board before that on 17
+    # November, whose agenda closes two weeks ahead, on 3 November. The reminders aim there, the
+    # escalation comes a week (before_hard) ahead of it, and none comes after it.
+    assert asele.latest_finish == D(2026, 12, 23) and asele.deadline == D(2026, 12, 4)
+    assert asele.act_by == D(2026, 11, 3)
+    assert ("before", "P4W", "2026-10-06T08:00:00+02:00") in shown  # summer time still
+    assert ("on-day", None, "2026-11-03T08:00:00+01:00") in shown
+    assert ("escalation", "P1W", "2026-10-27T08:00:00+01:00") in shown
     assert not [r for r in reminders if r.kind.value == "overdue"] and all(r.at.year == 2026 for r in reminders)
     assert [r.at for r in reminders] == sorted(r.at for r in reminders)
 
