@@ -185,7 +185,10 @@ def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actu
     """A failed node is not planned to finish on its estimate: it, and what it keeps from
     finishing (its stage when the join can no longer be met, and the stages after), are
     blocked by it until a new decision. Their dates stay as what a new decision would give."""
-    failed = [node for node, actual in actuals.items() if actual.failed and planned[node].outside_by is None
+    # A "no" is not planned to finish, even one that only puts its party outside; what it
+    # keeps from finishing is rejections' rule (a stage that counts the parties taking part
+    # goes on without it).
+    failed = [node for node, actual in actuals.items() if actual.failed
               and not (node.party is None and definition.stage(node.stage).for_each)]
     causes = blocked_by_failures(definition, failed)
     for node in failed:
@@ -455,8 +458,8 @@ def _infeasible(definition: Definition, planned: dict[Node, PlannedNode]) -> lis
 
     found = []
     for item in planned.values():
-        if item.blocked:
-            continue  # reported as blocked, with its cause, not as a date it would miss
+        if item.blocked or item.outside_by is not None:
+            continue  # reported as blocked or outside, with its cause, not as a date it would miss
         found_miss = miss(item)
         if found_miss is None or (item.node.party and miss(planned[Node(item.node.stage, None)])):
             continue

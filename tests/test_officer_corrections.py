@@ -130,7 +130,11 @@ def test_a_party_that_has_delegated_the_matter_decides_by_its_board(default_defi
     text = open(DEFAULT_DEFINITION, encoding="utf-8").read()
     malå = "name: Malå kommun\n    kind: municipality\n    decision_body: Kommunfullmäktige"
     assert malå in text
-    delegated = parse_definition(text.replace(malå, malå.replace("Kommunfullmäktige", "Kommunstyrelsen")), "d.yaml").definition
+    # Delegated: the board decides, so the council leaves Malå's meeting calendar too.
+    council = next(line for line in text.splitlines() if line.startswith("        - {id: kf,") and "2026-11-17" in line)
+    text = text.replace(malå, malå.replace("Kommunfullmäktige", "Kommunstyrelsen")).replace(council + "\n", "")
+    delegated = parse_definition(text, "d.yaml").definition
+    assert delegated.meeting_calendar("mala").deciding.name == "Kommunstyrelsen"
     state, now = _ready_adoption(delegated), pendulum.datetime(2026, 11, 22, 10, tz=TZ)
     assert decide(delegated, state, _adoption("mala", "Kommunstyrelsen"), now)
     with pytest.raises(TransitionRefused, match="Malå kommun decides by Kommunstyrelsen according to the definition, not 'Kommunfullmäktige'"):
@@ -166,7 +170,7 @@ def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
     assert status["illustrative"] is True and status["illustrative_note"].startswith(MARK)
     audit = json.loads(run_cli(capsys, "audit", "--format", "json").out)
     assert audit["illustrative"] is True and audit["illustrative_note"].startswith(MARK)
-    invented = [t for t in audit["transitions"] if t["reference"] == "§140"]
+    invented = [t for t in audit["transitions"] if t["reference"] == "§147"]
     assert invented and invented[0]["reason"].startswith("EXEMPEL, påhittat beslut")
     import csv
     import io
@@ -174,7 +178,7 @@ def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
     csv_rows = list(csv.DictReader(io.StringIO(run_cli(capsys, "audit", "--format", "csv").out)))
     assert MARK in csv_rows[0]["record"]
     decisions = [row for row in csv_rows if row["reference"]]
-    assert len(decisions) >= 5 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
+    assert len(decisions) >= 4 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
     instance = json.loads(run_cli(capsys, "status", "--json").out)["instance"]
     assert run_cli(capsys, "plan", "--instance", instance).out.startswith("EXEMPEL: påhittade beslut")
     assert any(m.startswith("EXEMPEL") for m in json.loads(run_cli(capsys, "plan", "--instance", instance, "--json").out)["instance_marks"])
@@ -206,33 +210,41 @@ def test_a_rejection_stands_out_in_status(cli_env, capsys):
     _rejected_at_mala(capsys)
     table = run_cli(capsys, "status").out
     mala = next(line for line in table.splitlines() if "└ Malå kommun" in line and "Ej antaget" in line)
-    assert "! Ej antaget" in mala and "AVSLAG" in mala and " d" not in mala.split("2026-12-30")[1]
-    assert "! adoption (Malå kommun): Ej antaget (2026-11-20, §12, Kommunfullmäktige); blockerar adoption, signing, in-force " \
-           "(adoption kräver alla 16 parter; högst 15 kan bli klara); nytt beslut krävs: ärendet måste tas upp igen i " \
+    assert "! Ej antaget" in mala and "AVSLAG" in mala
+    # The adoption counts the parties taking part: Malå's "no" puts Malå outside, nothing waits for it.
+    assert "! adoption (Malå kommun): Ej antaget: parten står utanför (2026-11-20, §12, Kommunfullmäktige); parten står " \
+           "utanför och de andra 15 går vidare utan den; nytt beslut krävs: ärendet måste tas upp igen i " \
            "Kommunfullmäktige" in table
     assert table.index("AVSLAG (1)") < table.index("Steg ")  # seen before the table
+    outside = [line for line in table.splitlines() if "└ Malå kommun" in line and " utanför " in line and "AVSLAG" not in line]
+    assert len(outside) == 2  # its signing and its entry into force
     data = json.loads(run_cli(capsys, "status", "--json").out)
     rows = {(s["id"], s["party"]): s for s in data["stages"]}
     assert rows[("adoption", "mala")]["failed"] is True and rows[("adoption", "mala")]["days_left"] is None
-    assert rows[("signing", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
-    assert rows[("signing", None)]["days_left"] is None and rows[("adoption", "umea")]["failed"] is False
-    # The other councils still decide, by their own deadline: one "no" blocks the whole, not them.
+    for stage in ("signing", "in-force"):
+        assert rows[(stage, "mala")]["outside_because_of"] == {"id": "adoption", "party": "mala"}
+        assert rows[(stage, "mala")]["days_left"] is None and rows[(stage, "mala")]["blocked"] is False
+    assert rows[("signing", None)]["blocked_by"] == [] and rows[("signing", None)]["days_left"] is not None
+    # The other councils still decide, by their own deadline; Storuman, which adopted, may sign.
     assert rows[("adoption", "vindeln")]["blocked"] is False and rows[("adoption", "vindeln")]["days_left"] is not None
+    assert rows[("signing", "storuman")]["state"] == "ready" and rows[("signing", "storuman")]["outside_because_of"] is None
     [rejection] = data["rejections"]
-    assert rejection["party_name"] == "Malå kommun" and rejection["blocks"] == ["adoption", "signing", "in-force"]
+    assert rejection["party_name"] == "Malå kommun" and rejection["blocks"] == []
     assert rejection["next_step"].startswith("nytt beslut krävs: ärendet måste tas upp igen i Kommunfullmäktige")
 
 
 def test_the_planner_does_not_plan_a_rejection_to_finish(cli_env, capsys):
     _rejected_at_mala(capsys)
     table = run_cli(capsys, "plan", "--instance", "samverkan-2027-2030").out
-    mala = [line for line in table.splitlines() if "└ Malå kommun" in line][-1]
-    assert "AVSLAG" in mala and "2026-12-17" not in mala
-    assert "AVSLAG: adoption (Malå kommun) planeras inte att bli klart; blockerar adoption, signing, in-force; nytt beslut krävs" in table
+    mala = [line for line in table.splitlines() if "└ Malå kommun" in line]
+    assert "AVSLAG" in mala[-3] and all("utanför" in line for line in mala[-2:])
+    assert "AVSLAG: adoption (Malå kommun) planeras inte att bli klart; blockerar inget steg; nytt beslut krävs" in table
+    assert "VARNING" not in table  # a party outside misses no deadline: it is not waited for
     data = json.loads(run_cli(capsys, "plan", "--instance", "samverkan-2027-2030", "--json").out)
     rows = {(s["id"], s["party"]): s for s in data["stages"]}
     assert rows[("adoption", "mala")]["finish"] is None and rows[("adoption", "mala")]["blocked"] is True
-    assert rows[("in-force", None)]["blocked_by"] == [{"id": "adoption", "party": "mala"}]
-    assert rows[("adoption", "umea")]["blocked"] is False and rows[("adoption", "umea")]["finish"] == "2026-11-02"
+    assert rows[("in-force", "mala")]["outside_because_of"] == {"id": "adoption", "party": "mala"}
+    assert rows[("in-force", None)]["blocked_by"] == [] and rows[("in-force", None)]["finish"] == "2027-01-01"
+    assert rows[("adoption", "storuman")]["finish"] == "2026-11-20"
     assert rows[("adoption", "vindeln")]["blocked"] is False and rows[("adoption", "vindeln")]["finish"] is not None
-    assert {(b["id"], b["party"]) for b in data["blocked"]} >= {("adoption", None), ("signing", None), ("in-force", None)}
+    assert {(b["id"], b["party"]) for b in data["blocked"]} == {("adoption", "mala")}

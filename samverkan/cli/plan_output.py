@@ -165,10 +165,11 @@ def plan_as_table(plan: Plan) -> str:
             f"  └ {n.party_name}" if n.node.party else _short(n.name),
             n.party_name if n.node.party else d.party(d.stage(n.node.stage).owner).name,
             n.start.isoformat(),
-            ("AVSLAG" if n.blocked_by == (n.node,) else "blockerad") if n.blocked else n.finish.isoformat(),
+            ("AVSLAG" if n.blocked_by == (n.node,) else "blockerad") if n.blocked
+            else "utanför" if n.outside_by is not None else n.finish.isoformat(),
             deadline + (" (hård)" if n.hard else ""),
             "fast" if n.deadline_basis.value == "fixed" else "uppskattad",
-            "–" if n.slack_days is None or n.blocked else f"{n.slack_days} d",
+            "–" if n.slack_days is None or n.blocked or n.outside_by is not None else f"{n.slack_days} d",
             "ja" if n.critical else "",
         ))
     lines = [f"{d.name} ({d.id}, version {d.version})"]
@@ -178,7 +179,7 @@ def plan_as_table(plan: Plan) -> str:
         lines.append(f"Planerat per {plan.as_of.isoformat()}")
     lines.append("")
     lines += table_lines(_HEADINGS, rows)
-    meetings = [n for n in plan.nodes if n.meetings and n.completed is None]
+    meetings = [n for n in plan.nodes if n.meetings and n.completed is None and not n.blocked and n.outside_by is None]
     if meetings:
         lines += ["", "Sammanträden (beslut på sammanträde; påminnelserna siktar på dagen då ärendet måste vara hos organet):"]
         lines += table_lines(_MEETING_HEADINGS, [_meeting_row(n) for n in meetings])
