@@ -48,7 +48,7 @@ def credentials(setup):
     ("args", "message"),
     [
         (["transition", "vb", "adoption", "--party", "skelleftea", "--to", "signed"], "'signed' is not a state of lifecycle 'adoption'"),
-        (["transition", "vb", "signing", "--to", "done"], "signing is 'waiting'"),
+        (["transition", "vb", "signing", "--party", "umea", "--to", "done"], "signing/umea is 'waiting' (Väntar på föregående steg): it waits for adoption/umea"),
         (["transition", "vb", "adoption", "--party", "stockholm", "--to", "adopted"], "'stockholm' is not a known party"),
         (["transition", "vb", "adoption", "--party", "delegation-pkd", "--to", "adopted"], "'delegation-pkd' is not a party of this stage"),
         (["transition", "vb", "adoptation", "--party", "umea", "--to", "adopted"], "unknown stage 'adoptation'"),
@@ -139,7 +139,11 @@ def test_sigkill_in_a_transition_leaves_the_database_before_or_after_never_betwe
     else:
         changed = {table for table in after if after[table] != before[table]}
         assert changed == {"instances", "nodes", "transitions", "notices"}  # the decision's confirmation came with it
-        assert [n[4] for n in after["notices"] if n not in before["notices"]] == ["'confirmation'"] * 2  # column 4: kind, as dump() shows it
+        # The decision's confirmation (two recipients), and Skellefteå's own signing may start: its
+        # ready notices. Columns 2, 3, 4: stage, party, kind, as dump() shows them.
+        new = sorted((n[2], n[3], n[4]) for n in after["notices"] if n not in before["notices"])
+        assert new[:2] == [("'adoption'", "'skelleftea'", "'confirmation'")] * 2
+        assert new[2:] and set(new[2:]) == {("'signing'", "'skelleftea'", "'ready'")}
         status = json.loads(subprocess.run([SAMVERKAN, "status", "vb", "--json"], env=os.environ, capture_output=True,
                                            text=True, timeout=120).stdout)
         assert next(s for s in status["stages"] if s["party"] == "skelleftea" and s["id"] == "adoption")["state"] == "adopted"
@@ -166,13 +170,13 @@ def test_a_changed_definition_needs_a_new_version(cli_env, capsys, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(DEFAULT_DEFINITION.read_text(encoding="utf-8").replace("duration: P8W", "duration: P9W"), encoding="utf-8")
     result = run_cli(capsys, "start", changed, "--instance", "second")
-    assert result.code == 2 and "version 2 is already in use with other content" in result.err
+    assert result.code == 2 and "version 3 is already in use with other content" in result.err
     bumped = tmp_path / "bumped.yaml"
-    bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 2\n", "\nversion: 3\n"), encoding="utf-8")
+    bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 3\n", "\nversion: 4\n"), encoding="utf-8")
     assert run_cli(capsys, "start", bumped, "--instance", "second").code == 0
     first = json.loads(run_cli(capsys, "status", "samverkan-2027-2030", "--json").out)
     second = json.loads(run_cli(capsys, "status", "second", "--json").out)
-    assert (first["process"]["version"], second["process"]["version"]) == (2, 3)  # each keeps what it started with
+    assert (first["process"]["version"], second["process"]["version"]) == (3, 4)  # each keeps what it started with
 
 
 def test_an_older_database_upgrades_and_keeps_its_data(db_url, capsys, monkeypatch, tmp_path):

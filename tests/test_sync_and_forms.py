@@ -86,7 +86,10 @@ def test_the_adoption_form_offers_the_lifecycles_steps_and_prefills_the_decision
     assert {"decision_date", "decision_body", "paragraph", "agreement_outcome", "contract_outcome"} <= set(ids)
     assert form.field("decision_body").default == "Kommunfullmäktige"
     assert form.outcomes["Registrera antagande (Antaget)"] == "adopted"
-    assert "Registrera avslag (Ej antaget)" in form.outcomes
+    # From "ready" a council may also adopt with changes, postpone, or decline.
+    assert form.outcomes["Registrera avslag (Ej antaget: parten står utanför)"] == "rejected"
+    assert form.outcomes["Registrera antagande med ändringar (Antaget med ändringar: samverkansavtalet omförhandlas)"] == "amended"
+    assert form.outcomes["Registrera bordläggning (Bordlagt till ett senare sammanträde)"] == "postponed"
 
 
 def test_an_answer_becomes_the_command_lines_request(default_definition):
