@@ -392,10 +392,11 @@ def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actu
                             since=max(item.start, actual.started) if actual.started else None)
     item.meetings = meetings
     last = meetings.last_decision
-    if last is not None and item.completed is None:
+    if last is not None:  # done or not: what it was measured against stays its deadline
         item.nominal_deadline = item.deadline = last.day
         item.deadline_reason = None
-        item.act_by = last.agenda_closes if actual.started is not None else meetings.material_by
+        if item.completed is None:
+            item.act_by = last.agenda_closes if actual.started is not None else meetings.material_by
     return meetings.material_by if meetings.latest else item.latest_finish
 
 

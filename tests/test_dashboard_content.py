@@ -152,9 +152,10 @@ def test_the_summary_says_on_whom_the_open_work_waits(example):
 def test_the_timeline_compares_the_deadline_with_the_day_it_was_done(example, rejected_and_late):
     rows = example[0].timeline
     assert list(rows[0]) == ["Steg", "Part", "Planerat", "Faktiskt", "Avvikelse"]
+    # Storuman adopted at its council's meeting on 20 November; its last chance was 11 December.
     storuman = next(r for r in rows if r["Part"] == "Storumans kommun" and r["Steg"].startswith("Antagande"))
     assert storuman == {"Steg": "Antagande av överenskommelse och samverkansavtal", "Part": "Storumans kommun",
-                        "Planerat": "2026-12-30", "Faktiskt": "2026-11-20", "Avvikelse": "40 dagar före"}
+                        "Planerat": "2026-12-11", "Faktiskt": "2026-11-20", "Avvikelse": "21 dagar före"}
     memo = rows[0]
     assert (memo["Planerat"], memo["Faktiskt"], memo["Avvikelse"]) == ("2025-10-17", "2025-10-17", "på dagen")
     open_late = next(r for r in rejected_and_late.timeline if r["Part"] == "Bjurholms kommun" and r["Steg"].startswith("Antagande"))

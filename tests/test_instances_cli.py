@@ -43,7 +43,7 @@ def test_whole_process_driven_by_transitions_alone_and_status_agrees_with_the_pl
     planned = json.loads(run_cli(capsys, "plan", DEFAULT_DEFINITION, "--json").out)["stages"]
     deadlines = {(s["id"], s["party"]): s["deadline"] for s in planned}
     steps = planned_steps(definition)
-    assert len(steps) == 3 + 15 + 16 + 9  # delegations, referral answers, adoptions, the other stages
+    assert len(steps) == 3 + 15 + 16 * 3 + 7  # delegations, referral answers, adoptions, signings, entries into force, the rest
     for step in steps:
         monkeypatch.setenv("SAMVERKAN_NOW", f"{step.day.isoformat()}T16:00:00")
         result = run_cli(capsys, *step.args(instance), "--actor", DIRECTOR, "--token", token, "--reason", "Enligt plan")
@@ -72,9 +72,11 @@ def test_status_shows_who_is_late_and_what_waits_on_whom(cli_env, capsys, monkey
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-12-31T09:00:00")
     rows = status(capsys, instance)
     umea = rows[("adoption", "umea")]
-    assert umea["state"] == "ready" and umea["late"] and umea["days_left"] == -1
+    # Umeå's deadline is its council's last meeting in time (18 December in the example calendar).
+    assert umea["state"] == "ready" and umea["late"] and (umea["deadline"], umea["days_left"]) == ("2026-12-18", -13)
     assert umea["waiting_for"] == [{"id": "adoption", "party": "umea"}]
-    assert rows[("signing", None)]["waiting_for"][0] == {"id": "adoption", "party": "region-vasterbotten"}
+    # Signing goes party by party: each branch waits for its own party's adoption.
+    assert rows[("signing", "umea")]["waiting_for"] == [{"id": "adoption", "party": "umea"}]
     assert len(rows[("signing", None)]["waiting_for"]) == 16
     table = run_cli(capsys, "status", instance).out
     assert "Åsele kommun" in table and "d sen" in table and "Försenat" in table
