@@ -59,10 +59,10 @@ def test_up_starts_everything_prints_the_dashboard_and_stops_cleanly(tmp_path):
         with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
             from tests.prefect_live import latest_states, wait_for
 
-            # The illustrative history has 3 of 16 adopted: 13 branch runs wait with their forms.
-            states = wait_for("13 waiting adoption runs", lambda: (s := latest_states()) and list(s.values()).count("PAUSED") == 13 and s,
+            # The illustrative history has 1 of 16 adopted: 15 adoption runs wait with their forms.
+            states = wait_for("15 waiting adoption runs", lambda: (s := latest_states()) and list(s.values()).count("PAUSED") == 15 and s,
                               timeout=90, log=out)
-            assert "asele" not in states and "skelleftea" in states
+            assert "storuman" not in states and "skelleftea" in states
             with get_client(sync_client=True) as client:
                 names = {d.name for d in client.read_deployments()}
             assert names == {"samverkan"} and len(client_deployments(port)) == 4  # process, branch, transition, sweep
