@@ -1,5 +1,6 @@
-"""Renders two example notices for people to look at, into docs/notices/: a reminder to Vindelns
-kommun 14 days before the adoption deadline, and the weekly digest to the director's office,
+"""Renders two example notices for people to look at, into docs/notices/: a reminder to Umeå
+kommun a week before its council's agenda closes for the last meeting that can still adopt,
+and the weekly digest to the director's office,
 both as the policy makes them for the default process with its illustrative history.
 
     .venv/bin/python scripts/notice_examples.py            # .eml, .html and .png screenshots
@@ -45,12 +46,14 @@ def _evaluation(at: pendulum.DateTime):
 
 
 def reminder() -> tuple[Notice, pendulum.DateTime]:
-    """What the policy sends Vindelns kommun's secretary on 16 December 2026: the reminder two
-    weeks before the adoption deadline (the sweep's own output, not hand-made facts)."""
+    """What the policy sends Umeå kommun's secretary a week before the agenda closes for its
+    council's last meeting in time (the sweep's own output, not hand-made facts)."""
     from samverkan.notices.policy import due_notices
 
-    send = pendulum.datetime(2026, 12, 16, 8, 0, tz="Europe/Stockholm")
-    notice = next(n for n in due_notices(_evaluation(send)) if (n.stage, n.party, n.kind_label) == ("adoption", "vindeln", "before-2")
+    ahead = _evaluation(pendulum.datetime(2026, 11, 23, 9, 0, tz="Europe/Stockholm"))
+    slot = next(r for r in ahead.plan.get("adoption", "umea").reminders if r.kind.value == "before" and r.offset == "P1W")
+    send = slot.at
+    notice = next(n for n in due_notices(_evaluation(send)) if (n.stage, n.party, n.kind_label) == ("adoption", "umea", "before-3")  # P4W, P2W, P1W
                   and n.recipient.email.startswith("kommunsekreterare"))
     return notice, send
 

@@ -250,3 +250,23 @@ def test_a_matter_with_the_board_goes_on_from_the_day_it_got_there(definition):
     assert gone.outlook is Outlook.cannot
     assert gone.cause.startswith(f"Bjurholms kommun: inget sammanträde hinner längre besluta i tid; sista chansen var "
                                  f"kommunfullmäktige {chances[-1]}")
+
+
+def test_a_notice_says_which_agenda_matters_before_and_after_the_board_has_the_matter(definition):
+    from samverkan.notices.facts import meeting_lines
+
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption")
+    day = pendulum.date(2026, 10, 16)
+    sent = plan_for(definition, state, day).get("adoption", "umea")
+    board, council = sent.meetings.latest
+    assert meeting_lines(sent)[0] == (f"Ärendet måste vara hos kommunstyrelsen senast {board.agenda_closes} för att hinna till "
+                                      f"kommunstyrelsen {board.day} och kommunfullmäktige {council.day}, de sista sammanträden "
+                                      "som hinner besluta i tid.")
+    assert meeting_lines(sent)[1] == f"Väntat beslut: kommunfullmäktige {sent.meetings.decision.day} (1 sammanträde i marginal)."
+    state = _finish(definition, state, Node("adoption", "umea"), day, to="in-preparation")
+    with_board = plan_for(definition, state, day).get("adoption", "umea")
+    assert with_board.act_by == council.agenda_closes
+    assert meeting_lines(with_board)[0] == (f"Ärendet måste finnas på kommunfullmäktiges föredragningslista senast "
+                                            f"{council.agenda_closes} för att hinna till kommunfullmäktige {council.day}, det "
+                                            "sista sammanträdet som hinner besluta i tid.")

@@ -113,13 +113,16 @@ def meeting_lines(item: PlannedNode) -> list[str]:
     if meetings is None or item.completed is not None:
         return []
     lines = []
-    if meetings.latest:
+    under_way = item.act_by is not None and item.act_by != meetings.material_by  # with its first body already
+    if meetings.latest and under_way:
+        last = meetings.latest[-1]
+        lines.append(f"Ärendet måste finnas på {last.body_name.lower()}s föredragningslista senast {item.act_by.isoformat()} "
+                     f"för att hinna till {last.body_name.lower()} {last.day.isoformat()}, det sista sammanträdet som hinner "
+                     "besluta i tid.")
+    elif meetings.latest:
         chain = " och ".join(f"{s.body_name.lower()} {s.day.isoformat()}" for s in meetings.latest)
         lines.append(f"Ärendet måste vara hos {meetings.latest[0].body_name.lower()} senast {meetings.material_by.isoformat()} "
                      f"för att hinna till {chain}, de sista sammanträden som hinner besluta i tid.")
-        if item.act_by and item.act_by != meetings.material_by:
-            lines.append(f"Ärendet måste finnas på {meetings.latest[-1].body_name.lower()}s föredragningslista senast "
-                         f"{item.act_by.isoformat()}.")
     if meetings.decision:
         spare = meetings.slack_meetings
         margin = "" if spare is None else f" ({spare} sammanträde{'n' if spare != 1 else ''} i marginal)" if spare >= 0 else ""
