@@ -98,7 +98,7 @@ def import_ics(
     if party not in {p.id for p in d.parties}:
         problems.append(f"--party {shown(party)}: unknown party in {loaded.source}; known: {', '.join(p.id for p in d.parties)}")
     bodies = _bodies(body, d, party, name, problems)
-    if body:
+    if body and bodies:  # the ones that could be read (none: their problems are said already)
         problems += [f"{name}: {p}" for p in body_problems(bodies)]
     days = {}
     for option, text in (("--from", from_day), ("--to", to_day)):

@@ -252,23 +252,41 @@ class _Reader:
             if prop is None:
                 problems.append(f"{at}: a line cannot be read: {_words(message)}")
                 continue
-            raw = event.get(prop)
-            value = getattr(raw, "to_ical", lambda: raw)()
-            value = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            value = event.get(prop)  # a broken property is kept as the text the file held
+            value = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
             problems.append(f"{at}: {prop} {_raw(value)} is not valid: {_words(message)}")
         broken = {p for p, _ in getattr(event, "errors", [])}
         if "DTSTART" not in event:
             problems.append(f"{at}: no DTSTART")
-        elif "DTSTART" not in broken and "DTEND" in event and "DTEND" not in broken:
-            start, stop = event.decoded("DTSTART"), event.decoded("DTEND")
-            if _comparable(start, stop) and stop < start:
-                problems.append(f"{at}: DTEND ({_iso(stop)}) is before DTSTART ({_iso(start)})")
+        moments = {}
+        for prop in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+            if prop in event and prop not in broken:
+                moment, problem = _moment(event.get(prop), prop)
+                if problem:
+                    problems.append(f"{at}: {problem}")
+                else:
+                    moments[prop] = moment
+        start, stop = moments.get("DTSTART"), moments.get("DTEND")
+        if start is not None and stop is not None and _comparable(start, stop) and stop < start:
+            problems.append(f"{at}: DTEND ({_iso(stop)}) is before DTSTART ({_iso(start)})")
         if "RRULE" in event and "RRULE" not in broken:
             for rule in event.get("RRULE") if isinstance(event.get("RRULE"), list) else [event.get("RRULE")]:
                 problem = _rule_problem(rule)
                 if problem:
                     problems.append(f"{at}: RRULE {_raw(rule.to_ical().decode('utf-8', 'replace'))} is not valid: {problem}")
         return problems
+
+
+def _moment(value, prop: str) -> tuple[dt.date | None, str | None]:
+    """A date or a date and time, or what is wrong with the property."""
+    if isinstance(value, list):
+        return None, f"{prop} is given {len(value)} times"
+    moment = getattr(value, "dt", None)
+    if not isinstance(moment, dt.date):  # a time alone, a duration, a period
+        text = value.to_ical() if hasattr(value, "to_ical") else value
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        return None, f"{prop} {_raw(text)} is not a date or a date and time"
+    return moment, None
 
 
 def _rule_problem(rule) -> str | None:
