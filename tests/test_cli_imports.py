@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 HEAVY = ("alembic", "sqlalchemy", "pydantic", "prefect", "psycopg", "holidays", "pendulum", "yaml",
+         "icalendar", "recurring_ical_events", "samverkan.meetings",
          "samverkan.process_definitions", "samverkan.store", "samverkan.actors", "samverkan.instances", "samverkan.calendar")
 
 
