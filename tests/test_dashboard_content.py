@@ -19,7 +19,8 @@ from tests.conftest import small_definition
 from tests.illustrative import AT, adoption_request, apply, illustrative
 
 LATE = pendulum.datetime(2026, 12, 31, 10, tz="Europe/Stockholm")  # the adoption deadline, 2026-12-30, has passed
-MATRIX_COLUMNS = ["Part", "Överenskommelsen", "Samverkansavtalet", "Beslutande organ", "Beslutsdatum", "Paragraf", "Status"]
+MATRIX_COLUMNS = ["Part", "Överenskommelsen", "Samverkansavtalet", "Beslutande organ", "Beslutsdatum", "Paragraf",
+                  "Protokollet justerat", "Justeringen anslagen", "Laga kraft", "Status"]
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +58,12 @@ def test_the_matrix_has_every_party_in_definition_order_with_what_it_recorded(ex
     assert list(rows[0]) == MATRIX_COLUMNS
     assert _party_row(rows, "Åsele kommun") == {
         "Part": "Åsele kommun", "Överenskommelsen": "antagen", "Samverkansavtalet": "antaget",
-        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-16", "Paragraf": "§154", "Status": "Antaget",
+        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-16", "Paragraf": "§154",
+        "Protokollet justerat": "–", "Justeringen anslagen": "–", "Laga kraft": "–", "Status": "Antaget",
     }
     assert _party_row(rows, "Vännäs kommun")["Paragraf"] == "§147"
     undecided = _party_row(rows, "Skellefteå kommun")
-    assert [undecided[c] for c in MATRIX_COLUMNS[1:6]] == ["–"] * 5
+    assert [undecided[c] for c in MATRIX_COLUMNS[1:-1]] == ["–"] * 8
     assert undecided["Status"] == "Beslutsunderlag skickat"
 
 
