@@ -19,7 +19,7 @@ from samverkan.clock import parse_moment
 from samverkan.engine import InstanceState, NodeState, TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
-from samverkan.process_definitions.model import Definition, FieldType
+from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, Transition
 from samverkan.status import status_rows
 from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_TOKEN, shown
 
@@ -73,7 +73,7 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
     party = definition.party(node.party) if node.party else None
     fields = [FormField(OUTCOME, "Vad har hänt?", "choice", True, tuple(outcomes),
                         help="Välj det som har beslutats eller skett.")]
-    for spec in stage.record:
+    for spec in asked_fields(definition, stage, possible):
         fields.append(FormField(
             spec.id, spec.name, spec.type.value, False,
             choices=tuple(spec.choices or ()),
@@ -90,23 +90,38 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
     return Form(node, tuple(fields), outcomes, recorded)
 
 
+def asked_fields(definition: Definition, stage: Stage, possible: list[Transition]) -> list[RecordField]:
+    """The record fields a form asks for. A step that adds to a finished decision's record
+    (`fields`: the minutes approved and announced) asks for just those; the decision itself
+    leaves out the optional fields such a later step records, since they come after it."""
+    recording = [t for t in possible if t.requires_record]
+    if recording and all(t.fields is not None for t in recording):
+        wanted = {f for t in recording for f in t.fields}
+        return [spec for spec in stage.record if spec.id in wanted]
+    later = {f for t in definition.lifecycle(stage.lifecycle).transitions if t.fields is not None and t not in possible
+             for f in t.fields}
+    return [spec for spec in stage.record if spec.required or spec.id not in later]
+
+
 def request_from_answer(definition: Definition, form: Form, answer: Mapping[str, Any],
                         now: pendulum.DateTime) -> TransitionRequest:
-    """What a person answered, as the request the command line would make. The decision's date
-    (the stage's first date field) is when it happened; without one, it happened now."""
+    """What a person answered, as the request the command line would make. The latest date
+    given (the decision's; the announcement's, for the minutes approved and announced) is when
+    it happened; without one, it happened now."""
     stage = definition.stage(form.node.stage)
     label = answer.get(OUTCOME)
     if label not in form.outcomes:
         raise SamverkanError(f"{OUTCOME}: {shown(label)} is not one of: {', '.join(form.outcomes)}")
     to = form.outcomes[label]
     fields: dict[str, str] = {}
+    asked = {f.id for f in form.fields}
     if label in form.recorded:  # a step that records nothing ignores what was typed in the record's fields
         for spec in stage.record:
             value = answer.get(spec.id)
-            if value not in (None, ""):
+            if spec.id in asked and value not in (None, ""):
                 fields[spec.id] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    date_field = next((spec.id for spec in stage.record if spec.type is FieldType.date and spec.id in fields), None)
-    at = parse_moment(fields[date_field], date_field) if date_field else now
+    dates = [(fields[spec.id], spec.id) for spec in stage.record if spec.type is FieldType.date and spec.id in fields]
+    at = max(parse_moment(value, field_id) for value, field_id in dates) if dates else now
     reason = answer.get(REASON)
     return TransitionRequest(stage=form.node.stage, party=form.node.party, to=to, at=at,
                              reason=str(reason).strip() or None if reason else None, fields=fields)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pendulum
 
-from samverkan.process_definitions.model import Definition, StateKind
+from samverkan.process_definitions.model import Definition, Stage, StateKind
 from samverkan.calendar import TIMEZONE
-from samverkan.engine import InstanceState, kind_of, nodes_of, unfinished_dependencies, waiting_for
+from samverkan.calendar.appeal import ANNOUNCED, Finality, FinalityState, finality
+from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
 from samverkan.planner import Actual, MoveRule, Plan, plan
 
@@ -35,10 +36,52 @@ class StatusRow:
     failed: bool = False  # ended without success: a "no"
     blocked_by: tuple[Node, ...] = ()  # the failed nodes that keep it from finishing
     outside_by: Node | None = None  # the "no" that put its party outside: not waited for
+    # A finished decision whose record tracks its announcement (the field `announced`): on its
+    # way to laga kraft, with its reference (§). None for everything else.
+    finality: FinalityState | None = None
+    reference: str | None = None
 
     @property
     def late(self) -> bool:
         return self.days_left is not None and self.days_left < 0
+
+    @property
+    def not_final(self) -> bool:
+        """Adopted, but not yet final: not announced, or open for appeal."""
+        return self.finality is not None and self.finality.state is not Finality.final
+
+
+def tracks_finality(stage: Stage) -> bool:
+    """A stage whose record has the announcement of its decision (kommunallagen 13 kap. 5 §)."""
+    return any(f.id == ANNOUNCED for f in stage.record)
+
+
+def finality_of(definition: Definition, stage: Stage, current: NodeState, today: pendulum.Date) -> FinalityState | None:
+    """Where a done branch of a stage that tracks its announcement stands on the way to laga kraft."""
+    if not tracks_finality(stage) or kind_of(definition, stage, current.state) is not StateKind.done:
+        return None
+    return finality(current.record, today)
+
+
+def finality_line(row: StatusRow) -> str | None:
+    """One Swedish line for a decision not yet final: 'Åsele kommun: antaget 2026-11-17 (§ 88);
+    anslaget 2026-11-20, kan överklagas till och med 2026-12-11'; None once final."""
+    f = row.finality
+    if f is None or f.state is Finality.final:
+        return None
+    decided = f.decided or (row.completed_at.in_timezone(TIMEZONE).date() if row.completed_at else None)
+    what = row.state_name[:1].lower() + row.state_name[1:]
+    line = f"{row.party_name or row.name}: {what}" + (f" {decided.isoformat()}" if decided else "")
+    line += f" ({row.reference})" if row.reference else ""
+    if f.state is Finality.open_for_appeal:
+        line += f"; anslaget {f.announced.isoformat()}, kan överklagas till och med {f.appeal_until.isoformat()}"
+        if f.appeal.moved:
+            line += f" ({f.moved_because})"
+    elif f.minutes_approved is not None:
+        line += f"; protokollet justerat {f.minutes_approved.isoformat()}, justeringen ännu inte anslagen"
+    else:
+        line += "; protokollet ännu inte justerat och anslaget"
+    return line
 
 
 def actuals_of(definition: Definition, state: InstanceState) -> dict[Node, Actual]:
@@ -107,5 +150,7 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             failed=kind is StateKind.failed,
             blocked_by=item.blocked_by,
             outside_by=item.outside_by,
+            finality=finality_of(definition, stage, current, today),
+            reference=reference_of(stage, current.record),
         ))
     return rows

@@ -33,8 +33,12 @@ def done_state(definition: Definition, stage: Stage) -> str:
 
 
 def record_for(stage: Stage, day: pendulum.Date, number: int, body: str | None = None) -> dict[str, str]:
+    """The decision's record. Optional dates are left out: they are what happens after the
+    decision (the minutes approved, the approval announced), recorded by a later step."""
     values = {}
     for field in stage.record:
+        if field.type is FieldType.date and not field.required:
+            continue
         if field.type is FieldType.date:
             values[field.id] = day.isoformat()
         elif field.type is FieldType.choice:

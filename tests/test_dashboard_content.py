@@ -19,7 +19,8 @@ from tests.conftest import small_definition
 from tests.illustrative import AT, adoption_request, apply, illustrative
 
 LATE = pendulum.datetime(2026, 12, 31, 10, tz="Europe/Stockholm")  # the adoption deadline, 2026-12-30, has passed
-MATRIX_COLUMNS = ["Part", "Överenskommelsen", "Samverkansavtalet", "Beslutande organ", "Beslutsdatum", "Paragraf", "Status"]
+MATRIX_COLUMNS = ["Part", "Överenskommelsen", "Samverkansavtalet", "Beslutande organ", "Beslutsdatum", "Paragraf",
+                  "Protokollet justerat", "Justeringen anslagen", "Laga kraft", "Status"]
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +59,11 @@ def test_the_matrix_has_every_party_in_definition_order_with_what_it_recorded(ex
     assert list(rows[0]) == MATRIX_COLUMNS
     assert _party_row(rows, "Storumans kommun") == {
         "Part": "Storumans kommun", "Överenskommelsen": "antagen", "Samverkansavtalet": "antaget",
-        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-20", "Paragraf": "§147", "Status": "Antaget",
+        "Beslutande organ": "Kommunfullmäktige", "Beslutsdatum": "2026-11-20", "Paragraf": "§147",
+        "Protokollet justerat": "–", "Justeringen anslagen": "–", "Laga kraft": "–", "Status": "Antaget",
     }
     undecided = _party_row(rows, "Skellefteå kommun")
-    assert [undecided[c] for c in MATRIX_COLUMNS[1:6]] == ["–"] * 5
+    assert [undecided[c] for c in MATRIX_COLUMNS[1:-1]] == ["–"] * 8
     assert undecided["Status"] == "Ärendet bereds"
 
 

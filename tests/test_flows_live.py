@@ -116,10 +116,13 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     with get_client(sync_client=True) as client:  # what the UI's Run button does
         deployment = client.read_deployment_by_name("transition/samverkan")
         signing = client.create_flow_run_from_deployment(deployment.id, parameters={"overgang": {
-            "instans": INSTANCE, "steg": "signing", "till": "done", "datum": "2026-11-23", "kommentar": "Undertecknat digitalt"}})
+            "instans": INSTANCE, "steg": "signing", "part": "asele", "till": "done", "datum": "2026-11-23",
+            "kommentar": "Undertecknat digitalt"}})
     wait_for("the transition run asking for confirmation", lambda: pause_key(signing.id) == "bekraftelse-1", log=log)
     resume(signing.id, {"e_post": OFFICE, "personlig_kod": token})
-    wait_for("signing recorded", lambda: _stage_state(env, "signing") == "done", log=log)
+    # Signing goes party by party: Åsele's is recorded, the stage waits for the others.
+    wait_for("Åsele's signing recorded", lambda: _stage_state(env, "signing", "asele") == "done", log=log)
+    assert _stage_state(env, "signing") != "done"
 
     # In a real browser: the adoption matrix, names right, as the office sees it.
     open_artifact(browser_page, prefect_server.ui_url, f"{INSTANCE}-antaganden")
@@ -152,9 +155,9 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     assert not re.search(r"svk_[A-Za-z0-9_-]{16,}", kept)
 
 
-def _stage_state(env, stage: str) -> str:
+def _stage_state(env, stage: str, party: str | None = None) -> str:
     status = json.loads(cli_here(env, "status", INSTANCE, "--json").stdout)
-    return next(r["state"] for r in status["stages"] if r["id"] == stage and not r.get("party"))
+    return next(r["state"] for r in status["stages"] if r["id"] == stage and r.get("party") == party)
 
 
 def _all_in(states: dict[str, str], state: str) -> bool:

@@ -8,9 +8,10 @@ import pendulum
 
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role
 from samverkan.calendar import TIMEZONE
+from samverkan.calendar.appeal import APPEAL_LAW, FinalityState
 from samverkan.graph import Node
 from samverkan.rejections import Rejection
-from samverkan.status import StatusRow
+from samverkan.status import StatusRow, finality_line
 
 from .plan_output import move_mark, moved_notes
 from .table import table_lines
@@ -55,6 +56,29 @@ def rejection_text(definition: Definition, r: Rejection) -> str:
     return f"{what}; {blocks}; {r.next_step}"
 
 
+def _iso(day) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def finality_as_dict(f: FinalityState | None, reference: str | None) -> dict | None:
+    """An adopted decision on its way to laga kraft: state not-announced, open-for-appeal or final."""
+    if f is None:
+        return None
+    return {
+        "state": f.state.value,
+        "decision_date": _iso(f.decided),
+        "reference": reference,
+        "minutes_approved": _iso(f.minutes_approved),
+        "announced": _iso(f.announced),
+        "appeal_until": _iso(f.appeal_until),
+        "appeal_until_nominal": _iso(f.appeal.nominal) if f.appeal else None,
+        "appeal_until_moved_because": f.appeal.reason if f.appeal else None,
+        "final_from": _iso(f.final_from),
+        "days_left": f.days_left,
+        "law": APPEAL_LAW,
+    }
+
+
 def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
                    illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False) -> dict:
     return {
@@ -88,6 +112,7 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "critical": r.critical,
             "completed_at": r.completed_at.in_timezone(TIMEZONE).isoformat() if r.completed_at else None,
             "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
+            "finality": finality_as_dict(r.finality, r.reference),
         } for r in rows],
     }
 
@@ -148,4 +173,8 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
     overdue = [r for r in rows if r.late]
     if overdue:
         lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]
+    pending = [line for line in map(finality_line, rows) if line]
+    if pending:
+        lines += ["", f"Ej laga kraft ({len(pending)}): kan överklagas i tre veckor från att justeringen anslagits ({APPEAL_LAW})"]
+        lines += [f"  {line}" for line in pending]
     return "\n".join(lines) + "\n"

@@ -7,9 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pendulum
+
+from samverkan.calendar.appeal import Finality
 from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, StateKind
 from samverkan.engine import InstanceState, kind_of
 from samverkan.graph import Node, branch_parties
+from samverkan.status import finality_of, tracks_finality
 
 from .words import NOTHING
 
@@ -35,14 +39,25 @@ def _outcome_heading(spec: RecordField) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _columns(stage: Stage) -> list[tuple[str, RecordField]]:
+LAGA_KRAFT = "Laga kraft"
+
+
+def _recorded_later(definition: Definition, stage: Stage) -> set[str]:
+    """The fields a later step adds to a finished decision's record (its announcement)."""
+    return {f for t in definition.lifecycle(stage.lifecycle).transitions for f in t.fields or []}
+
+
+def _columns(definition: Definition, stage: Stage) -> list[tuple[str, RecordField]]:
     """Record fields as columns: the outcomes, the deciding body, the dates, the reference,
-    then any other field, in the record's order within each."""
+    the fields recorded after the decision (protokollet justerat, justeringen anslagen), then
+    any other field, in the record's order within each."""
+    later = _recorded_later(definition, stage)
     groups = (
         [f for f in stage.record if f.success is not None],
         [f for f in stage.record if f.decision_body],
-        [f for f in stage.record if f.type is FieldType.date],
+        [f for f in stage.record if f.type is FieldType.date and f.id not in later],
         [f for f in stage.record if f.reference],
+        [f for f in stage.record if f.id in later],
     )
     ordered: dict[str, RecordField] = {}  # the first group a field is in places it
     for spec in [*(f for g in groups for f in g), *stage.record]:
@@ -55,18 +70,27 @@ def _cell(record: Mapping[str, Any], spec: RecordField) -> str:
     return str(value) if value not in (None, "") else NOTHING
 
 
-def matrix(definition: Definition, state: InstanceState) -> list[dict[str, str]]:
-    """Definition order of the parties: the one place everyone looks their own party up."""
+def _final_from(definition: Definition, stage: Stage, current, today: pendulum.Date) -> str:
+    """The day the decision became, or will become, final (laga kraft); '–' until announced."""
+    f = finality_of(definition, stage, current, today)
+    return f.final_from.isoformat() if f is not None and f.state is not Finality.not_announced else NOTHING
+
+
+def matrix(definition: Definition, state: InstanceState, today: pendulum.Date) -> list[dict[str, str]]:
+    """Definition order of the parties: the one place everyone looks their own party up.
+    `today` says whether an announced decision is final yet."""
     stage = adoption_stage(definition)
     if stage is None:
         return []
-    columns = _columns(stage)
+    columns = _columns(definition, stage)
     states = {s.id: s.name for s in definition.lifecycle(stage.lifecycle).states}
     rows = []
     for party in branch_parties(definition, stage):
         current = state[Node(stage.id, party)]
         row = {"Part": definition.party(party).name}
         row.update({heading: _cell(current.record, spec) for heading, spec in columns})
+        if tracks_finality(stage):
+            row[LAGA_KRAFT] = _final_from(definition, stage, current, today)
         row["Status"] = states[current.state]
         rows.append(row)
     return rows

@@ -17,7 +17,7 @@ from samverkan.meetings.chains import example_note
 from samverkan.status import plan_for, status_rows
 
 from .adoption import Progress, adoption_stage, matrix, progress
-from .summary import summary_markdown
+from .summary import finality_markdown, summary_markdown
 from .forecast import forecast_markdown, forecast_table
 from .tables import stage_table, timeline
 
@@ -32,7 +32,8 @@ class Dashboard:
     instance_id: str
     marks: list[str]  # illustrative or simulated: shown before anything else, on every artifact
     stages: list[dict[str, str]]  # Steg, Part, Status, Ansvarig, Deadline, Dagar kvar, Väntar på
-    matrix: list[dict[str, str]]  # per party: Part, the outcomes, Beslutande organ, Beslutsdatum, Paragraf, Status
+    matrix: list[dict[str, str]]  # per party: Part, the outcomes, Beslutande organ, Beslutsdatum, Paragraf,
+    # Protokollet justerat, Justeringen anslagen, Laga kraft, Status
     progress: Progress
     timeline: list[dict[str, str]]  # Steg, Part, Planerat, Faktiskt, Avvikelse
     summary_markdown: str
@@ -52,11 +53,12 @@ def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTi
         instance_id=instance_id,
         marks=marks,
         stages=stage_table(definition, rows),
-        matrix=matrix(definition, state),
+        matrix=matrix(definition, state, today),
         progress=done,
         timeline=timeline(definition, rows),
+        # The marks first, then who is at risk or outside, then the decisions not yet final.
         summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done, adoption_stage(definition),
-                                          now, instance_id, marks, lead=forecast_markdown(ahead)),
+                                          now, instance_id, marks, lead=[forecast_markdown(ahead), finality_markdown(rows)]),
         forecast=forecast_table(ahead),
     )
 

@@ -1,14 +1,17 @@
-"""The overview in Markdown, in the order the director's office reads it: the marks, how
-many have adopted, every "no" and everything late, then what waits on whom."""
+"""The overview in Markdown, in the order the director's office reads it: the marks, who is
+at risk or outside and which decisions are not yet final (the `lead`), how many have
+adopted, every "no" and everything late, then what waits on whom."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pendulum
 
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage
 from samverkan.calendar import TIMEZONE
 from samverkan.rejections import Rejection
-from samverkan.status import StatusRow
+from samverkan.status import StatusRow, finality_line
 
 from .adoption import Progress
 from .markdown import md_text
@@ -70,15 +73,25 @@ def _blocked(definition: Definition, rows: list[StatusRow]) -> list[str]:
             for row in rows if row.blocked_by and not row.failed and row.node.party is None]
 
 
+def finality_markdown(rows: list[StatusRow]) -> str:
+    """The adopted decisions not yet final (laga kraft): not yet announced, or open for appeal."""
+    pending = [line for line in map(finality_line, rows) if line]
+    if not pending:
+        return ""
+    return "\n".join([f"### Ej laga kraft ({len(pending)})", "", *(f"- {md_text(line)}" for line in pending)]) + "\n"
+
+
 def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[Rejection], progress: Progress,
                      adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str],
-                     lead: str = "") -> str:
-    """lead: markdown that comes right after the heading (the parties at risk and outside)."""
+                     lead: Sequence[str] = ()) -> str:
+    """`lead`: Markdown sections the overview leads with, right after the marks and the heading
+    (the forecast's risks, the decisions not yet final); empty ones are left out."""
     lines = [f"> **{md_text(mark)}**\n" for mark in marks]
     lines += [f"## {md_text(definition.name)}", "",
               f"Instans {md_text(instance_id)}, läge {now.in_timezone(TIMEZONE).format('YYYY-MM-DD HH:mm')}", ""]
-    if lead:
-        lines += [lead.rstrip(), ""]
+    for section in lead:
+        if section.strip():
+            lines += [section.strip("\n"), ""]
     if adoption is not None:
         lines += [f"**{md_text(adoption.name)}: {progress.text}** ({round(progress.fraction * 100)} %)", ""]
     # A parallel stage as a whole is late through its branches, which are listed.

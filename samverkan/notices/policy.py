@@ -179,7 +179,7 @@ def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
             if ready is not None:
                 notices += _node_notices(ev, change.node, ready)
         elif (settings.confirmation and not change.automatic and stage.record and after in (StateKind.done, StateKind.failed)
-              and change.after.record):
+              and change.after.record and change.before != change.after.state):  # not for an addition (the announcement)
             slot = Slot(NoticeKind.confirmation, 1, first_slot(ev.now, ev.definition.reminder_policy(stage).at))
             notices += _node_notices(ev, change.node, slot, decided_on=change.at)
     return notices
