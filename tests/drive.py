@@ -3,12 +3,14 @@ on the day the plan says it finishes, with the record its transition requires.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pendulum
 
+from samverkan.graph import Node
 from samverkan.process_definitions.model import Definition, FieldType, Stage, StateKind
-from samverkan.planner import plan
+from samverkan.planner import Actual, plan
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,13 @@ def _body(definition: Definition, stage: Stage, party: str | None) -> str | None
     return definition.party(party or stage.owner).decision_body
 
 
-def planned_steps(definition: Definition) -> list[Step]:
-    """Every node a person finishes (not the whole of a parallel stage), in planned order."""
+def planned_steps(definition: Definition, late: Mapping[Node, pendulum.Date] | None = None) -> list[Step]:
+    """Every node a person finishes (not the whole of a parallel stage), in planned order.
+    late: nodes finished on another day than planned; what follows them is planned from that
+    day (a party's signing follows its own adoption)."""
+    actuals = {node: Actual(finished=day) for node, day in (late or {}).items()}
     steps = []
-    for number, node in enumerate(plan(definition).nodes, start=100):
+    for number, node in enumerate(plan(definition, actuals).nodes, start=100):
         stage = definition.stage(node.node.stage)
         if stage.for_each and node.node.party is None:
             continue  # the engine finishes it when its branches meet the join rule

@@ -19,8 +19,11 @@ from sqlalchemy import select
 from samverkan.asyncrun import run_async
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import FixedClock
+from samverkan.graph import Node
+from samverkan.instances import load
 from samverkan.notices import outbox
 from samverkan.notices.model import Notice, NoticeKind, Recipient
+from samverkan.notices.policy import evaluate, pointless
 from samverkan.notices.sweep import SweepReport, deliver_due
 from samverkan.notifications.sender import MailSender
 from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
@@ -35,6 +38,7 @@ from tests.smtp_servers import MailServer
 MONDAY = pendulum.datetime(2026, 11, 2, 8, tz=TIMEZONE)  # a week without holidays
 PARTIES = ["bjurholm", "dorotea", "lycksele", "mala", "nordmaling", "norsjo", "robertsfors", "skelleftea",
            "sorsele", "storuman", "umea", "vilhelmina", "vindeln", "vannas", "asele", "region-vasterbotten"]
+HISTORY_UNTIL = pendulum.date(2026, 10, 15)  # the final proposal is out: every party's adoption is open
 
 
 def business_day(n: int) -> pendulum.DateTime:
@@ -55,49 +59,63 @@ def adoption_store(request, tmp_path, monkeypatch, capsys, mail_server: MailServ
                             ("FROM", "Samverkan <samverkan@region-vasterbotten.example.org>")):
             monkeypatch.setenv(f"SAMVERKAN_SMTP_{name}", value)
         definition = load_definition(DEFAULT_DEFINITION).definition
-        steps = [s for s in planned_steps(definition) if s.day <= pendulum.date(2026, 10, 15)]
+        steps = [s for s in planned_steps(definition) if s.day <= HISTORY_UNTIL]
         (tmp_path / "history.yaml").write_text(history_yaml(steps), encoding="utf-8")
         assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "vb", "--history", tmp_path / "history.yaml").code == 0
         db = Database(url)
+        assert_still_wanted(db)
         yield db
         db.close()
 
 
 def synthetic(round_no: int, count: int, send_at: pendulum.DateTime) -> list[Notice]:
-    """`count` distinct reminders about open adoption branches (deadline 2026-12-30)."""
+    """`count` distinct reminders about open adoption branches, each about its party's own
+    deadline (version 3: its council's last meeting in time) with the facts the policy makes
+    for it: notices the policy still wants delivered all through the test's days, so whatever
+    becomes of them is the mail server's doing, not the policy's."""
     notices = []
     for i in range(count):
         party = PARTIES[i % len(PARTIES)]
+        deadline, facts = _REMINDERS[party]
         notices.append(Notice(instance_id="vb", kind=NoticeKind.before, sequence=1000 * round_no + i + 1, stage="adoption",
-                              party=party, due_date=pendulum.date(2026, 12, 30), send_at=send_at.in_timezone("UTC"),
-                              recipient=Recipient(f"ks{i}@{party}.example.org", "Kommunsekreterare"),
-                              facts=_facts(party)))
+                              party=party, due_date=deadline, send_at=send_at.in_timezone("UTC"),
+                              recipient=Recipient(f"ks{i}@{party}.example.org", "Kommunsekreterare"), facts=facts))
     return notices
 
 
-_FACTS: dict[str, dict] = {}
-
-
-def _facts(party: str) -> dict:
-    """Real facts, as the policy makes them for an adoption reminder (from one real notice)."""
-    return {**_FACTS["template"], "party_id": party, "party_name": party.title()}
+_REMINDERS: dict[str, tuple[pendulum.Date, dict]] = {}  # party: (its adoption's deadline, a real reminder's facts)
 
 
 @pytest.fixture(autouse=True)
 def real_facts():
-    if "template" not in _FACTS:
-        from samverkan.notices.policy import evaluate, schedule, _node_notices
-        from samverkan.engine import start
-        from samverkan.graph import Node
-
-        definition = load_definition(DEFAULT_DEFINITION).definition
+    """Real facts and deadlines, as the policy makes them for each party's adoption reminder in
+    the adoption phase the store is in (each party's deadline is its own under version 3)."""
+    if not _REMINDERS:
+        from samverkan.notices.policy import schedule, _node_notices
         from tests.test_notice_policy import driven_until
 
-        state = driven_until(definition, pendulum.date(2026, 10, 20))
-        ev = evaluate(definition, state, MONDAY, "vb", ["SIMULERAD"])
-        _, chain, _ = schedule(ev, Node("adoption", "umea"))
-        _FACTS["template"] = _node_notices(ev, Node("adoption", "umea"), chain[0])[0].facts
-        assert start  # imported for the state's shape only
+        definition = load_definition(DEFAULT_DEFINITION).definition
+        ev = evaluate(definition, driven_until(definition, HISTORY_UNTIL), MONDAY, "vb", ["SIMULERAD"])
+        for party in PARTIES:
+            node = Node("adoption", party)
+            _, chain, _ = schedule(ev, node)
+            notice = _node_notices(ev, node, chain[0])[0]
+            _REMINDERS[party] = (notice.due_date, notice.facts)
+
+
+def assert_still_wanted(db: Database) -> None:
+    """The store as the sweep sees it on the first and the last day a test delivers: every
+    adoption branch is open, with the deadline the synthetic reminders are about. Version 3
+    gave each branch its own deadline (its council's last meeting in time, not the common
+    2026-12-30 of version 2); a reminder about any other deadline is cancelled as pointless
+    ("fristen är nu …") before it reaches the server, and would test the policy, not faults."""
+    with db.read() as session:
+        loaded = load(session, "vb")
+    for now in (business_day(0), business_day(5)):
+        ev = evaluate(loaded.definition, loaded.state, now, "vb")
+        for party in PARTIES:
+            deadline, facts = _REMINDERS[party]
+            assert pointless(ev, NoticeKind.before, "adoption", party, deadline, facts) is None, (party, now)
 
 
 def queue(db: Database, notices: list[Notice], now: pendulum.DateTime, server: MailServer | None = None) -> None:

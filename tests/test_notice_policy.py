@@ -10,8 +10,11 @@ from samverkan.engine import NodeState, TransitionRequest, decide, start
 from samverkan.graph import Node
 from samverkan.notices.model import NoticeKind, message_id, notice_key
 from samverkan.notices.policy import due_notices, evaluate, event_notices, first_slot, pointless, schedule
+from samverkan.notifications.dates import long_date
+from samverkan.notifications.render import render
 
 from tests.drive import planned_steps
+from tests.smtp_servers import SENDER
 
 
 def local(*args) -> pendulum.DateTime:
@@ -101,6 +104,15 @@ def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(defau
     assert sorted(named) == sorted(default_definition.party(p).name for p in default_definition.group_members("signatories"))
     together = next(group[0] for group in by_day.values() if "Vännäs kommun" in group[0].facts["parties"])
     assert together.due_date == pendulum.date(2026, 11, 5) and together.facts["party_name"] == "Dorotea kommun och Vännäs kommun"
+    # Branches escalating together need not share a deadline (each is its own council's last
+    # meeting): the message gives each its own, and its deadline (the subject, the calendar
+    # event) is the first of them, not whichever branch the definition happens to list first.
+    own = {default_definition.party(p).name: ev.rows[Node("adoption", p)].deadline for p in ("dorotea", "vannas")}
+    assert len(set(own.values())) == 2
+    assert {name: pendulum.parse(day).date() for name, day in together.facts["party_deadlines"]} == own
+    assert together.facts["deadline"] == min(own.values()).isoformat()
+    plain = " ".join(render(together, SENDER, ev.now).get_body(("plain",)).get_content().split())
+    assert all(f"{name} ({long_date(day)})" in plain for name, day in own.items()), plain
 
 
 def test_a_transition_causes_ready_notices_and_a_confirmation(default_definition):

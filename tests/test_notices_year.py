@@ -1,7 +1,8 @@
-"""A year of the default process with `samverkan sweep --now` every day, delivering to a real
-SMTP server on loopback: the messages received are exactly those the reminder policy
-prescribes, derived here independently from the definition's policy text, the plan's
-deadlines and the calendar: none missing, none twice, none at night or on a closed day."""
+"""A year of the default process with `samverkan sweep --now` every business day (and on the
+closed days and nights where nothing may go), delivering to a real SMTP server on loopback:
+the messages received are exactly those the reminder policy prescribes, derived here
+independently from the definition's policy text, its meeting calendars, the plan's limits and
+the calendar: none missing, none twice, none at night or on a closed day."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from sqlalchemy import create_engine, text
 
 from samverkan.calendar import TIMEZONE, add_period, is_business_day, next_business_day, parse_period
 from samverkan.calendar import previous_business_day, subtract_period
+from samverkan.graph import Node
 from samverkan.process_definitions import DEFAULT_DEFINITION
-from samverkan.process_definitions.model import Role
 
 from tests.cli_helpers import run_cli
 from tests.databases import database_url
@@ -27,9 +28,13 @@ from tests.smtp_servers import MailServer
 DIRECTOR = "direktor@region-vasterbotten.example.org"
 START = pendulum.datetime(2025, 10, 1, 9, tz=TIMEZONE)
 END = pendulum.date(2027, 1, 12)
-# Two steps done late: a delegation's evaluation (slack, no hard limit near) and a municipality's
-# adoption (up against the hard limit: escalated before it, in December).
-LATE = {("evaluation", "delegation-utbildning"): pendulum.date(2026, 1, 21), ("adoption", "dorotea"): pendulum.date(2026, 12, 22)}
+# Two steps done late: a delegation's evaluation (slack, no hard limit near: overdue reminders)
+# and a municipality's adoption. Under version 3 an adoption is decided at its council's
+# meetings, so the latest it can be is its council's last meeting that still keeps the hard
+# limit: Dorotea decides there (15 December) instead of at the meeting planned (24 November).
+# Its own signing follows from that day (signing goes party by party), up against the hard
+# limit: escalated before it, in December, with the Region's, which is planned that late.
+LATE = {Node("evaluation", "delegation-utbildning"): pendulum.date(2026, 1, 21), Node("adoption", "dorotea"): pendulum.date(2026, 12, 15)}
 
 
 @dataclass(frozen=True)
@@ -60,17 +65,28 @@ def at(day: pendulum.Date, hour: int) -> pendulum.DateTime:
     return pendulum.datetime(day.year, day.month, day.day, hour, tz=TIMEZONE)
 
 
+def sweep_hours(day: pendulum.Date) -> tuple[int, ...]:
+    """When the year's sweeps run on a day. Notices are due only at 08:00 on business days, so
+    those are swept, every one; so is every closed weekday (a holiday or an eve) and every
+    Saturday, where nothing may go, and each Wednesday night, when nothing may go either. (A
+    Sunday adds nothing a Saturday does not, only time.)"""
+    if is_business_day(day):
+        return (8, 22) if day.day_of_week == pendulum.WEDNESDAY else (8,)
+    return (8,) if day.day_of_week != pendulum.SUNDAY else ()
+
+
 def drive_the_year(capsys, monkeypatch, definition, server: MailServer) -> tuple[list[Sent], list[pendulum.DateTime], list]:
     monkeypatch.setenv("SAMVERKAN_NOW", START.isoformat())
     assert run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", "vb").code == 0
     token = run_cli(capsys, "token", "issue", DIRECTOR, "--role", "director-office").out.strip().splitlines()[-1]
-    steps = sorted(((LATE.get((s.stage, s.party), s.day), s) for s in planned_steps(definition)), key=lambda pair: pair[0])
+    steps = planned_steps(definition, LATE)  # what follows a late step is planned from the day it was done
+    assert {(s.stage, s.party): s.day for s in steps if Node(s.stage, s.party) in LATE} == {(n.stage, n.party): d for n, d in LATE.items()}
     received: list[Sent] = []
     messages = []
     sweeps: list[pendulum.DateTime] = []
     day = START.date().add(days=1)
     while day <= END:
-        for hour in (8, 22) if day.day_of_week == pendulum.WEDNESDAY else (8,):  # and a night sweep each week
+        for hour in sweep_hours(day):
             now = at(day, hour)
             monkeypatch.setenv("SAMVERKAN_NOW", now.isoformat())
             before = len(server.received)
@@ -82,7 +98,7 @@ def drive_the_year(capsys, monkeypatch, definition, server: MailServer) -> tuple
                 messages.append((now, message))
                 received.append(Sent(message["X-Samverkan-Notice"], message.get("X-Samverkan-Stage", ""),
                                      message.get("X-Samverkan-Party", ""), message["To"].addresses[0].addr_spec, day))
-        for done_on, step in [pair for pair in steps if pair[0] == day]:
+        for step in [s for s in steps if s.day == day]:
             monkeypatch.setenv("SAMVERKAN_NOW", at(day, 16).isoformat())
             fields = {**step.fields, **({"decision_date": day.isoformat()} if "decision_date" in step.fields else {})}
             args = ["transition", "vb", step.stage, "--to", step.to, "--at", at(day, 16).isoformat()]
@@ -106,9 +122,45 @@ def slot_at_or_after(moment: pendulum.DateTime, hhmm: str = "08:00") -> pendulum
     return at(next_business_day(day.add(days=1)), hour).set(minute=minute)
 
 
-def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTime]) -> set[tuple]:
-    """(kind, stage, party, recipient, day delivered) for every notice the policy asks for."""
+def last_meetings(definition, party: str, limit: pendulum.Date) -> list[tuple[pendulum.Date, pendulum.Date]]:
+    """(meeting, day its agenda closes) for each body a party's matter passes, the last ones that
+    still decide by `limit`, read from the definition's meeting calendar: the deciding body's
+    last meeting on or before the limit; going back, each body's last meeting before the next
+    one's agenda closes. A meeting in a blackout that stops meetings does not count."""
+    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.meetings]
+    chain: list[tuple[pendulum.Date, pendulum.Date]] = []
+    bound = limit
+    for body in reversed(definition.meeting_calendar(party).bodies):
+        days = [pendulum.date(d.year, d.month, d.day) for d in body.meetings]
+        day = max(d for d in days if d <= bound and not any(start <= d <= end for start, end in closed))
+        closes = previous_business_day(subtract_period(day, parse_period(body.agenda_closes)))
+        chain.insert(0, (day, closes))
+        bound = min(closes, day.subtract(days=1))
+    return chain
+
+
+def outside_blackouts(definition, day: pendulum.Date) -> pendulum.Date:
+    """A reminder due in a blackout that stops reminders (the Christmas week) goes on the last
+    business day before it."""
+    for blackout in definition.meetings.blackouts:
+        if blackout.reminders and blackout.start <= day <= blackout.end:
+            start = pendulum.date(blackout.start.year, blackout.start.month, blackout.start.day)
+            return previous_business_day(start.subtract(days=1))
+    return day
+
+
+@dataclass
+class Prescribed:
+    notices: set[tuple]  # (kind, stage, party, recipient, day delivered)
+    escalated: dict[tuple[str, pendulum.Date], set[str]]  # (stage, day delivered): the branches one escalation names
+    act_by: dict[tuple[str, str], pendulum.Date]  # a branch decided at meetings: the day its reminders aim at
+
+
+def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTime]) -> Prescribed:
+    """Every notice the policy asks for."""
     expected: set[tuple] = set()
+    escalated: dict[tuple[str, pendulum.Date], set[str]] = {}
+    act_by: dict[tuple[str, str], pendulum.Date] = {}
     delivery_sweeps = [s for s in sweeps if is_business_day(s.date()) and s.hour == 8]
 
     def delivered(moment: pendulum.DateTime) -> pendulum.Date:
@@ -127,22 +179,35 @@ def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTi
         row = plan[stage_id, party]
         deadline = pendulum.parse(row["deadline"]).date()
         limit = pendulum.parse(row["finish"]).date().add(days=row["slack_days"]) if row["slack_days"] is not None else None
+        if stage.at_meetings and party:
+            # Version 3: a branch decided at its council's meetings has its own deadline, the
+            # council's last meeting that still keeps the limit; its reminders aim at the day
+            # the matter must reach the first body for that (this drive records each adoption
+            # straight from "ready", so the matter is never with a body yet), and that day is
+            # their limit too: after it a reminder can change nothing, so none comes overdue,
+            # and the escalation comes a week (before_hard) before it.
+            meetings = last_meetings(definition, party, limit)
+            assert meetings[-1][0] == deadline, (party, meetings, deadline)  # the plan's deadline: the same meeting
+            target = limit = act_by[stage_id, party] = meetings[0][1]
+        else:
+            target = deadline
         ready = slot_at_or_after(ready_at)
-        chain = [(f"before-{i}", previous_business_day(subtract_period(deadline, parse_period(p)))) for i, p in enumerate(policy.before, 1)]
-        chain += [("on-day", previous_business_day(deadline))] if policy.on_day else []
+        chain = [(f"before-{i}", previous_business_day(subtract_period(target, parse_period(p)))) for i, p in enumerate(policy.before, 1)]
+        chain += [("on-day", previous_business_day(target))] if policy.on_day else []
         if policy.overdue_every:
             every = parse_period(policy.overdue_every)
             for i in range(1, policy.overdue_max + 1):
-                day = next_business_day(add_period(deadline, type(every)(every.years * i, every.months * i, every.weeks * i, every.days * i)))
+                day = next_business_day(add_period(target, type(every)(every.years * i, every.months * i, every.weeks * i, every.days * i)))
                 if limit and day > limit:
                     break
                 chain.append((f"overdue-{i}", day))
+        chain = [(kind, outside_blackouts(definition, day)) for kind, day in chain]
         escalation = None
         if policy.escalate:
-            day = next_business_day(add_period(deadline, parse_period(policy.escalate.after)))
+            day = next_business_day(add_period(target, parse_period(policy.escalate.after)))
             if limit:
                 day = min(day, previous_business_day(subtract_period(limit, parse_period(policy.escalate.before_hard))))
-            escalation = max(at(day, 8), ready)
+            escalation = max(at(outside_blackouts(definition, day), 8), ready)
         queued: dict[str, pendulum.DateTime] = {}
         for sweep in sweeps:
             if sweep >= done_at:
@@ -157,11 +222,14 @@ def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTi
             if escalation and escalation <= sweep:
                 queued.setdefault("escalation", sweep)
         for kind, moment in queued.items():
-            if delivered(moment) <= done_at.date() or (delivered(moment) == done_at.date() and done_at.hour >= 8):
+            day = delivered(moment)
+            if day < done_at.date() or (day == done_at.date() and done_at.hour >= 8):  # still open when it goes
                 # a parallel stage's branches escalating on one day share one message per recipient
                 who = "" if kind == "escalation" and stage.for_each else party or ""
                 for email_address in (escalate_to if kind == "escalation" else party_to):
-                    expected.add((kind, stage_id, who, email_address, delivered(moment)))
+                    expected.add((kind, stage_id, who, email_address, day))
+                if kind == "escalation" and stage.for_each:
+                    escalated.setdefault((stage_id, day), set()).add(party)
         if stage.record and done_at <= sweeps[-1]:
             for email_address in party_to:
                 expected.add(("confirmation", stage_id, party or "", email_address, delivered(done_at)))
@@ -176,7 +244,7 @@ def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTi
         if day < monday.add(days=7) and moment < finished and moment <= sweeps[-1]:
             expected |= {("digest", "", "", address, delivered(moment)) for address in director}
         monday = monday.add(weeks=1)
-    return expected
+    return Prescribed(expected, escalated, act_by)
 
 
 def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_env, capsys, monkeypatch, default_definition,
@@ -197,7 +265,8 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
 
     got = Counter((s.kind, s.stage, s.party, s.recipient, s.day) for s in received)
     assert [key for key, n in got.items() if n > 1] == []  # nothing twice
-    expected = prescribed(default_definition, nodes, plan, sweeps)
+    policy = prescribed(default_definition, nodes, plan, sweeps)
+    expected = policy.notices
     assert set(got) - expected == set(), "sent but not prescribed"
     assert expected - set(got) == set(), "prescribed but not sent"
     assert outbox_states.get("failed", 0) == 0 and outbox_states.get("queued", 0) == 0
@@ -207,6 +276,7 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
         print(f"\n{len(received)} messages in the year: {dict(sorted(kinds.items()))}")
     assert {"ready", "before-1", "on-day", "overdue-1", "escalation", "confirmation", "digest"} <= set(kinds), kinds
     assert all(is_business_day(s.day) for s in received)  # never on a weekend, a holiday or an eve
+    assert any(not is_business_day(s.date()) for s in sweeps) and any(s.hour == 22 for s in sweeps)  # swept then too
     for moment, message in messages:
         assert moment.hour == 8  # never at night: the Wednesday 22:00 sweeps sent nothing
         # parsed back from the bytes the server received, by the standard library
@@ -214,9 +284,38 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
         assert message["Message-ID"].startswith("<samverkan.") and message["Auto-Submitted"] == "auto-generated"
         plain = message.get_body(("plain",)).get_content()
         assert "Samverkan" in plain and "å" in plain + message["Subject"]  # Swedish text, with its letters
-    escalations = [(moment, m) for moment, m in messages if m["X-Samverkan-Notice"] == "escalation" and m["X-Samverkan-Stage"] == "adoption"]
-    assert {moment.date() for moment, _ in escalations} == {pendulum.date(2026, 12, 16)}  # before the hard limit, in time to act
-    assert all("Dorotea kommun" in m.get_body(("plain",)).get_content() for _, m in escalations)
+
+    signatories = default_definition.group_members("signatories")
+    # Signing goes party by party: each party's signing was ready the moment its own adoption was done.
+    assert all(nodes["signing", p][0] == nodes["adoption", p][1] for p in signatories)
+    assert {s.party for s in received if s.kind == "ready" and s.stage == "signing"} == set(signatories)
+    # An adoption's reminders aim at the day its matter must reach the board, each party's own
+    # (they fall on many days), never later; after that day none comes overdue.
+    adoption = [s for s in received if s.stage == "adoption" and s.kind.startswith(("before", "on-day"))]
+    assert all(s.day <= policy.act_by["adoption", s.party] for s in adoption)
+    assert len({s.day for s in adoption if s.kind == "on-day"}) > 1
+    assert not [s for s in received if s.stage == "adoption" and s.kind.startswith("overdue")]
+    # Escalations are grouped per stage and day: one message per recipient naming every branch
+    # that escalates that day, and only those; the adoption's fall on several days, each in time
+    # to act: at the latest a week (before_hard) before the day that keeps entry into force.
+    names = {p: default_definition.party(p).name for p in signatories}
+    for moment, message in messages:
+        if message["X-Samverkan-Notice"] != "escalation" or not message["X-Samverkan-Stage"] in ("adoption", "signing"):
+            continue
+        stage = message["X-Samverkan-Stage"]
+        parties = policy.escalated[stage, moment.date()]
+        words = " ".join(message.get_body(("plain",)).get_content().split())
+        assert {p for p, name in names.items() if name in words} == parties, (stage, moment)
+        for party in parties:
+            row = plan[stage, party]
+            limit = pendulum.parse(row["finish"]).date().add(days=row["slack_days"])
+            assert moment.date() <= limit.subtract(weeks=1), (stage, party, moment)
+    assert len({day for stage, day in policy.escalated if stage == "adoption"}) > 1
+    assert any(len(parties) > 1 for parties in policy.escalated.values())
+    # Dorotea decided at its last meeting in time: its signing, late, escalated in December.
+    late_signing = [day for (stage, day), parties in policy.escalated.items() if stage == "signing" and "dorotea" in parties]
+    assert [(day.year, day.month) for day in late_signing] == [(2026, 12)]
+    assert "region-vasterbotten" in policy.escalated["signing", late_signing[0]]  # one message for both
     assert not [s for s in received if s.day.year == 2027 and (s.kind == "escalation" or s.kind.startswith("overdue"))]
     for moment, message in messages:
         kind = message["X-Samverkan-Notice"]
@@ -227,4 +326,9 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
         [calendar] = attachments
         event = next(c for c in icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT"))
         stage, party = message["X-Samverkan-Stage"], message.get("X-Samverkan-Party")
-        assert event.decoded("dtstart").isoformat() == plan[stage, party]["deadline"]
+        if kind == "escalation" and default_definition.stage(stage).for_each:
+            # several branches, each with its own deadline: the event is on the first of them
+            deadline = min(plan[stage, p]["deadline"] for p in policy.escalated[stage, moment.date()])
+        else:
+            deadline = plan[stage, party]["deadline"]
+        assert event.decoded("dtstart").isoformat() == deadline, (kind, stage, party, moment)

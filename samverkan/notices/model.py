@@ -98,6 +98,9 @@ def message_id(key: str, domain: str) -> str:
 #   escalated_to (list of str, escalation only: who else receives it),
 #   record (list of [field name, value], confirmation only), outcome (str|None, confirmation:
 #   the state reached), outcome_failed (bool, confirmation: a "no").
+#   An escalation of several branches of one stage (one message per day) also has: parties,
+#   party_ids (lists), party_deadlines (list of [party name, ISO date]: each branch's own);
+#   its deadline is the earliest of them and its meetings name each branch's party.
 # The digest has:
 #   process_name, instance_id, marks, week (int), week_start (ISO date), overview (str),
 #   progress (list of str, one line per stage in progress), late (list of {stage_name, party_name,

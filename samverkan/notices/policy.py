@@ -32,7 +32,7 @@ from samverkan.process_definitions.model import Definition, Role, Stage, StateKi
 from samverkan.reminders import ReminderKind
 from samverkan.status import StatusRow, plan_for, status_rows
 
-from .facts import digest_facts, node_facts, overview_line
+from .facts import digest_facts, meeting_lines, node_facts, overview_line
 from .model import Notice, NoticeKind, Recipient
 
 OPEN_KINDS = (StateKind.ready, StateKind.active)
@@ -145,14 +145,24 @@ def due_notices(ev: Evaluation) -> list[Notice]:
 
 def _grouped_escalation(ev: Evaluation, stage_id: str, nodes: list[Node], slot: Slot) -> list[Notice]:
     """The branches of one parallel stage that escalate on the same day, in one message per
-    recipient rather than one per branch: its identity is the stage and that day."""
+    recipient rather than one per branch: its identity is the stage and that day.
+
+    Branches decided at meetings each have their own deadline (their council's last meeting
+    in time), so branches escalating together need not share one: the message gives each
+    branch's own last day and meetings, and its deadline (subject, calendar event) is the
+    earliest of them, the first that is at risk."""
     definition = ev.definition
     stage = definition.stage(stage_id)
     recipients = escalation_recipients(definition, stage)
-    facts = node_facts(ev, nodes[0], NoticeKind.escalation, slot.at, [r.name or r.email for r in recipients])
+    first = min(nodes, key=lambda n: ev.rows[n].deadline)  # the first deadline at risk (ties: the definition's order)
+    facts = node_facts(ev, first, NoticeKind.escalation, slot.at, [r.name or r.email for r in recipients])
     names = [definition.party(n.party).name for n in nodes]
     facts |= {"party_id": None, "party_name": names[0] if len(names) == 1 else _several(names),
               "parties": names, "party_ids": [n.party for n in nodes], "decision_body": None}
+    if len(nodes) > 1:
+        facts["party_deadlines"] = [[name, ev.rows[n].deadline.isoformat()] for name, n in zip(names, nodes)]
+        facts["meetings"] = [f"{name}: {line}" for name, n in zip(names, nodes)
+                             for line in meeting_lines(ev.plan.get(n.stage, n.party))]
     day = slot.at.in_timezone(TIMEZONE).date()
     return [Notice(instance_id=ev.instance_id, kind=NoticeKind.escalation, sequence=1, stage=stage_id, party="", due_date=day,
                    send_at=slot.at.in_timezone("UTC"), recipient=r, facts=facts, language=definition.notices.language)
