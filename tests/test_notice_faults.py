@@ -73,6 +73,7 @@ def synthetic(round_no: int, count: int, send_at: pendulum.DateTime) -> list[Not
     deadline (version 3: its council's last meeting in time) with the facts the policy makes
     for it: notices the policy still wants delivered all through the test's days, so whatever
     becomes of them is the mail server's doing, not the policy's."""
+    _real_facts()
     notices = []
     for i in range(count):
         party = PARTIES[i % len(PARTIES)]
@@ -88,8 +89,13 @@ _REMINDERS: dict[str, tuple[pendulum.Date, dict]] = {}  # party: (its adoption's
 
 @pytest.fixture(autouse=True)
 def real_facts():
+    _real_facts()
+
+
+def _real_facts() -> None:
     """Real facts and deadlines, as the policy makes them for each party's adoption reminder in
-    the adoption phase the store is in (each party's deadline is its own under version 3)."""
+    the adoption phase the store is in (each party's deadline is its own under version 3).
+    A function, not only a fixture: other modules use this module's store fixture."""
     if not _REMINDERS:
         from samverkan.notices.policy import schedule, _node_notices
         from tests.test_notice_policy import driven_until
@@ -109,6 +115,7 @@ def assert_still_wanted(db: Database) -> None:
     gave each branch its own deadline (its council's last meeting in time, not the common
     2026-12-30 of version 2); a reminder about any other deadline is cancelled as pointless
     ("fristen är nu …") before it reaches the server, and would test the policy, not faults."""
+    _real_facts()
     with db.read() as session:
         loaded = load(session, "vb")
     for now in (business_day(0), business_day(5)):
