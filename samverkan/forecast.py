@@ -175,9 +175,12 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
     if outlook is Outlook.cannot:
         if last is None:
             return f"{party.name}: {deciding} har inget sammanträde i kalendern som hinner besluta i tid; {progress}"
-        if kind is StateKind.active:  # with the bodies: its last chance passed with no decision recorded
+        if kind is StateKind.active and last.day < today:  # its last chance passed with no decision recorded
             return (f"{party.name}: inget sammanträde hinner längre besluta i tid; sista chansen var {deciding} {last.day}, "
                     f"och inget beslut är registrerat; {progress}")
+        if kind is StateKind.active:  # the last meeting is ahead, but the matter cannot get through the bodies before it
+            return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner, men ärendet "
+                    f"hinner inte genom {first} före det; {progress}")
         return (f"{party.name}: inget sammanträde som ärendet kan nå hinner besluta i tid; sista chansen var {deciding} "
                 f"{last.day}, med ärendet hos {first} senast {meetings.material_by}; {progress}")
     if kind is StateKind.active:  # with the bodies already: the deciding body's agenda is what matters

@@ -80,7 +80,7 @@ def finality_line(row: StatusRow) -> str | None:
     elif f.minutes_approved is not None:
         line += f"; protokollet justerat {f.minutes_approved.isoformat()}, justeringen ännu inte anslagen"
     else:
-        line += "; protokollet ännu inte justerat och anslaget"
+        line += "; protokollet ännu inte justerat, justeringen inte anslagen"
     return line
 
 

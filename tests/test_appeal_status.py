@@ -24,7 +24,7 @@ ADOPT = ["transition", "vb", "adoption", "--party", "asele", "--to", "adopted", 
          "--reference", "§ 88", "--field", "decision_date=2026-11-17", "--field", "decision_body=Kommunfullmäktige",
          "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget"]
 ANNOUNCE = ["transition", "vb", "adoption", "--party", "asele", "--to", "adopted"]
-PENDING = "Åsele kommun: antaget 2026-11-17 (§ 88); protokollet ännu inte justerat och anslaget"
+PENDING = "Åsele kommun: antaget 2026-11-17 (§ 88); protokollet ännu inte justerat, justeringen inte anslagen"
 OPEN = "Åsele kommun: antaget 2026-11-17 (§ 88); anslaget 2026-11-20, kan överklagas till och med 2026-12-11"
 
 
@@ -183,7 +183,7 @@ def test_the_overview_lists_what_is_not_yet_final_after_the_risks_with_the_marks
     section = text.split("### Ej laga kraft (2)")[1].split("###")[0]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
         "- Storumans kommun: antaget 2026-11-20 (§147); anslaget 2026-11-25, kan överklagas till och med 2026-12-16",
-        "- Vännäs kommun: antaget 2026-11-23 (§160); protokollet ännu inte justerat och anslaget",
+        "- Vännäs kommun: antaget 2026-11-23 (§160); protokollet ännu inte justerat, justeringen inte anslagen",
     ]
     later = dashboard(default_definition, state, pendulum.datetime(2026, 12, 17, 9, tz="Europe/Stockholm"), "vb", [mark])
     assert "### Ej laga kraft (1)" in later.summary_markdown and "- Storumans kommun" not in later.summary_markdown

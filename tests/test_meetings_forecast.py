@@ -261,7 +261,7 @@ def test_a_notice_says_which_agenda_matters_before_and_after_the_board_has_the_m
     sent = plan_for(definition, state, day).get("adoption", "umea")
     board, council = sent.meetings.latest
     assert meeting_lines(sent)[0] == (f"Ärendet måste vara hos kommunstyrelsen senast {board.agenda_closes} för att hinna till "
-                                      f"kommunstyrelsen {board.day} och kommunfullmäktige {council.day}, de sista sammanträden "
+                                      f"kommunstyrelsen {board.day} och kommunfullmäktige {council.day}, de sista sammanträdena "
                                       "som hinner besluta i tid.")
     assert meeting_lines(sent)[1] == f"Väntat beslut: kommunfullmäktige {sent.meetings.decision.day} (1 sammanträde i marginal)."
     state = _finish(definition, state, Node("adoption", "umea"), day, to="in-preparation")
@@ -270,3 +270,19 @@ def test_a_notice_says_which_agenda_matters_before_and_after_the_board_has_the_m
     assert meeting_lines(with_board)[0] == (f"Ärendet måste finnas på kommunfullmäktiges föredragningslista senast "
                                             f"{council.agenda_closes} för att hinna till kommunfullmäktige {council.day}, det "
                                             "sista sammanträdet som hinner besluta i tid.")
+
+
+def test_a_matter_that_reaches_the_board_too_late_is_told_so_before_the_last_meeting(definition):
+    state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = _drive_until(definition, dict(state), "adoption")
+    calendar = definition.meeting_calendar("bjurholm")
+    board, council = ([to_date(d) for d in body.meetings] for body in calendar.bodies)
+    last_board = max(d for d in board if d <= HARD_LIMIT)
+    last_council = max(d for d in council if d <= HARD_LIMIT)
+    late = last_board.add(days=1)  # the board will not meet again this year
+    assert late < last_council
+    state = _finish(definition, state, Node("adoption", "bjurholm"), late, to="in-preparation")
+    bjurholm = next(p for p in forecast(definition, state, late).parties if p.party == "bjurholm")
+    assert bjurholm.outlook is Outlook.cannot
+    assert bjurholm.cause == (f"Bjurholms kommun: kommunfullmäktige sammanträder {last_council}, det sista sammanträdet som "
+                              "hinner, men ärendet hinner inte genom kommunstyrelsen före det; ärendet bereds")

@@ -118,8 +118,8 @@ def chain_under_way(definition: Definition, calendar: MeetingCalendar, since: pe
     the deciding meeting of that chain has passed with no decision, the matter waits for the
     deciding body's next meeting."""
     chain = expected_chain(definition, calendar, min(since, today), from_body=0)
-    if chain is not None and chain[-1].day >= today:
-        return chain
+    if chain is None or chain[-1].day >= today:
+        return chain  # None: the bodies before the deciding one do not meet on it in time
     return expected_chain(definition, calendar, today, from_body=len(calendar.bodies) - 1)
 
 
