@@ -139,6 +139,8 @@ def _days(row: StatusRow) -> str:
 
 
 def _waiting(definition: Definition, row: StatusRow) -> str:
+    if row.outside_by is not None and not row.failed:  # its party said no: nothing is waited for
+        return f"står utanför: {_who(definition, row.outside_by)}"
     if not row.waiting_for:
         return ""
     if row.waiting_for == (row.node,):
