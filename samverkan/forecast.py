@@ -19,6 +19,7 @@ from samverkan.graph import Node, branch_parties
 from samverkan.meetings.chains import Sitting
 from samverkan.planner import Plan, PlannedNode
 from samverkan.status import plan_for
+from samverkan.text import in_sentence
 
 
 class Outlook(StrEnum):
@@ -82,10 +83,6 @@ class Forecast:
     @property
     def outside(self) -> list[PartyForecast]:
         return [p for p in self.parties if p.outlook is Outlook.outside]
-
-
-def _lower(name: str) -> str:
-    return name[:1].lower() + name[1:]
 
 
 def forecast(definition: Definition, state: InstanceState, today: pendulum.Date, planned: Plan | None = None) -> Forecast:
@@ -164,11 +161,11 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
                                                if state[node].changed_at else "")
         reference = reference_of(stage, record)
         body = next((str(record[f.id]) for f in stage.record if f.decision_body and f.id in record), party.decision_body or party.name)
-        return f"{party.name} står utanför: {_lower(body)} beslutade {when}{f' ({reference})' if reference else ''} att inte anta"
+        return f"{party.name} står utanför: {in_sentence(body)} beslutade {when}{f' ({reference})' if reference else ''} att inte anta"
     if outlook not in (Outlook.at_risk, Outlook.cannot) or calendar is None:
         return None
-    deciding = _lower(calendar.deciding.name)
-    first = _lower(calendar.bodies[0].name)
+    deciding = in_sentence(calendar.deciding.name)
+    first = in_sentence(calendar.bodies[0].name)
     meetings = item.meetings
     progress = _progress(kind, state[node].state, names)
     last = meetings.last_decision if meetings else None
@@ -198,4 +195,4 @@ def _progress(kind: StateKind, state: str, names: dict[str, str]) -> str:
         return "inget beslutsunderlag skickat"
     if kind is StateKind.ready:
         return "beslutsunderlaget skickat, ärendet inte anmält till beredning"
-    return _lower(names[state])
+    return in_sentence(names[state])

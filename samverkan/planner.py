@@ -21,7 +21,7 @@ from samverkan.process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, outside_of, party_dependencies, stage_order
-from samverkan.meetings.chains import MeetingPlan, chain_under_way, expected_chain, meeting_plan
+from samverkan.meetings.chains import MeetingPlan, current_chain, expected_chain, meeting_plan
 from samverkan.rejections import blocked_by_failures
 from samverkan.reminders import Reminder, in_blackouts, reminder_schedule
 
@@ -291,20 +291,21 @@ def _meeting_finish(definition: Definition, stage: Stage, party: str, start: pen
     planned = chain[-1].day if chain else horizon
     if actual.finished:
         return planned, actual.finished
-    available = max(d for d in (start, as_of, actual.not_before) if d is not None)
-    from_body = _with_body(calendar, actual)
-    if from_body == 0:
-        chain = chain_under_way(definition, calendar, max(start, actual.started), available)
-    else:
-        chain = expected_chain(definition, calendar, available, from_body=from_body)
+    available, from_body, since = _where(calendar, start, actual, as_of)
+    chain = current_chain(definition, calendar, available, from_body, since)
     return planned, chain[-1].day if chain else max(horizon, available)
 
 
-def _with_body(calendar, actual: Actual) -> int | None:
-    """The body the matter is with already (its agenda no longer matters), if any."""
+def _where(calendar, start: pendulum.Date, actual: Actual, as_of: pendulum.Date | None
+           ) -> tuple[pendulum.Date, int | None, pendulum.Date | None]:
+    """Where a matter decided at meetings stands: the first day it can move on, the body it is
+    with already (its agenda no longer matters), if any, and since when it is with the first."""
+    available = max(d for d in (start, as_of, actual.not_before) if d is not None)
     if actual.at_deciding_body:
-        return len(calendar.bodies) - 1
-    return 0 if actual.started is not None else None
+        return available, len(calendar.bodies) - 1, None
+    if actual.started is not None:
+        return available, 0, max(start, actual.started)
+    return available, None, None
 
 
 def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, str | None]:
@@ -386,10 +387,8 @@ def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actu
     (the deciding body's last meeting) and its latest start (when the first agenda closes)."""
     party = item.node.party or stage.owner
     actual = actuals.get(item.node, Actual())
-    available = max(d for d in (item.start, as_of, actual.not_before) if d is not None)
-    meetings = meeting_plan(definition, party, available, item.latest_finish,
-                            from_body=_with_body(definition.meeting_calendar(party), actual),
-                            since=max(item.start, actual.started) if actual.started else None)
+    available, from_body, since = _where(definition.meeting_calendar(party), item.start, actual, as_of)
+    meetings = meeting_plan(definition, party, available, item.latest_finish, from_body=from_body, since=since)
     item.meetings = meetings
     last = meetings.last_decision
     if last is not None:  # done or not: what it was measured against stays its deadline

@@ -13,6 +13,7 @@ from samverkan.calendar.appeal import ANNOUNCED, Finality, FinalityState, finali
 from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
 from samverkan.planner import Actual, MoveRule, Plan, plan
+from samverkan.text import in_sentence
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def finality_line(row: StatusRow) -> str | None:
     if f is None or f.state is Finality.final:
         return None
     decided = f.decided or (row.completed_at.in_timezone(TIMEZONE).date() if row.completed_at else None)
-    what = row.state_name[:1].lower() + row.state_name[1:]
+    what = in_sentence(row.state_name)
     line = f"{row.party_name or row.name}: {what}" + (f" {decided.isoformat()}" if decided else "")
     line += f" ({row.reference})" if row.reference else ""
     if f.state is Finality.open_for_appeal:

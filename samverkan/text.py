@@ -83,6 +83,12 @@ def _printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(text))
 
 
+def in_sentence(name: str) -> str:
+    """A name or label inside a Swedish sentence: "Kommunfullmäktige i Umeå" → "kommunfullmäktige
+    i Umeå", "Ärendet bereds" → "ärendet bereds" (only the first letter; proper nouns after it stay)."""
+    return name[:1].lower() + name[1:]
+
+
 def shown_path(path: object, limit: int = 120) -> str:
     """A file name for a message: whole when short, else its end (the name that says most),
     so that the reason after it still fits on the line."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-# party, the council's meetings in 2026 (month -> day), the board's lead, the council's lead, weekday shift
+# party, the council's meetings in 2026 (a day per month of MONTHS, or a (month, day) pair),
+# the board's and the council's agenda lead
 MUNICIPALITIES = [
     # id,          council (Feb, Apr, Jun, Sep, Oct, Nov, Dec)      KS lead  KF lead
     ("bjurholm",    (23, 20, 15, 7, 26, 9, (11, 30)), "P3W", "P2W"),

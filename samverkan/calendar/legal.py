@@ -13,6 +13,7 @@ import pendulum
 from samverkan.calendar._dates import to_date
 from samverkan.calendar.periods import Period, add_period, parse_period
 from samverkan.calendar.swedish import holiday_name, holiday_name_en, next_business_day
+from samverkan.text import in_sentence
 
 LAW_SECTION_2 = "lag (1930:173) 2 §"
 
@@ -58,7 +59,7 @@ def legal_due(start: dt.date, period: Period | str | None = None) -> Due:
 def in_running_text(name: str) -> str:
     """A holiday's name inside a Swedish sentence: 'julafton', 'nationaldagen', but
     'Kristi himmelsfärdsdag' keeps its proper noun."""
-    return name if name.startswith("Kristi") else name[:1].lower() + name[1:]
+    return name if name.startswith("Kristi") else in_sentence(name)
 
 
 def why_closed(day: pendulum.Date) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, PartyForecast
+from samverkan.meetings.chains import Sitting, meetings_text
 
 from .plan_output import sitting_as_dict
 from .table import table_lines
@@ -13,12 +14,11 @@ _HEADINGS = ("Part", "Läge", "Väntat beslut", "Sista möjliga beslut", "Hos f�
 def _slack(p: PartyForecast) -> str:
     if p.slack_meetings is None:
         return "–"
-    meetings = f"{p.slack_meetings} möte" if p.slack_meetings == 1 else f"{p.slack_meetings} möten"
-    return meetings + (f", {p.slack_days} d" if p.slack_days is not None else "")
+    return meetings_text(p.slack_meetings) + (f", {p.slack_days} d" if p.slack_days is not None else "")
 
 
-def _sitting(s) -> str:
-    return f"{s.body_name} {s.day.isoformat()}" if s else "–"
+def _sitting(s: Sitting | None) -> str:
+    return s.shown if s else "–"
 
 
 def forecast_as_table(f: Forecast, instance_id: str, marks: list[str], note: str | None) -> str:

@@ -7,7 +7,7 @@ import json
 from samverkan.planner import MoveRule, Plan, PlannedNode
 from samverkan.rejections import next_step
 
-from samverkan.meetings.chains import MeetingPlan, Sitting, example_note
+from samverkan.meetings.chains import MeetingPlan, Sitting, example_note, meetings_text
 
 from .table import table_lines
 
@@ -145,12 +145,12 @@ _MEETING_HEADINGS = ("Part", "Väntat beslut", "Sista möjliga beslut", "Ärende
 
 
 def _sitting(s: Sitting | None) -> str:
-    return f"{s.body_name} {s.day.isoformat()}" if s else "inget sammanträde hinner"
+    return s.shown if s else "inget sammanträde hinner"
 
 
 def _meeting_row(n: PlannedNode) -> tuple:
     m = n.meetings
-    slack = "–" if m.slack_meetings is None else f"{m.slack_meetings} möte" if m.slack_meetings == 1 else f"{m.slack_meetings} möten"
+    slack = "–" if m.slack_meetings is None else meetings_text(m.slack_meetings)
     return (n.party_name or "", _sitting(m.decision), _sitting(m.last_decision), m.material_by.isoformat() if m.material_by else "–",
             slack, ", ".join(r.at.date().isoformat() for r in n.reminders) or "–")
 

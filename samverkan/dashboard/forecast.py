@@ -4,20 +4,19 @@ each with its cause in one sentence; and the lines the overview leads with."""
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, Outlook, PartyForecast
+from samverkan.meetings.chains import Sitting, meetings_text
 
 from .markdown import md_text
 
 _ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.outside: 2, Outlook.on_track: 3, Outlook.decided: 4}
 
 
-def _sitting(s) -> str:
-    return f"{s.body_name} {s.day.isoformat()}" if s else "–"
+def _sitting(s: Sitting | None) -> str:
+    return s.shown if s else "–"
 
 
 def _slack(p: PartyForecast) -> str:
-    if p.slack_meetings is None:
-        return "–"
-    return f"{p.slack_meetings} möte" if p.slack_meetings == 1 else f"{p.slack_meetings} möten"
+    return "–" if p.slack_meetings is None else meetings_text(p.slack_meetings)
 
 
 def forecast_table(f: Forecast) -> list[dict[str, str]]:

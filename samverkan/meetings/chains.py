@@ -26,6 +26,16 @@ class Sitting:
     day: pendulum.Date
     agenda_closes: pendulum.Date
 
+    @property
+    def shown(self) -> str:
+        """As people read it: "Kommunfullmäktige 2026-12-14"."""
+        return f"{self.body_name} {self.day.isoformat()}"
+
+
+def meetings_text(count: int) -> str:
+    """A slack counted in meetings, in Swedish: "1 möte", "0 möten"."""
+    return f"{count} möte" if count == 1 else f"{count} möten"
+
 
 @dataclass(frozen=True)
 class MeetingPlan:
@@ -123,15 +133,21 @@ def chain_under_way(definition: Definition, calendar: MeetingCalendar, since: pe
     return expected_chain(definition, calendar, today, from_body=len(calendar.bodies) - 1)
 
 
+def current_chain(definition: Definition, calendar: MeetingCalendar, available: pendulum.Date,
+                  from_body: int | None = None, since: pendulum.Date | None = None) -> tuple[Sitting, ...] | None:
+    """The meetings a matter is expected to take from `available`, wherever it is: not yet sent,
+    with a body already (`from_body`), or with the first body since `since`."""
+    if from_body == 0 and since is not None:
+        return chain_under_way(definition, calendar, since, available)
+    return expected_chain(definition, calendar, available, from_body)
+
+
 def meeting_plan(definition: Definition, party: str, available: pendulum.Date, limit: pendulum.Date | None,
                  from_body: int | None = None, since: pendulum.Date | None = None) -> MeetingPlan:
     """since: the day the matter reached the first body (from_body 0), when that is known."""
     calendar = definition.meeting_calendar(party)
     assert calendar is not None, party  # the checks require one for every branch decided at meetings
-    if from_body == 0 and since is not None:
-        expected = chain_under_way(definition, calendar, since, available)
-    else:
-        expected = expected_chain(definition, calendar, available, from_body)
+    expected = current_chain(definition, calendar, available, from_body, since)
     latest = latest_chain(definition, calendar, limit) if limit is not None else None
     slack = None
     if expected and latest:

@@ -18,6 +18,7 @@ from samverkan.planner import PlannedNode
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
 from samverkan.rejections import rejections
 from samverkan.status import StatusRow
+from samverkan.text import in_sentence
 
 from .model import NoticeKind
 
@@ -113,25 +114,22 @@ def meeting_lines(item: PlannedNode) -> list[str]:
     if meetings is None or item.completed is not None:
         return []
     lines = []
-    def named(body: str) -> str:  # "Kommunfullmäktige i Umeå" → "kommunfullmäktige i Umeå"
-        return body[:1].lower() + body[1:]
-
     under_way = item.act_by is not None and item.act_by != meetings.material_by  # with its first body already
     if meetings.latest and under_way:
         last = meetings.latest[-1]
-        lines.append(f"Ärendet måste finnas på {named(last.body_name)}s föredragningslista senast {item.act_by.isoformat()} "
-                     f"för att hinna till {named(last.body_name)} {last.day.isoformat()}, det sista sammanträdet som hinner "
+        lines.append(f"Ärendet måste finnas på {in_sentence(last.body_name)}s föredragningslista senast {item.act_by.isoformat()} "
+                     f"för att hinna till {in_sentence(last.body_name)} {last.day.isoformat()}, det sista sammanträdet som hinner "
                      "besluta i tid.")
     elif meetings.latest:
-        sittings = [f"{named(s.body_name)} {s.day.isoformat()}" for s in meetings.latest]
+        sittings = [f"{in_sentence(s.body_name)} {s.day.isoformat()}" for s in meetings.latest]
         chain = " och ".join([", ".join(sittings[:-1]), sittings[-1]]) if len(sittings) > 1 else sittings[0]
-        lines.append(f"Ärendet måste vara hos {named(meetings.latest[0].body_name)} senast {meetings.material_by.isoformat()} "
+        lines.append(f"Ärendet måste vara hos {in_sentence(meetings.latest[0].body_name)} senast {meetings.material_by.isoformat()} "
                      f"för att hinna till {chain}, de sista sammanträdena som hinner besluta i tid.")
     if meetings.decision:
         spare = meetings.slack_meetings
         margin = "" if spare is None else f" ({spare} sammanträde{'n' if spare != 1 else ''} i marginal)" if spare >= 0 \
             else " – efter det sista sammanträdet som hinner besluta i tid"
-        lines.append(f"Väntat beslut: {named(meetings.decision.body_name)} {meetings.decision.day.isoformat()}{margin}.")
+        lines.append(f"Väntat beslut: {in_sentence(meetings.decision.body_name)} {meetings.decision.day.isoformat()}{margin}.")
     else:
         lines.append("Inget sammanträde i kalendern som ärendet kan nå hinner besluta i tid.")
     return lines
