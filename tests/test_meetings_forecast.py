@@ -286,3 +286,15 @@ def test_a_matter_that_reaches_the_board_too_late_is_told_so_before_the_last_mee
     assert bjurholm.outlook is Outlook.cannot
     assert bjurholm.cause == (f"Bjurholms kommun: kommunfullmäktige sammanträder {last_council}, det sista sammanträdet som "
                               "hinner, men ärendet hinner inte genom kommunstyrelsen före det; ärendet bereds")
+
+
+def test_the_digest_counts_as_done_only_the_branches_that_are(definition):
+    """Signing goes party by party: with one party adopted, one signing branch may start and
+    fifteen still wait for their adoption. None of them is done."""
+    from tests.illustrative import illustrative
+
+    state, mark = illustrative(definition)
+    ev = evaluate(definition, state, pendulum.datetime(2026, 11, 30, 8, tz=TIMEZONE), "i", [mark])
+    progress = digest_facts(ev, pendulum.date(2026, 11, 30))["progress"]
+    assert "Antagande av överenskommelse och samverkansavtal: 1 av 16 klara" in progress
+    assert "Undertecknande: 0 av 16 klara" in progress

@@ -150,14 +150,12 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
     upcoming = sorted((r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.blocked_by
                        and r.days_left is not None and r.days_left >= 0), key=lambda r: (r.deadline, r.node.key))
     running = [r for r in rows if r.kind in (StateKind.ready, StateKind.active) and not r.node.party and not r.blocked_by]
-    parallel = {}
-    for r in rows:
-        if r.node.party and r.kind in (StateKind.ready, StateKind.active):
-            parallel.setdefault(r.node.stage, []).append(r)
+    parallel = dict.fromkeys(r.node.stage for r in rows if r.node.party and r.kind in (StateKind.ready, StateKind.active))
     progress_lines = [f"{r.name}: {r.state_name.lower()}, frist {r.deadline.isoformat()}" for r in running]
-    for stage_id, open_rows in parallel.items():
-        total = sum(1 for r in rows if r.node.stage == stage_id)
-        progress_lines.append(f"{definition.stage(stage_id).name}: {total - len(open_rows)} av {total} klara")
+    for stage_id in parallel:  # branches still waiting for what comes before are not done
+        branches = [r for r in rows if r.node.stage == stage_id]
+        done = sum(1 for r in branches if r.kind is StateKind.done)
+        progress_lines.append(f"{definition.stage(stage_id).name}: {done} av {len(branches)} klara")
     ahead = forecast(definition, ev.state, today, ev.plan)  # the digest leads with the parties at risk
     return {
         "process_name": definition.name,
