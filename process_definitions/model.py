@@ -411,6 +411,8 @@ class Definition(Strict):
 
     # Look-ups by id, made once: the planner and the status view ask for every node. The first
     # of a duplicated id wins, as a scan would find it (the checks refuse duplicates anyway).
+    # The hot look-ups read `__pydantic_private__` directly: `self._x` goes through pydantic's
+    # `__getattr__`, which made up a fifth of the time of a policy evaluation.
     _parties: dict[str, Party] = PrivateAttr(default_factory=dict)
     _stages: dict[str, Stage] = PrivateAttr(default_factory=dict)
     _lifecycles: dict[str, Lifecycle] = PrivateAttr(default_factory=dict)
@@ -430,15 +432,15 @@ class Definition(Strict):
             self._calendars.setdefault(calendar.party, calendar)
 
     def meeting_calendar(self, party_id: str) -> MeetingCalendar | None:
-        return self._calendars.get(party_id)
+        return self.__pydantic_private__["_calendars"].get(party_id)
 
     def cached_sittings(self, party_id: str, body_id: str, compute) -> tuple:
         """A body's usable meetings with their agenda closing days, worked out once per
         definition (it is immutable): the planner asks for them for every branch and day."""
         key = (party_id, body_id)
-        if key not in self._sittings:
-            self._sittings[key] = compute()
-        return self._sittings[key]
+        if key not in self.__pydantic_private__["_sittings"]:
+            self.__pydantic_private__["_sittings"][key] = compute()
+        return self.__pydantic_private__["_sittings"][key]
 
     @property
     def example_calendars(self) -> list[str]:
@@ -446,25 +448,25 @@ class Definition(Strict):
         return [c.party for c in self.meetings.calendars if c.example]
 
     def party(self, party_id: str) -> Party:
-        return self._parties[party_id]
+        return self.__pydantic_private__["_parties"][party_id]
 
     def stage(self, stage_id: str) -> Stage:
-        return self._stages[stage_id]
+        return self.__pydantic_private__["_stages"][stage_id]
 
     def lifecycle(self, lifecycle_id: str) -> Lifecycle:
-        return self._lifecycles[lifecycle_id]
+        return self.__pydantic_private__["_lifecycles"][lifecycle_id]
 
     def state_kind(self, lifecycle_id: str, state_id: str) -> StateKind:
-        return self._state_kinds[lifecycle_id, state_id]
+        return self.__pydantic_private__["_state_kinds"][lifecycle_id, state_id]
 
     def state_at_deciding_body(self, lifecycle_id: str, state_id: str) -> bool:
         return any(s.id == state_id and s.at_deciding_body for s in self.lifecycle(lifecycle_id).states)
 
     def group_members(self, group_id: str) -> list[str]:
         """The party ids of a group, nested groups expanded, in order of first mention."""
-        if group_id not in self._members:
-            self._members[group_id] = self._expand_group(group_id)
-        return list(self._members[group_id])
+        if group_id not in self.__pydantic_private__["_members"]:
+            self.__pydantic_private__["_members"][group_id] = self._expand_group(group_id)
+        return list(self.__pydantic_private__["_members"][group_id])
 
     def _expand_group(self, group_id: str) -> tuple[str, ...]:
         groups = {g.id: g for g in self.groups}

@@ -8,6 +8,7 @@ the same day number, or on the last day of the end month when that month is too 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -60,6 +61,17 @@ class Period:
 
 def parse_period(text: str) -> Period:
     """Parse 'P[nY][nM][nW][nD]' (at least one component; no time part, no signs or fractions)."""
+    if isinstance(text, str):
+        return _parsed(text)  # the planner parses the same few texts thousands of times a sweep
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> Period:
+    return _parse(text)
+
+
+def _parse(text: str) -> Period:
     match = _PERIOD.fullmatch(text) if isinstance(text, str) else None
     if match is None or not any(match.groups()):
         raise InvalidPeriod(f"invalid period {shown(text)}: {_EXAMPLES}")
