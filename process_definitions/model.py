@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
@@ -420,6 +421,7 @@ class Definition(Strict):
     _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
     _calendars: dict[str, MeetingCalendar] = PrivateAttr(default_factory=dict)
     _sittings: dict[tuple[str, str], tuple] = PrivateAttr(default_factory=dict)  # the planner's cache, per body
+    _derived: dict[tuple, Any] = PrivateAttr(default_factory=dict)  # what the graph derives from the stages
 
     def model_post_init(self, _context: object) -> None:
         for index, items in ((self._parties, self.parties), (self._stages, self.stages), (self._lifecycles, self.lifecycles)):
@@ -441,6 +443,14 @@ class Definition(Strict):
         if key not in self.__pydantic_private__["_sittings"]:
             self.__pydantic_private__["_sittings"][key] = compute()
         return self.__pydantic_private__["_sittings"][key]
+
+    def derived(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """Something worked out from the definition alone (the stages' order, a branch's
+        dependencies), once: a simulation asks for it thousands of times a second."""
+        cache = self.__pydantic_private__["_derived"]
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     @property
     def example_calendars(self) -> list[str]:

@@ -122,6 +122,7 @@ def settle(definition: Definition, working: dict[Node, NodeState], at: pendulum.
     (a whole stage once all it depends on is done; one party's branch, for a stage that goes
     party by party, once that party's branches before it are done). Updates `working`."""
     changes: list[Change] = []
+    away: dict[Node, Node] | None = None  # who stands outside: settling never changes it (only a "no" does)
     for stage_id in stage_order(definition):
         stage = definition.stage(stage_id)
         if stage.for_each and stage.for_each.by_party:
@@ -129,7 +130,9 @@ def settle(definition: Definition, working: dict[Node, NodeState], at: pendulum.
         else:
             changes += _release(definition, working, [stage_id], at)
         if stage.for_each and kind_of(definition, stage, working[Node(stage_id, None)].state) is not StateKind.waiting:
-            changes += _evaluate_join(definition, stage, working, at)
+            if away is None and stage.for_each.join == "taking-part":
+                away = outside(definition, working)
+            changes += _evaluate_join(definition, stage, working, at, away)
     return changes
 
 
@@ -291,13 +294,14 @@ def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) 
                                 + ", ".join(f"{f.id}={f.success!r}" for f in outcomes) + "); that is not a rejection")
 
 
-def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
+def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime,
+                   away: dict[Node, Node] | None = None) -> list[Change]:
     """The whole of a parallel stage follows its branches: done once the join rule is met,
     failed while it cannot be met, ready otherwise."""
     lifecycle = definition.lifecycle(stage.lifecycle)
     parties = branch_parties(definition, stage)
     if stage.for_each.join == "taking-part":  # the parties outside are not waited for
-        away = outside(definition, working)
+        away = outside(definition, working) if away is None else away
         parties = [p for p in parties if Node(stage.id, p) not in away]
     branches = [working[Node(stage.id, p)] for p in parties]
     kinds = [kind_of(definition, stage, b.state) for b in branches]

@@ -58,7 +58,8 @@ def join_needed(stage: Stage, branches: int) -> int:
 
 
 def stage_order(definition: Definition) -> list[str]:
-    return topological_order({s.id: list(s.depends_on) for s in definition.stages})
+    return list(definition.derived(("stage_order",), lambda: tuple(
+        topological_order({s.id: list(s.depends_on) for s in definition.stages}))))
 
 
 def dependants(definition: Definition) -> dict[str, list[str]]:
@@ -72,6 +73,11 @@ def dependants(definition: Definition) -> dict[str, list[str]]:
 def party_dependencies(definition: Definition, stage: Stage, party: str) -> list[Node]:
     """What one branch of a stage that goes party by party waits for: its own party's branch of
     each parallel stage before it that has one, the whole of every other."""
+    return list(definition.derived(("party_dependencies", stage.id, party),
+                                   lambda: tuple(_party_dependencies(definition, stage, party))))
+
+
+def _party_dependencies(definition: Definition, stage: Stage, party: str) -> list[Node]:
     nodes = []
     for dependency in stage.depends_on:
         dep_stage = definition.stage(dependency)

@@ -95,10 +95,15 @@ def load_history(path: Path) -> tuple[str, History]:
     try:
         return source, History.model_validate(data if data is not None else {})
     except ValidationError as error:
-        problems: dict[str, str] = {}
-        for e in error.errors(include_url=False):
-            problems.setdefault(_path(e["loc"]), _message(e))  # one line per place, the first reason
-        raise SamverkanError(*(f"{source}: {where}: {why}" for where, why in problems.items())) from None
+        raise SamverkanError(*validation_problems(source, error)) from None
+
+
+def validation_problems(source: str, error: ValidationError) -> list[str]:
+    """One line per place in the file, with its first reason: `FILE: transitions[2].at: …`."""
+    problems: dict[str, str] = {}
+    for e in error.errors(include_url=False):
+        problems.setdefault(_path(e["loc"]), _message(e))
+    return [f"{source}: {where}: {why}" for where, why in problems.items()]
 
 
 _MESSAGES = {

@@ -278,6 +278,15 @@ def _forward(
     return item
 
 
+def node_finish(definition: Definition, node: Node, ready_on: pendulum.Date, actual: Actual | None = None,
+                as_of: pendulum.Date | None = None) -> PlannedNode:
+    """One node planned alone from the day it could start, by the same rules as in `plan`: what
+    a simulation asks each time a node opens, without planning the whole process again."""
+    stage = definition.stage(node.stage)
+    with _calendar_bounds(stage):
+        return _forward(definition, stage, node.party, ready_on, {node: actual or Actual()}, as_of)
+
+
 def _meeting_finish(definition: Definition, stage: Stage, party: str, start: pendulum.Date, actual: Actual,
                     as_of: pendulum.Date | None) -> tuple[pendulum.Date, pendulum.Date]:
     """(planned, expected) decision day of a branch decided at meetings: the deciding body's
