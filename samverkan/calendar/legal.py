@@ -6,6 +6,7 @@ English one for messages that are otherwise English."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pendulum
@@ -48,6 +49,12 @@ def legal_due(start: dt.date, period: Period | str | None = None) -> Due:
     start_day = to_date(start)
     if isinstance(period, str):
         period = parse_period(period)
+    return _legal_due(start_day, period)
+
+
+@functools.lru_cache(maxsize=16384)
+def _legal_due(start_day: pendulum.Date, period: Period | None) -> Due:
+    """Pure and asked for again and again (the planner steps back day by day): kept."""
     nominal = add_period(start_day, period) if period is not None else start_day
     due = next_business_day(nominal)
     reason = None

@@ -8,6 +8,7 @@ Christmas eve or New Year's eve, which §2 treats like holidays.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import sys
 import types
@@ -142,7 +143,11 @@ def is_business_day(d: dt.date) -> bool:
 
 def next_business_day(d: dt.date) -> pendulum.Date:
     """`d` itself if it is a business day, else the first business day after it."""
-    day = to_date(d)
+    return _next_business_day(to_date(d))
+
+
+@functools.lru_cache(maxsize=8192)
+def _next_business_day(day: pendulum.Date) -> pendulum.Date:
     while is_non_business_day(day):
         day = day.add(days=1)
     return day
@@ -150,7 +155,11 @@ def next_business_day(d: dt.date) -> pendulum.Date:
 
 def previous_business_day(d: dt.date) -> pendulum.Date:
     """`d` itself if it is a business day, else the last business day before it."""
-    day = to_date(d)
+    return _previous_business_day(to_date(d))
+
+
+@functools.lru_cache(maxsize=8192)
+def _previous_business_day(day: pendulum.Date) -> pendulum.Date:
     while is_non_business_day(day):
         day = day.subtract(days=1)
     return day

@@ -11,7 +11,7 @@ from samverkan.errors import SamverkanError
 from samverkan.text import safe_line
 
 from . import (actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, notice_commands,
-               prefect_commands, token_commands)
+               prefect_commands, simulate_commands, token_commands)
 
 app = typer.Typer(
     name="samverkan",
@@ -24,6 +24,7 @@ definition_commands.register(app)
 instance_commands.register(app)
 actor_commands.register(app)
 notice_commands.register(app)
+simulate_commands.register(app)
 prefect_commands.register(app)
 app.add_typer(calendar_commands.app, name="calendar")
 app.add_typer(token_commands.app, name="token")

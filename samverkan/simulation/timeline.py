@@ -8,6 +8,7 @@ ends at `until`, or once the process is complete and the outbox has sent all it 
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -89,6 +90,15 @@ class Timeline:
     def notices_by_recipient(self) -> dict[str, int]:
         return dict(sorted(Counter(n.recipient for n in self.notices).items(), key=lambda item: (-item[1], item[0])))
 
+    def missed_by_party(self) -> list[StageRow]:
+        """Per party, the first of its branches that missed a hard deadline (what follows it
+        misses too): the parties that do not make it."""
+        first: dict[str, StageRow] = {}
+        for row in self.missed_hard():
+            if row.node.party and row.node.party not in first:
+                first[row.node.party] = row
+        return list(first.values())
+
     def missed_hard(self) -> list[StageRow]:
         """Branches and stages with a hard deadline not done by it, save those outside."""
         return [row for row in self.stages if row.hard and not row.outside
@@ -105,7 +115,10 @@ def simulate(loaded: LoadedDefinition, until: pendulum.Date, scenario: Scenario,
     definition = loaded.definition
     start = earliest_date(definition)
     timeline = Timeline(definition, scenario, seed, start, until)
-    with tempfile.TemporaryDirectory(prefix="samverkan-simulering-") as folder, Mailbox() as mailbox:
+    # In memory where the system offers it (tmpfs): a throwaway store need not wait for the disk.
+    memory = Path("/dev/shm")
+    folder_in = str(memory) if memory.is_dir() and os.access(memory, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="samverkan-simulering-", dir=folder_in) as folder, Mailbox() as mailbox:
         db = Database(f"sqlite:///{Path(folder) / 'simulering.db'}")
         try:
             _run(db, loaded, timeline, mailbox)
@@ -134,7 +147,8 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
             timeline.sweeps.append(moment)
             if timeline.completed_on and not _outbox_busy(db):
                 break  # complete, and every notice it caused has gone
-        for act in sorted((a for a in pending if a.day == day), key=lambda a: (a.at, a.node.key)):
+        while due := sorted((a for a in pending if a.day <= day), key=lambda a: (a.day, a.node.key)):
+            act = due[0]  # one at a time: an act can open nodes whose own acts fall on this day too
             pending.remove(act)
             clock.at = act.at
             changes = transition(db, INSTANCE, act.request(), ACTOR, clock)
