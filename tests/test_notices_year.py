@@ -156,8 +156,9 @@ class Prescribed:
     act_by: dict[tuple[str, str], pendulum.Date]  # a branch decided at meetings: the day its reminders aim at
 
 
-def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTime]) -> Prescribed:
-    """Every notice the policy asks for."""
+def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTime], start: pendulum.DateTime = START,
+               end: pendulum.Date = END) -> Prescribed:
+    """Every notice the policy asks for, for a process started at `start` swept until `end`."""
     expected: set[tuple] = set()
     escalated: dict[tuple[str, pendulum.Date], set[str]] = {}
     act_by: dict[tuple[str, str], pendulum.Date] = {}
@@ -236,11 +237,11 @@ def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTi
     digest = definition.notices.digest
     finished = max(done for _, done in nodes.values())
     director = [c.email for c in definition.party(digest.to_party).contacts if c.role is digest.to_role]
-    monday = START.date().subtract(days=START.isoweekday() - 1)
-    while monday <= END:
+    monday = start.date().subtract(days=start.isoweekday() - 1)
+    while monday <= end:
         day = next_business_day(monday)
         # The week's digest at its slot, or at the first sweep after the process started that week.
-        moment = max(at(day, 8), START)
+        moment = max(at(day, 8), start)
         if day < monday.add(days=7) and moment < finished and moment <= sweeps[-1]:
             expected |= {("digest", "", "", address, delivered(moment)) for address in director}
         monday = monday.add(weeks=1)

@@ -98,7 +98,8 @@ def timeline_as_dict(t: Timeline) -> dict:
         "completed_on": _day(t.completed_on) if t.completed_on else None,
         "in_force_on": t.in_force_on.isoformat() if t.in_force_on else None,
         "seconds": round(t.seconds, 3),
-        "sweeps": len(t.sweeps),
+        "sweeps": len(t.sweeps),  # one each weekday at 08:00 after the start
+        "last_sweep": t.sweeps[-1].isoformat() if t.sweeps else None,
         "transitions": len(t.acts),
         "notices_sent": len(t.notices),
         "notices_by_kind": t.notices_by_kind,

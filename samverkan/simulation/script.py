@@ -118,11 +118,15 @@ class Script:
         day = planned.finish
         if day > self._horizon(party):
             return None  # no meeting left in the calendar: it stays open
-        if outcome is Outcome.done and self.scenario.spread and self.rng.random() < self.scenario.spread.postpone:
-            outcome = Outcome.postponed
+        if (outcome is Outcome.done and self.scenario.spread and self._allowed(stage, current.state, Outcome.postponed.value)
+                and self.rng.random() < self.scenario.spread.postpone):
+            outcome = Outcome.postponed  # at most once a matter: the lifecycle has no postponing a postponed one
         elif outcome is not Outcome.done:
             self._applied.add(node)
         return self._finish(stage, node, day, outcome)
+
+    def _allowed(self, stage: Stage, state: str, to: str) -> bool:
+        return any(t.to == to and state in t.source for t in self.definition.lifecycle(stage.lifecycle).transitions)
 
     def _horizon(self, party: str) -> pendulum.Date:
         calendar = self.definition.meeting_calendar(party)
