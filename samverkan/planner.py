@@ -166,19 +166,18 @@ def _party_ready(definition: Definition, stage: Stage, party: str, planned: dict
 
 
 def _schedule_reminders(definition: Definition, ordered: list[PlannedNode]) -> None:
-    """Reminders for what is still open, once the backward pass has given each its limit."""
-    schedules: dict[tuple[str, pendulum.Date, pendulum.Date | None], tuple[Reminder, ...]] = {}  # branches mostly share one
+    """Reminders for what is still open, once the backward pass has given each its limit. A
+    schedule depends on the definition, the stage, its target and its limit only: kept with
+    the definition (branches mostly share one, and a sweep plans the same nodes every day)."""
     for item in ordered:
         whole_parallel = item.node.party is None and definition.stage(item.node.stage).for_each
         if item.completed is None and not whole_parallel:  # a parallel stage is reminded through its branches
             if item.outside_by is not None:
                 continue  # a party outside is not reminded
             target, limit = (item.act_by, item.act_by) if item.act_by else (item.deadline, item.latest_finish)
-            key = (item.node.stage, target, limit)
-            if key not in schedules:
-                reminders = reminder_schedule(definition.reminder_policy(definition.stage(item.node.stage)), target, limit)
-                schedules[key] = in_blackouts(definition, reminders)
-            item.reminders = schedules[key]
+            stage_id = item.node.stage
+            item.reminders = definition.derived(("reminders", stage_id, target, limit), lambda: in_blackouts(
+                definition, reminder_schedule(definition.reminder_policy(definition.stage(stage_id)), target, limit)))
 
 
 def _mark_blocked(definition: Definition, planned: dict[Node, PlannedNode], actuals: Mapping[Node, Actual]) -> None:
