@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.clock import clock_from_env
+from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.odds import odds_markdown, odds_table
 from samverkan.errors import SamverkanError
 from samverkan.meetings.chains import example_note
@@ -51,7 +52,7 @@ def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
     if until is None or until < today:
         reason = "ingen hård tidsgräns" if until is None else f"den sista hårda tidsgränsen har passerat ({until.isoformat()})"
         publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
-                     "\n\n".join([*(f"**{m}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
+                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
         return f"{instance_id}: {reason}"
     try:
         result = odds(snapshot.definition, snapshot.state, today, until, WITH_SPREAD, runs, day_seed(today))
@@ -60,7 +61,7 @@ def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
             raise
         reason = "inget steg beslutas av parterna på sammanträden mot en hård tidsgräns"
         publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
-                     "\n\n".join([*(f"**{m}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
+                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
         return f"{instance_id}: {reason}"
     publish_odds(instance_id, odds_table(result), odds_markdown(result, marks))
     return f"{instance_id}: {runs} förlopp, hela processen klar före {result.deadline.isoformat()}: " \

@@ -100,3 +100,78 @@ def test_without_invented_calendars_there_is_no_mark(result):
 def test_runs_from_the_illustrative_history_complete_whatever_the_seed(default_definition):
     state, _ = illustrative(default_definition)
     odds(default_definition, state, AT.date(), UNTIL, WITH_SPREAD, 200, 20261123)  # a seed that meets it
+
+
+# --- Live: the odds flow against a real Prefect server, the artifact read back -------------------
+
+INSTANCE = "vb-odds"
+# A Wednesday, at the schedule's time; the seed is this day's (the 23rd's and 24th's seeds meet
+# the simulation's double postponement within these runs: see the xfail above).
+ODDS_DAY = "2026-11-25T06:30:00"
+
+
+@pytest.fixture
+def illustrative_store(tmp_path, monkeypatch, capsys):
+    """A simulated store (SQLite) with the default process and the whole illustrative history."""
+    from tests.cli_helpers import run_cli
+    from tests.illustrative import EXAMPLE
+    from samverkan.process_definitions import DEFAULT_DEFINITION
+
+    monkeypatch.setenv("SAMVERKAN_DATABASE_URL", f"sqlite:///{tmp_path / 'samverkan.db'}")
+    monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SAMVERKAN_NOW", ODDS_DAY)
+    for name in ("SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+    started = run_cli(capsys, "start", DEFAULT_DEFINITION, "--instance", INSTANCE, "--history", EXAMPLE)
+    assert started.code == 0, started.err
+
+
+@pytest.mark.prefect
+def test_the_odds_flow_publishes_the_artifact_the_same_all_day(prefect_server, illustrative_store, default_definition):
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from samverkan.asyncrun import run_async
+    from samverkan.flows.deployments import deployments
+    from samverkan.flows.odds import day_seed, odds_flow, odds_until
+    from samverkan.dashboard.markdown import md_text
+    from samverkan.tasks.dashboard import _DESCRIPTIONS, artifact_key
+    from samverkan.tasks.store import read_snapshot
+
+    [summary] = odds_flow(INSTANCE, runs=RUNS)
+    assert summary.startswith(f"{INSTANCE}: {RUNS} förlopp")
+    odds_flow(INSTANCE, runs=RUNS)  # again the same day: the same seed, the same figures
+    key = artifact_key(INSTANCE, "sannolikhet")
+    assert key == f"{INSTANCE}-sannolikhet"
+    with get_client(sync_client=True) as client:
+        history = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                        sort=ArtifactSort.CREATED_DESC)
+    assert len(history) == 2 and all(a.type == "table" and a.flow_run_id for a in history)
+    latest, earlier = history
+    assert latest.data == earlier.data and latest.description == earlier.description
+
+    # What the flow published is what the pure functions make of the same odds, worked out here.
+    state, mark = illustrative(default_definition)
+    today = pendulum.date(2026, 11, 25)
+    until = odds_until(default_definition)
+    assert until == pendulum.date(2027, 2, 1)  # a month after the last hard deadline
+    expected = odds(default_definition, state, today, until, WITH_SPREAD, RUNS, day_seed(today))
+    table = json.loads(latest.data)  # stored as JSON text, å, ä, ö escaped
+    assert table == odds_table(expected)
+    assert "Vännäs kommun" in [row["Part"] for row in table]
+    note = example_note(default_definition)
+    assert "- Skellefteå kommun: " in latest.description  # å as it is, in the text as in the table
+    marks = list(read_snapshot(INSTANCE).marks)  # the illustrative history's, and the simulated store's
+    assert marks[0] == mark and marks[1].startswith("SIMULERAD")
+    assert latest.description == f"{odds_markdown(expected, [*marks, note]).rstrip()}\n\n{_DESCRIPTIONS['sannolikhet']}"
+    leading = latest.description.split("\n\n")[:3]
+    assert leading == [f"**{md_text(m)}**" for m in [*marks, note]]  # the marks, the calendars' too, before anything
+    assert "Hela processen klar före 31 december:" in latest.description
+
+    made = {d.name: d for d in run_async(deployments())}
+    odds_deployment = next(d for d in made.values() if d.flow_name == "sannolikhet")
+    [schedule] = odds_deployment.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 6 * * 1-5", "Europe/Stockholm")
