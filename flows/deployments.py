@@ -1,6 +1,7 @@
 """The deployments every serving process offers: the process flow (also on a schedule, as a
 safety net), the branch flow (its runs are created by the process flow), the transition
-flow (the UI's door for any transition) and the sweep (e-mail notices, weekdays 08:00). Module-path entrypoints: they run wherever the
+flow (the UI's door for any transition), the sweep (e-mail notices, weekdays 08:00) and the
+odds (a thousand simulated runs per instance, weekdays 06:30, before the office starts). Module-path entrypoints: they run wherever the
 package is installed, whatever the working directory."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 from samverkan.flows.branch import branch_flow
+from samverkan.flows.odds import odds_flow
 from samverkan.flows.process import process_flow
 from samverkan.flows.sweep import sweep_flow
 from samverkan.flows.transition import transition_flow
@@ -20,6 +22,8 @@ NAME = "samverkan"
 SAFETY_NET = dt.timedelta(minutes=15)
 # Weekdays at 08:00 local time; the sweep itself keeps holidays and eves closed.
 SWEEP_SCHEDULE = Cron("0 8 * * 1-5", timezone="Europe/Stockholm")
+# Weekdays at 06:30 local time: the day's odds are on the dashboard before anyone looks.
+ODDS_SCHEDULE = Cron("30 6 * * 1-5", timezone="Europe/Stockholm")
 TAGS = ["samverkan"]
 
 
@@ -41,4 +45,8 @@ async def deployments() -> list[RunnerDeployment]:
             NAME, schedules=[SWEEP_SCHEDULE], tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
             description="E-postutskick: påminnelser, eskaleringar, bekräftelser och veckosammanställningen. "
                         "Vardagar 08:00 (Europe/Stockholm), med omförsök."),
+        await odds_flow.ato_deployment(
+            NAME, schedules=[ODDS_SCHEDULE], tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
+            description="Sannolikheten per part att besluta före den hårda tidsgränsen: tusen simulerade förlopp från "
+                        "dagens läge, med normal spridning. Vardagar 06:30 (Europe/Stockholm); samma dag ger samma siffror."),
     ]

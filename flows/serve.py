@@ -12,6 +12,8 @@ import signal
 import os
 import socket
 import sys
+import threading
+from collections.abc import Collection
 
 from prefect.runner import Runner
 
@@ -49,23 +51,28 @@ async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
             pass
 
 
-async def serve(stop: asyncio.Event, watch: bool = True, run_flows: bool = True) -> None:
-    """Serve the deployments (unless `run_flows` is off: workers of a work pool run them) and
-    watch the store (unless `watch` is off), until `stop` is set or one of them fails."""
+async def serve(stop: asyncio.Event, watch: bool = True, run_flows: bool = True, flows: Collection[str] | None = None) -> None:
+    """Serve the deployments (unless `run_flows` is off: workers of a work pool run them; only
+    those of the flows named in `flows` if given) and watch the store (unless `watch` is off),
+    until `stop` is set or one of them fails."""
     tasks = []
     runner = None
     if run_flows:
         runner = Runner(name=f"samverkan-{socket.gethostname()}-{os.getpid()}", query_seconds=RUNNER_POLL_SECONDS,
                         limit=None, pause_on_shutdown=False)
         for deployment in await deployments():
-            await runner.aadd_deployment(deployment)
+            if flows is None or deployment.flow_name in flows:
+                await runner.aadd_deployment(deployment)
         tasks.append(asyncio.create_task(runner.start(), name="runner"))
         while not runner.started and not tasks[0].done():
             await asyncio.sleep(0.05)
         # The runner installs its own SIGTERM handler (sys.exit); ours stops everything in order.
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        # Only the main thread can have signal handlers: served from another thread (a test, an
+        # embedding process), whoever started it stops it by setting `stop`.
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
     if watch:
         tasks.append(asyncio.create_task(watch_store(stop), name="watcher"))
     stopper = asyncio.create_task(stop.wait())

@@ -31,6 +31,7 @@ from samverkan.text import SLUG
 
 ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos")
 NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
+ODDS_KIND = "sannolikhet"  # published by the odds flow (a thousand simulated runs: not on every transition)
 
 _DESCRIPTIONS = {
     "oversikt": "Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem",
@@ -39,6 +40,8 @@ _DESCRIPTIONS = {
     "tidslinje": "Planerat mot faktiskt per steg och gren",
     "prognos": "Prognos per part: väntat beslutssammanträde, sista möjliga, marginal i möten; parter i riskzonen och utanför först, med orsak",
     "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
+    "sannolikhet": "Sannolikhet per part att besluta före den hårda tidsgränsen, ur simulerade förlopp från dagens läge; "
+                   "minst sannolika först",
 }
 
 
@@ -54,8 +57,8 @@ def _slug(instance_id: str) -> str:
 
 def artifact_key(instance_id: str, kind: str) -> str:
     """Prefect artifact keys allow only a–z, 0–9 and dashes, and are global: the instance is in it."""
-    if kind not in (*ARTIFACT_KINDS, NOTICES_KIND):
-        raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join(ARTIFACT_KINDS)}")
+    if kind not in (*ARTIFACT_KINDS, NOTICES_KIND, ODDS_KIND):
+        raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join((*ARTIFACT_KINDS, NOTICES_KIND, ODDS_KIND))}")
     return f"{_slug(instance_id)}-{kind}"
 
 
@@ -110,6 +113,13 @@ def publish_notices(instance_id: str, marks: Sequence[str], rows: Sequence[dict]
     description = "\n\n".join([*marks_text, f"{notices_text(counts)}. {_DESCRIPTIONS['utskick']}"])
     table = notices_table(rows) or [{"Tillstånd": "Inga utskick ännu"}]
     return _create("table", artifact_key(instance_id, NOTICES_KIND), description, table)
+
+
+def publish_odds(instance_id: str, table: Sequence[dict], markdown: str) -> UUID:
+    """The odds artifact: the table per party, with the text it leads with (marks first, then
+    the parties not certain to make it, then the whole process) as its description."""
+    description = f"{markdown.rstrip()}\n\n{_DESCRIPTIONS[ODDS_KIND]}"
+    return _create("table", artifact_key(instance_id, ODDS_KIND), description, list(table) or [{"Part": "Inga parter"}])
 
 
 # Never cached: a dashboard published twice with the same content is two versions, on purpose.

@@ -65,7 +65,7 @@ def test_up_starts_everything_prints_the_dashboard_and_stops_cleanly(tmp_path):
             assert "storuman" not in states and "skelleftea" in states
             with get_client(sync_client=True) as client:
                 names = {d.name for d in client.read_deployments()}
-            assert names == {"samverkan"} and len(client_deployments(port)) == 4  # process, branch, transition, sweep
+            assert names == {"samverkan"} and len(client_deployments(port)) == 5  # process, branch, transition, sweep, odds
     finally:
         up.send_signal(signal.SIGINT)
         try:

@@ -1,0 +1,83 @@
+"""The odds flow: every weekday morning (and whenever someone runs it), a thousand simulated
+runs of each instance from what is recorded today, published as the `<instance>-sannolikhet`
+artifact: per party, how likely its decision is before the hard deadline.
+
+Apart from the process flow on purpose: a thousand runs take seconds to tens of seconds, and
+the process flow runs after every transition. The seed is the day's, so the figures of one day
+are the same however often the flow runs that day; they move when the record or the day does."""
+
+from __future__ import annotations
+
+import pendulum
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from samverkan.calendar import TIMEZONE, to_date
+from samverkan.clock import clock_from_env
+from samverkan.dashboard.markdown import md_text
+from samverkan.dashboard.odds import odds_markdown, odds_table
+from samverkan.errors import SamverkanError
+from samverkan.meetings.chains import example_note
+from samverkan.process_definitions.model import Definition
+from samverkan.simulation.odds import odds
+from samverkan.simulation.scenario import WITH_SPREAD
+from samverkan.tasks.dashboard import publish_odds
+from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
+
+RUNS = 1000
+
+
+def day_seed(day: pendulum.Date) -> int:
+    """20261203 for 3 December 2026: the same day, the same runs (hash() differs per process)."""
+    return int(day.format("YYYYMMDD"))
+
+
+def odds_until(definition: Definition) -> pendulum.Date | None:
+    """A month after the last hard deadline: long enough to see who misses it (as `simulate`)."""
+    hard = [to_date(s.deadline.date) for s in definition.stages if s.deadline and s.deadline.hard and s.deadline.date]
+    return max(hard).add(months=1) if hard else None
+
+
+def marks_of(snapshot: Snapshot) -> list[str]:
+    """The instance's marks, then the invented calendars' (as on every other artifact)."""
+    note = example_note(snapshot.definition)
+    return [*snapshot.marks, *([note] if note else [])]
+
+
+@task(name="sannolikhet-instans", cache_policy=NO_CACHE)
+def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
+    snapshot = read_snapshot(instance_id)
+    marks = marks_of(snapshot)
+    until = odds_until(snapshot.definition)
+    if until is None or until < today:
+        reason = "ingen hård tidsgräns" if until is None else f"den sista hårda tidsgränsen har passerat ({until.isoformat()})"
+        publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
+                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
+        return f"{instance_id}: {reason}"
+    try:
+        result = odds(snapshot.definition, snapshot.state, today, until, WITH_SPREAD, runs, day_seed(today))
+    except SamverkanError as error:
+        if "nothing to give odds for" not in str(error):
+            raise
+        reason = "inget steg beslutas av parterna på sammanträden mot en hård tidsgräns"
+        publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
+                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
+        return f"{instance_id}: {reason}"
+    publish_odds(instance_id, odds_table(result), odds_markdown(result, marks))
+    return f"{instance_id}: {runs} förlopp, hela processen klar före {result.deadline.isoformat()}: " \
+           f"{round(result.complete_by_deadline * 100)} %"
+
+
+@flow(name="sannolikhet", flow_run_name="sannolikhet-{instance}",
+      description="Simulerar resten av processen många gånger från dagens läge och publicerar sannolikheten per part "
+                  "att besluta före den hårda tidsgränsen (artefakten <instans>-sannolikhet).")
+def odds_flow(instance: str | None = None, runs: int = RUNS) -> list[str]:
+    if not 1 <= runs <= 100_000:
+        raise ValueError(f"runs: {runs} is not between 1 and 100 000")
+    logger = get_run_logger()
+    today = clock_from_env().now().in_timezone(TIMEZONE).date()
+    summaries = []
+    for instance_id in [instance] if instance else sorted(instance_positions()):
+        summaries.append(odds_task(instance_id, runs, today))
+        logger.info(summaries[-1])
+    return summaries
