@@ -16,10 +16,9 @@ from samverkan.calendar import TIMEZONE, to_date
 from samverkan.clock import clock_from_env
 from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.odds import odds_markdown, odds_table
-from samverkan.errors import SamverkanError
 from samverkan.meetings.chains import example_note
 from samverkan.process_definitions.model import Definition
-from samverkan.simulation.odds import odds
+from samverkan.simulation.odds import decided_stage, odds
 from samverkan.simulation.scenario import WITH_SPREAD
 from samverkan.tasks.dashboard import publish_odds
 from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
@@ -49,20 +48,16 @@ def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
     snapshot = read_snapshot(instance_id)
     marks = marks_of(snapshot)
     until = odds_until(snapshot.definition)
+    reason = None
     if until is None or until < today:
         reason = "ingen hård tidsgräns" if until is None else f"den sista hårda tidsgränsen har passerat ({until.isoformat()})"
-        publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
-                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
-        return f"{instance_id}: {reason}"
-    try:
-        result = odds(snapshot.definition, snapshot.state, today, until, WITH_SPREAD, runs, day_seed(today))
-    except SamverkanError as error:
-        if "nothing to give odds for" not in str(error):
-            raise
+    elif decided_stage(snapshot.definition) is None:
         reason = "inget steg beslutas av parterna på sammanträden mot en hård tidsgräns"
+    if reason:
         publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
                      "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
         return f"{instance_id}: {reason}"
+    result = odds(snapshot.definition, snapshot.state, today, until, WITH_SPREAD, runs, day_seed(today))
     publish_odds(instance_id, odds_table(result), odds_markdown(result, marks))
     return f"{instance_id}: {runs} förlopp, hela processen klar före {result.deadline.isoformat()}: " \
            f"{round(result.complete_by_deadline * 100)} %"
