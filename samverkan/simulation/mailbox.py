@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 
 import pendulum
 from aiosmtpd.controller import Controller
@@ -28,14 +29,14 @@ class Delivered:
 class _Handler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
-        self.parser = BytesHeaderParser(policy=default_policy)
+        self.parser = BytesHeaderParser(policy=compat32)  # raw headers: only the subject is decoded
 
     async def handle_DATA(self, server, session, envelope) -> str:
         headers = self.parser.parsebytes(envelope.content)
         for recipient in envelope.rcpt_tos:
             self.mailbox.received.append(Delivered(
                 headers.get("X-Samverkan-Notice", ""), headers.get("X-Samverkan-Stage", ""), headers.get("X-Samverkan-Party", ""),
-                recipient, self.mailbox.day, str(headers.get("Subject", ""))))
+                recipient, self.mailbox.day, str(make_header(decode_header(headers.get("Subject", ""))))))
         return "250 2.0.0 OK"
 
 
