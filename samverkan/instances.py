@@ -10,7 +10,7 @@ from functools import lru_cache
 import pendulum
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from samverkan.process_definitions import LoadedDefinition, parse_definition
@@ -62,6 +62,22 @@ def illustrative_mark(note: str | None) -> str:
 def definition_from_text(sha256: str, text: str) -> Definition:
     """Parsing a definition costs ~40 ms; an instance's text never changes, so keep it."""
     return parse_definition(text, f"stored definition {sha256[:12]}").definition
+
+
+_PARSED: dict[str, Definition] = {}  # by the stored text's sha256, for stored_definition
+
+
+def stored_definition(row: DefinitionRow) -> Definition:
+    """The definition a stored row pins. The text (some 30 KB) is fetched from the database
+    only the first time its sha256 is seen (`load` defers it): loading every instance in a
+    sweep read it each time."""
+    found = _PARSED.get(row.sha256)
+    if found is None:
+        found = definition_from_text(row.sha256, row.text)
+        if len(_PARSED) >= 32:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[row.sha256] = found
+    return found
 
 
 def start_instance(
@@ -165,14 +181,15 @@ def _free_instance_id(session: Session, process_id: str) -> str:
 
 def load(session: Session, instance_id: str | None, lock: bool = False) -> Loaded:
     instance_id = instance_id or _only_instance(session)
-    query = select(InstanceRow).where(InstanceRow.id == instance_id)
+    query = select(InstanceRow).where(InstanceRow.id == instance_id).options(
+        joinedload(InstanceRow.definition).defer(DefinitionRow.text))  # see stored_definition
     if lock:
         query = query.with_for_update(of=InstanceRow)  # PostgreSQL: transitions on one instance queue here
     instance = session.scalars(query).first()
     if instance is None:
         known = sorted(session.scalars(select(InstanceRow.id)))
         raise SamverkanError(f"unknown instance {shown(instance_id)}; known: {', '.join(known) or 'none (samverkan start)'}")
-    definition = definition_from_text(instance.definition.sha256, instance.definition.text)
+    definition = stored_definition(instance.definition)
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))
              for node, r in rows.items()}

@@ -52,13 +52,14 @@ def queue(session: Session, notices: Iterable[Notice], now: pendulum.DateTime, b
     from sqlalchemy.dialects import postgresql, sqlite  # here: `status` reads the outbox without them
 
     dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NoticeRow)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NoticeRow.__table__)
     identity = ["instance_id", "stage", "party", "kind", "due_date", "recipient"]
-    added = 0
-    for start in range(0, len(values), 500):
-        statement = insert.values(values[start:start + 500]).on_conflict_do_nothing(index_elements=identity)
-        added += session.execute(statement).rowcount or 0
-    return added
+    # One statement with the rows as parameters (executemany, which SQLAlchemy sends as
+    # multi-row inserts): compiled once and cached, where rows written into the statement
+    # were compiled afresh for every instance, a third of the sweep's queueing. RETURNING
+    # counts what was new: a multi-row insert's rowcount is -1 on PostgreSQL.
+    statement = insert.on_conflict_do_nothing(index_elements=identity).returning(NoticeRow.__table__.c.id)
+    return len(session.execute(statement, values).all())
 
 
 def _values(notice: Notice, now: pendulum.DateTime, by: str) -> dict:

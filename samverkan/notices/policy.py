@@ -54,8 +54,10 @@ class Evaluation:
 
 
 def evaluate(definition: Definition, state: InstanceState, now: pendulum.DateTime, instance_id: str,
-             marks: Iterable[str] = (), failed_notices: Iterable[dict] = ()) -> Evaluation:
-    planned = plan_for(definition, state, now.in_timezone(TIMEZONE).date())
+             marks: Iterable[str] = (), failed_notices: Iterable[dict] = (), planned: Plan | None = None) -> Evaluation:
+    """`planned`: the plan of this definition and state as of now's day, when the caller has it
+    already (the plan is most of the cost; it depends on the day, not the time)."""
+    planned = planned or plan_for(definition, state, now.in_timezone(TIMEZONE).date())
     rows = {row.node: row for row in status_rows(definition, state, now, planned)}
     return Evaluation(definition, state, planned, rows, now, instance_id, tuple(marks),
                       overview_line(definition, state, list(rows.values())), tuple(failed_notices))

@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from samverkan.asyncrun import run_async
 from samverkan.calendar import TIMEZONE, is_business_day
 from samverkan.clock import Clock
+from samverkan.engine import InstanceState
 from samverkan.errors import SamverkanError
 from samverkan.instances import Loaded, load
+from samverkan.planner import Plan
 from samverkan.process_definitions.model import Definition
 from samverkan.store import clock_mode
 from samverkan.store.database import Database
@@ -80,6 +82,32 @@ def active_instances(db: Database, instance_id: str | None = None) -> list[str]:
         return list(session.scalars(select(InstanceRow.id).order_by(InstanceRow.id)))
 
 
+class Plans:
+    """The plans the queueing made, for the delivery to reuse. A plan is a pure function of the
+    definition, the state and the day, and it is most of what evaluating an instance costs:
+    delivery, which evaluates every instance with work again, takes the plan made when the
+    instance was queued if its state is still the same and the day too, and plans anew if not
+    (a transition in between, or a sweep across midnight)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Definition, InstanceState, pendulum.Date, Plan]] = {}
+
+    def keep(self, ev: Evaluation) -> None:
+        self._kept[ev.instance_id] = (ev.definition, ev.state, _day(ev.now), ev.plan)
+
+    def get(self, loaded: Loaded, now: pendulum.DateTime) -> Plan | None:
+        kept = self._kept.get(loaded.instance.id)
+        if kept is None:
+            return None
+        definition, state, day, plan = kept
+        same = definition is loaded.definition and day == _day(now) and state == loaded.state
+        return plan if same else None
+
+
+def _day(moment: pendulum.DateTime) -> pendulum.Date:
+    return moment.in_timezone(TIMEZONE).date()
+
+
 def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
     """As the policy sees the instance when it queues: with the failed notices the digest lists."""
     return evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks(),
@@ -87,9 +115,10 @@ def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
 
 
 def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str | None = None, dry_run: bool = False,
-              sender: Sender | None = None) -> None:
+              sender: Sender | None = None, plans: Plans | None = None) -> None:
     """Queue every notice due at the clock's time, one transaction per instance; with a sender,
-    render each new one in the same transaction (a notice that cannot be made fails there)."""
+    render each new one in the same transaction (a notice that cannot be made fails there).
+    `plans` keeps each instance's plan for the delivery that follows."""
     for name in active_instances(db, instance_id):
         if dry_run:
             with db.read() as session:
@@ -101,7 +130,10 @@ def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str 
         with db.transaction() as session:
             now = clock_mode.write_time(session, clock)
             loaded = load(session, name)
-            report.queued += outbox.queue(session, due_notices(_evaluation(session, loaded, now)), now, "sweep")
+            ev = _evaluation(session, loaded, now)
+            report.queued += outbox.queue(session, due_notices(ev), now, "sweep")
+            if plans is not None:
+                plans.keep(ev)
             if sender is not None:
                 report.failed += outbox.prepare(session, name, lambda notice: sender.prepare(notice, now))
 
@@ -111,8 +143,9 @@ def sweeper_name() -> str:
 
 
 async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None = None,
-                      batch: int = 50) -> None:
-    """Send what is due in the outbox; every outcome recorded, none lost."""
+                      batch: int = 50, plans: Plans | None = None) -> None:
+    """Send what is due in the outbox; every outcome recorded, none lost. `plans`: what the
+    queueing planned, reused where the instance has not changed since."""
     now = report.now
     who = sweeper_name()
     with db.read() as session:
@@ -122,10 +155,11 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             continue
         with db.read() as session:  # for the sending hours and what became pointless
             loaded = load(session, name)
-        ev = evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks())
-        if not in_sending_hours(ev.definition, now):
+        if not in_sending_hours(loaded.definition, now):  # the definition says: no need to evaluate
             report.closed.append(name)
             continue
+        ev = evaluate(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks(),
+                      planned=plans.get(loaded, now) if plans else None)
         while True:
             claimed_at = pendulum.now("UTC")
             with db.transaction() as session:
@@ -212,20 +246,22 @@ def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | 
           deliver: bool = True) -> SweepReport:
     """Queue, then deliver: what `samverkan sweep` and the sweep deployment run."""
     report = SweepReport(now=clock.now())
-    queue_due(db, clock, report, instance_id, dry_run, sender)
+    plans = Plans()
+    queue_due(db, clock, report, instance_id, dry_run, sender, plans)
     if dry_run:
         report.would_send = due_for_sending(db, report.now, instance_id)
         return report
     if deliver:
         if sender is None:
             raise SamverkanError("no mail server configured: set SAMVERKAN_SMTP_HOST and SAMVERKAN_SMTP_FROM (see README)")
-        run_async(_deliver_and_close(db, clock, sender, report, instance_id))
+        run_async(_deliver_and_close(db, clock, sender, report, instance_id, plans))
     return report
 
 
-async def _deliver_and_close(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None) -> None:
+async def _deliver_and_close(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None,
+                             plans: Plans) -> None:
     try:
-        await deliver_due(db, clock, sender, report, instance_id)
+        await deliver_due(db, clock, sender, report, instance_id, plans=plans)
     finally:
         await sender.close()
 

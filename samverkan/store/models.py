@@ -161,6 +161,8 @@ class NoticeRow(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "stage", "party", "kind", "due_date", "recipient", name="uq_notices_identity"),
         Index("ix_notices_state_send_at", "state", "send_at"),
+        # An instance's rows in a state: what the sweep claims and renders per instance (migration 0005).
+        Index("ix_notices_instance_state_send_at", "instance_id", "state", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
