@@ -28,6 +28,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 
+from samverkan.asyncrun import run_async
 from samverkan.auth import Actor, Grant, GrantRole
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import FixedClock
@@ -67,11 +68,20 @@ def _env(folder, name: str, mail: MailServer) -> dict[str, str]:
     return env
 
 
+async def _register_others(flows: set[str]) -> None:
+    """The deployments not served here, registered so the process flow finds them. Awaited in a
+    loop of its own (run_async): an earlier test in this worker may have left one running here."""
+    from samverkan.flows.deployments import deployments
+
+    for deployment in await deployments():
+        if deployment.flow_name not in flows:
+            await deployment.aapply()
+
+
 @contextmanager
 def served(flows: set[str]):
     """flows/serve.py's serve() in a thread of this process, serving the named flows' deployments;
     every other deployment registered (the process flow creates branch runs of its own), not run."""
-    from samverkan.flows.deployments import deployments
     from samverkan.flows.serve import serve
 
     started: dict = {}
@@ -82,12 +92,10 @@ def served(flows: set[str]):
         ready.set()
         await serve(started["stop"], watch=False, flows=flows)
 
-    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)  # a thread of its own: no loop there
     thread.start()
     assert ready.wait(30)
-    for deployment in asyncio.run(deployments()):
-        if deployment.flow_name not in flows:
-            deployment.apply()  # sync here: Prefect dispatches on the caller
+    run_async(_register_others(flows))
     try:
         yield
     finally:
