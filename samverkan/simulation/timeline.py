@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pendulum
+from sqlalchemy import func, select
 
+from samverkan import engine
 from samverkan.auth import Actor, Grant, GrantRole
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import FixedClock
@@ -155,35 +157,23 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
             apply(state, changes)
             timeline.acts.append(act)
             pending += script.next_acts(state, day, [c.node for c in changes])
-        if timeline.completed_on is None and (done := completed_on(definition, state)) and _fixed_days_done(definition, state):
-            timeline.completed_on = done
+        if timeline.completed_on is None:
+            timeline.completed_on = completed_on(definition, state)  # None while anything is open
         day = day.add(days=1)
     timeline.notices = list(mailbox.received)
     timeline.stages = _rows(definition, state)
     timeline.in_force_on = max((r.simulated_done for r in timeline.stages if fixed_day(definition.stage(r.node.stage))
                                 and r.simulated_done and r.node.party is None), default=None) if timeline.completed_on else None
     with db.read() as session:
-        from sqlalchemy import func, select
-
         timeline.outbox = dict(session.execute(select(NoticeRow.state, func.count()).group_by(NoticeRow.state)).all())
 
 
-def _fixed_days_done(definition: Definition, state) -> bool:
-    """Complete means everything: the days fixed in advance (entry into force) too."""
-    return all(definition.state_kind(definition.stage(n.stage).lifecycle, s.state).value in ("done", "failed")
-               or not fixed_day(definition.stage(n.stage)) or n.party is not None for n, s in state.items())
-
-
 def _outbox_busy(db: Database) -> bool:
-    from sqlalchemy import select
-
     with db.read() as session:
         return session.scalars(select(NoticeRow.id).where(NoticeRow.state.in_(("queued", "sending"))).limit(1)).first() is not None
 
 
 def _rows(definition: Definition, state) -> list[StageRow]:
-    from samverkan import engine
-
     planned = plan(definition)
     away = engine.outside(definition, state)
     rows = []
