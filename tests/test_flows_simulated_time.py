@@ -121,6 +121,13 @@ def _received(server: MailServer, since: int) -> list[tuple[tuple[str, ...], str
     return sorted((tuple(r.rcpt_tos), str(r.message()["Subject"])) for r in server.received[since:])
 
 
+async def _run_sweep(day: pendulum.Date):
+    """The sweep deployment's run for one simulated day, awaited in a loop of its own: in a
+    worker whose browser tests hold an event loop in this thread, the synchronous call would
+    hand back a coroutine instead of the run."""
+    return await run_deployment("sweep/samverkan", timeout=120, poll_interval=0.3, tags=[f"{TAG}:{day.isoformat()}"])
+
+
 def _records(sweeps: dict) -> dict:
     """The Prefect flow-run record of each simulated day's sweep, read back from the server."""
     with get_client(sync_client=True) as client:
@@ -160,8 +167,7 @@ def test_the_sweep_deployment_and_the_process_flow_run_in_simulated_time(prefect
                     days.append(day)
                     seen, seen_reference = len(mail_server.received), len(reference_mail.received)
                     monkeypatch.setenv("SAMVERKAN_NOW", _text(_at(day, 8)))
-                    sweeps[day] = run_deployment("sweep/samverkan", timeout=120, poll_interval=0.3,
-                                                 tags=[f"{TAG}:{day.isoformat()}"])
+                    sweeps[day] = run_async(_run_sweep(day))
                     cli_here(reference_env, "sweep", "--now", _text(_at(day, 8)))
                     per_day[day] = (_received(mail_server, seen), _received(reference_mail, seen_reference))
                 if by_day.get(day):
