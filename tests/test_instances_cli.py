@@ -124,7 +124,11 @@ def test_fifty_conflicting_transitions_exactly_one_wins(db_url, tmp_path, defini
     winner = applied[0].removeprefix("applied:")
     refusals = [r for r in results if r.startswith("refused:")]
     assert len(refusals) == 49
-    assert all(f"adoption/umea is '{winner}'" in r for r in refusals), refusals[:3]
+    # Once adopted, a second "adopted" is the step that records the minutes' approval and its
+    # announcement (adopted -> adopted, only those two fields): refused for want of them.
+    later = "missing field 'minutes_approved'" if winner == "adopted" else None
+    assert all(f"adoption/umea is '{winner}'" in r or (later is not None and later in r)
+               for r in refusals), [r for r in refusals if f"adoption/umea is '{winner}'" not in r][:3]
     engine = create_engine(db_url)
     with engine.connect() as connection:
         recorded = connection.execute(text(
