@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import pendulum
 
 from samverkan.graph import Node
-from samverkan.process_definitions.model import Definition, FieldType, Stage, StateKind
+from samverkan.process_definitions.model import Definition, Stage, StateKind
 from samverkan.planner import Actual, plan
+from samverkan.simulation.records import decision_body, record_for
 
 
 @dataclass(frozen=True)
@@ -34,29 +35,6 @@ def done_state(definition: Definition, stage: Stage) -> str:
     return next(s.id for s in definition.lifecycle(stage.lifecycle).states if s.kind is StateKind.done)
 
 
-def record_for(stage: Stage, day: pendulum.Date, number: int, body: str | None = None) -> dict[str, str]:
-    """The decision's record. Optional dates are left out: they are what happens after the
-    decision (the minutes approved, the approval announced), recorded by a later step."""
-    values = {}
-    for field in stage.record:
-        if field.type is FieldType.date and not field.required:
-            continue
-        if field.type is FieldType.date:
-            values[field.id] = day.isoformat()
-        elif field.type is FieldType.choice:
-            values[field.id] = field.choices[0]
-        elif field.reference:
-            values[field.id] = f"§{number}"
-        else:
-            values[field.id] = (body or "Kommunfullmäktige") if "body" in field.id else "Dnr 2026/17"
-    return values
-
-
-def _body(definition: Definition, stage: Stage, party: str | None) -> str | None:
-    """The body the definition says decides: the branch's party's, or the stage owner's."""
-    return definition.party(party or stage.owner).decision_body
-
-
 def planned_steps(definition: Definition, late: Mapping[Node, pendulum.Date] | None = None) -> list[Step]:
     """Every node a person finishes (not the whole of a parallel stage), in planned order.
     late: nodes finished on another day than planned; what follows them is planned from that
@@ -67,7 +45,7 @@ def planned_steps(definition: Definition, late: Mapping[Node, pendulum.Date] | N
         stage = definition.stage(node.node.stage)
         if stage.for_each and node.node.party is None:
             continue  # the engine finishes it when its branches meet the join rule
-        steps.append(Step(stage.id, node.node.party, done_state(definition, stage), node.finish, record_for(stage, node.finish, number, _body(definition, stage, node.node.party))))
+        steps.append(Step(stage.id, node.node.party, done_state(definition, stage), node.finish, record_for(stage, node.finish, number, decision_body(definition, stage, node.node.party))))
     return sorted(steps, key=lambda s: s.day)
 
 

@@ -16,7 +16,8 @@ from samverkan.graph import Node
 from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from tests.cli_helpers import run_cli
 from tests.databases import dump
-from tests.drive import history_yaml, planned_steps, record_for
+from samverkan.simulation.records import record_for
+from tests.drive import history_yaml, planned_steps
 from tests.illustrative import AT, adoption_request, apply, illustrative
 
 DIRECTOR = "direktor@region-vasterbotten.example.org"

@@ -20,7 +20,7 @@ from samverkan.planner import plan
 from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition
 from samverkan.rejections import rejections
 from samverkan.status import plan_for, status_rows
-from tests.drive import record_for
+from samverkan.simulation.records import record_for
 
 HARD_LIMIT = pendulum.date(2026, 12, 31)
 
