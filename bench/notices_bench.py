@@ -19,7 +19,6 @@ Run: .venv/bin/python bench/notices_bench.py [MESSAGES] [ROUNDS]"""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import statistics
 import sys
 import time
@@ -39,32 +38,11 @@ from samverkan.notices.model import Recipient, message_id  # noqa: E402
 from samverkan.notifications.smtp import Mailer  # noqa: E402
 from samverkan.notifications.smtp_settings import SmtpSettings  # noqa: E402
 
-HOST = "127.0.0.1"
+from counting_smtp import HOST, counting_smtp_server  # noqa: E402  (bench/, this script's folder)
+
 SENDER = Recipient("samverkan@region-vasterbotten.example.org", "Samverkan Region Västerbotten")
 MUNICIPALITIES = ["Bjurholm", "Dorotea", "Lycksele", "Malå", "Nordmaling", "Norsjö", "Robertsfors", "Skellefteå",
                   "Sorsele", "Storuman", "Umeå", "Vilhelmina", "Vindeln", "Vännäs", "Åsele"]
-
-
-# The server, in its own process.
-
-class _CountingHandler:
-    def __init__(self, received) -> None:
-        self.received = received
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        with self.received.get_lock():
-            self.received.value += 1
-        return "250 2.0.0 OK queued"
-
-
-def _serve(port, received, ready, stop) -> None:
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(_CountingHandler(received), hostname=HOST, port=port, server_hostname="bench.test")
-    controller.start()
-    ready.set()
-    stop.wait()
-    controller.stop()
 
 
 @dataclass
@@ -255,8 +233,6 @@ BASELINE = "a raw aiosmtplib, 1 connection"
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    from tests.prefect_server import free_port
-
     import tempfile
 
     started = time.perf_counter()
@@ -265,14 +241,7 @@ def main() -> None:
     flat = [m.as_bytes(policy=email.policy.SMTP) for m in messages]
     print(f"{count} messages, {statistics.mean(len(f) for f in flat) / 1024:.1f} KB on average (rendered notices: "
           f"text, HTML and .ics), built in {time.perf_counter() - started:.2f} s")
-    spawn = multiprocessing.get_context("spawn")
-    received, ready, stop = spawn.Value("i", 0), spawn.Event(), spawn.Event()
-    port = free_port()
-    server = spawn.Process(target=_serve, args=(port, received, ready, stop), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(30):
-            raise SystemExit("the aiosmtpd process did not start")
+    with counting_smtp_server() as (port, received):
         bench = Bench(port, messages, received, store, flat)
         rates: dict[str, list[float]] = {name: [] for name in MEASUREMENTS}
         for round_ in range(rounds):
@@ -287,9 +256,6 @@ def main() -> None:
                 if received.value - before != sent:
                     raise SystemExit(f"{name}: the server received {received.value - before} of {sent}")
                 rates[name].append(sent / elapsed)
-    finally:
-        stop.set()
-        server.join(10)
     print(f"server: aiosmtpd in a separate process; {rounds} rounds, alternating order")
     if bench.render_seconds:
         best = min(bench.render_seconds)

@@ -24,7 +24,6 @@ Prints figures; asserts nothing (speed targets live here, not in the tests)."""
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -49,56 +48,16 @@ from samverkan.notices.sweep import SweepReport, sweep  # noqa: E402
 from samverkan.process_definitions import DEFAULT_DEFINITION, load_definition  # noqa: E402
 from samverkan.store.database import Database  # noqa: E402
 from samverkan.store.models import InstanceRow, NodeRow, TransitionRow  # noqa: E402
+from tests.databases import POSTGRES_URL, postgres_available  # noqa: E402
+
+from counting_smtp import HOST, counting_smtp_server  # noqa: E402  (bench/, this script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "process_definitions" / "examples" / "history_illustrative_2026-11.yaml"
-POSTGRES_URL = os.environ.get("SAMVERKAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HOST = "127.0.0.1"
 SENDER = Recipient("samverkan@region-vasterbotten.example.org", "Samverkan Region Västerbotten")
 BUILT_AT = pendulum.datetime(2026, 11, 23, 10, tz="Europe/Stockholm")  # after the history's last entry
 FIRST = pendulum.datetime(2026, 11, 24, 8, tz="Europe/Stockholm")  # a Tuesday, a business day
 STEADY = pendulum.datetime(2026, 11, 25, 8, tz="Europe/Stockholm")  # the next business day
-
-
-# The SMTP server, in its own process: its work shares neither our event loop nor our GIL.
-
-class _CountingHandler:
-    def __init__(self, received) -> None:
-        self.received = received
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        with self.received.get_lock():
-            self.received.value += 1
-        return "250 2.0.0 OK queued"
-
-
-def _serve(port, received, ready, stop) -> None:
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(_CountingHandler(received), hostname=HOST, port=port, server_hostname="bench.test")
-    controller.start()
-    ready.set()
-    stop.wait()
-    controller.stop()
-
-
-@contextmanager
-def smtp_server() -> Iterator[tuple[int, object]]:
-    """(port, a shared counter of the messages accepted)."""
-    from tests.prefect_server import free_port
-
-    spawn = multiprocessing.get_context("spawn")
-    received, ready, stop = spawn.Value("i", 0), spawn.Event(), spawn.Event()
-    port = free_port()
-    server = spawn.Process(target=_serve, args=(port, received, ready, stop), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(30):
-            raise SystemExit("the aiosmtpd process did not start")
-        yield port, received
-    finally:
-        stop.set()
-        server.join(10)
 
 
 def mail_sender(port: int):
@@ -109,17 +68,6 @@ def mail_sender(port: int):
 
 
 # The stores.
-
-def postgres_problem() -> str | None:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as error:  # noqa: BLE001 - any failure to connect means: skip it
-        return str(error).splitlines()[0]
-
 
 @contextmanager
 def store_url(kind: str, folder: Path) -> Iterator[str]:
@@ -219,10 +167,10 @@ def main() -> None:
     os.environ.setdefault("SAMVERKAN_HOME", str(folder))
     print(f"default process, 16 parties, illustrative history; sweeps at {FIRST.format('YYYY-MM-DD HH:mm')} "
           f"and {STEADY.format('YYYY-MM-DD HH:mm')} Europe/Stockholm")
-    with smtp_server() as (port, received):
+    with counting_smtp_server() as (port, received):
         for kind in kinds:
             if kind == "postgresql":
-                problem = postgres_problem()
+                problem = postgres_available()
                 if problem:
                     print(f"\npostgresql: skipped, the server does not answer ({problem})")
                     continue
