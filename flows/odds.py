@@ -12,13 +12,13 @@ import pendulum
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from samverkan.calendar import TIMEZONE, to_date
+from samverkan.calendar import TIMEZONE
 from samverkan.clock import clock_from_env
 from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.odds import odds_markdown, odds_table
 from samverkan.meetings.chains import example_note
-from samverkan.process_definitions.model import Definition
 from samverkan.simulation.odds import decided_stage, odds
+from samverkan.simulation.runs import default_until
 from samverkan.simulation.scenario import WITH_SPREAD
 from samverkan.tasks.dashboard import publish_odds
 from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
@@ -31,12 +31,6 @@ def day_seed(day: pendulum.Date) -> int:
     return int(day.format("YYYYMMDD"))
 
 
-def odds_until(definition: Definition) -> pendulum.Date | None:
-    """A month after the last hard deadline: long enough to see who misses it (as `simulate`)."""
-    hard = [to_date(s.deadline.date) for s in definition.stages if s.deadline and s.deadline.hard and s.deadline.date]
-    return max(hard).add(months=1) if hard else None
-
-
 def marks_of(snapshot: Snapshot) -> list[str]:
     """The instance's marks, then the invented calendars' (as on every other artifact)."""
     note = example_note(snapshot.definition)
@@ -47,7 +41,7 @@ def marks_of(snapshot: Snapshot) -> list[str]:
 def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
     snapshot = read_snapshot(instance_id)
     marks = marks_of(snapshot)
-    until = odds_until(snapshot.definition)
+    until = default_until(snapshot.definition)  # as `samverkan simulate`
     reason = None
     if until is None or until < today:
         reason = "ingen hård tidsgräns" if until is None else f"den sista hårda tidsgränsen har passerat ({until.isoformat()})"

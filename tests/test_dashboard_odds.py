@@ -133,7 +133,8 @@ def test_the_odds_flow_publishes_the_artifact_the_same_all_day(prefect_server, i
 
     from samverkan.asyncrun import run_async
     from samverkan.flows.deployments import deployments
-    from samverkan.flows.odds import day_seed, odds_flow, odds_until
+    from samverkan.flows.odds import day_seed, odds_flow
+    from samverkan.simulation.runs import default_until
     from samverkan.dashboard.markdown import md_text
     from samverkan.tasks.dashboard import _DESCRIPTIONS, artifact_key
     from samverkan.tasks.store import read_snapshot
@@ -153,7 +154,7 @@ def test_the_odds_flow_publishes_the_artifact_the_same_all_day(prefect_server, i
     # What the flow published is what the pure functions make of the same odds, worked out here.
     state, mark = illustrative(default_definition)
     today = pendulum.date(2026, 11, 25)
-    until = odds_until(default_definition)
+    until = default_until(default_definition)
     assert until == pendulum.date(2027, 2, 1)  # a month after the last hard deadline
     expected = odds(default_definition, state, today, until, WITH_SPREAD, RUNS, day_seed(today))
     table = json.loads(latest.data)  # stored as JSON text, å, ä, ö escaped

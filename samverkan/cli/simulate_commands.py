@@ -59,18 +59,12 @@ def _scenario(path: Path | None, definition, spread_by_default: bool):
     return load_scenario(path, definition)
 
 
-def _default_until(definition):
-    """A month after the last hard deadline: long enough to see who misses it."""
-    from samverkan.calendar import to_date
-
-    hard = [to_date(s.deadline.date) for s in definition.stages if s.deadline and s.deadline.hard]
-    if not hard:
-        raise SamverkanError(f"{definition.id}: no hard deadline to simulate towards; give --until YYYY-MM-DD")
-    return max(hard).add(months=1)
-
-
 def _checked_until(until, start, definition):
-    until = until or _default_until(definition)
+    from samverkan.simulation.runs import default_until
+
+    until = until or default_until(definition)
+    if until is None:
+        raise SamverkanError(f"{definition.id}: no hard deadline to simulate towards; give --until YYYY-MM-DD")
     if until < start:
         raise SamverkanError(f"--until: {until.isoformat()} is before the simulation starts ({start.isoformat()})")
     return until

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from samverkan import engine
+from samverkan.calendar import to_date
 from samverkan.engine import InstanceState, NodeState
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
@@ -33,6 +34,12 @@ class Run:
 def fixed_day(stage: Stage) -> bool:
     """A stage that happens on a day fixed in advance (entry into force): not work anyone does."""
     return bool(stage.timing and stage.timing.day and not stage.record)
+
+
+def default_until(definition: Definition) -> pendulum.Date | None:
+    """A month after the last hard deadline: long enough to see who misses it; None without one."""
+    hard = [to_date(s.deadline.date) for s in definition.stages if s.deadline and s.deadline.hard]
+    return max(hard).add(months=1) if hard else None
 
 
 def completed_on(definition: Definition, state: InstanceState) -> pendulum.Date | None:
