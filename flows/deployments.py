@@ -25,6 +25,10 @@ SWEEP_SCHEDULE = Cron("0 8 * * 1-5", timezone="Europe/Stockholm")
 # Weekdays at 06:30 local time: the day's odds are on the dashboard before anyone looks.
 ODDS_SCHEDULE = Cron("30 6 * * 1-5", timezone="Europe/Stockholm")
 TAGS = ["samverkan"]
+# Every flow run says it is alive this often (Prefect's heartbeat events; its default is 180 s,
+# its minimum 30): a run with no process left is then found within minutes from any machine
+# (samverkan.sync.STRANDED_AFTER). prefect.yaml gives the workers' flow runs the same.
+HEARTBEAT_SECONDS = 30
 
 
 async def deployments() -> list[RunnerDeployment]:

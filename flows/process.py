@@ -16,10 +16,12 @@ from samverkan.dashboard.content import dashboard
 from samverkan.sync import SyncPlan
 from samverkan.text import safe_line
 from samverkan.tasks.branch_runs import sync_branch_runs
-from samverkan.tasks.dashboard import publish_dashboard, publish_notices
+from samverkan.tasks.dashboard import publish_dashboard, publish_notices, publish_operations
 from samverkan.tasks.events import emit_new_transitions
 from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
+from samverkan.tasks.stranded import recover
 
+recover_task = task(name="aterstall-strandade-korningar", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(recover)
 read_snapshot_task = task(name="las-laget", cache_policy=NO_CACHE)(read_snapshot)
 sync_task = task(name="synka-grenar", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(sync_branch_runs)
 events_task = task(name="handelser", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(emit_new_transitions)
@@ -37,15 +39,28 @@ def _summary(instance_id: str, plan: SyncPlan, events: int) -> str:
             f"{len(plan.cancel)} avbrutna, {events} nya händelser")
 
 
-@flow(name="process", flow_run_name="process-{instance}",
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"process-{flow_run.parameters.get('instance') or 'alla'}"
+
+
+@flow(name="process", flow_run_name=_run_name, persist_result=False,
       description="Synkar Prefect med lagret för en processinstans (alla om ingen anges) och uppdaterar instrumentpanelen.")
 def process_flow(instance: str | None = None) -> list[str]:
     logger = get_run_logger()
     summaries = []
     for instance_id in [instance] if instance else sorted(instance_positions()):
+        # First the answers that runs whose process died still hold: recorded once, then deleted.
+        recovery = recover_task(instance_id)
+        for line in recovery.lines:
+            logger.warning("Återställd: %s", line)
+        if recovery.lines:
+            when = clock_from_env().now().in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm")
+            publish_operations(instance_id, when, recovery.lines)
         snapshot = read_snapshot_task(instance_id)
         dashboard_task(snapshot)  # first: it is what people are watching
-        plan = sync_task(snapshot)
+        plan = sync_task(snapshot, recovery.refusals)
         events = events_task(snapshot)
         summaries.append(_summary(instance_id, plan, events))
         logger.info(summaries[-1])

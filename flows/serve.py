@@ -17,26 +17,37 @@ from collections.abc import Collection
 
 from prefect.runner import Runner
 
-from samverkan.flows.deployments import deployments
+from samverkan.flows.deployments import HEARTBEAT_SECONDS, deployments
 from samverkan.flows.process import process_flow
 from samverkan.tasks.store import instance_positions
+from samverkan.tasks.stranded import stranded_runs, unswept_ended_instances
 from samverkan.text import safe_line
 
 WATCH_SECONDS = 0.25
+# How often the watcher looks for flow runs whose process died (a killed worker, a lost
+# machine): such a run's answer is recorded and its branch given a new form within this.
+STRANDED_CHECK_SECONDS = 2.0
 # How often the runner asks for runs to start; Prefect's default (10 s) is most of the time
 # between a form being sent and its decision being recorded.
 RUNNER_POLL_SECONDS = 1.0
 
 
 async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
-    """Run the process flow for each instance whose history has moved since it last ran."""
+    """Run the process flow for each instance whose history has moved since it last ran, and
+    for each instance with a flow run whose process died."""
     seen: dict[str, int] = {}
     failures = 0
+    next_stranded_check = 0.0
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
             positions = await asyncio.to_thread(instance_positions)
+            stranded: set[str] = set()
+            if loop.time() >= next_stranded_check:
+                next_stranded_check = loop.time() + STRANDED_CHECK_SECONDS
+                stranded = await asyncio.to_thread(_instances_to_recover, set(positions))
             for instance_id, seq in sorted(positions.items()):
-                if seen.get(instance_id) != seq:
+                if seen.get(instance_id) != seq or instance_id in stranded:
                     await asyncio.to_thread(process_flow, instance_id)
                     seen[instance_id] = seq
             failures = 0
@@ -51,6 +62,16 @@ async def watch_store(stop: asyncio.Event, poll: float = WATCH_SECONDS) -> None:
             pass
 
 
+def _instances_to_recover(known: set[str]) -> set[str]:
+    """Instances with a run whose process died, or that ended otherwise than completed and may
+    still hold an answer."""
+    branches, transitions = stranded_runs()
+    found = {(run.idempotency_key or "").split("/")[0] for run in branches}
+    found |= {(run.parameters.get("overgang") or {}).get("instans") for run in transitions}
+    found |= unswept_ended_instances()
+    return found & known
+
+
 async def serve(stop: asyncio.Event, watch: bool = True, run_flows: bool = True, flows: Collection[str] | None = None) -> None:
     """Serve the deployments (unless `run_flows` is off: workers of a work pool run them; only
     those of the flows named in `flows` if given) and watch the store (unless `watch` is off),
@@ -59,7 +80,7 @@ async def serve(stop: asyncio.Event, watch: bool = True, run_flows: bool = True,
     runner = None
     if run_flows:
         runner = Runner(name=f"samverkan-{socket.gethostname()}-{os.getpid()}", query_seconds=RUNNER_POLL_SECONDS,
-                        limit=None, pause_on_shutdown=False)
+                        limit=None, pause_on_shutdown=False, heartbeat_seconds=HEARTBEAT_SECONDS)
         for deployment in await deployments():
             if flows is None or deployment.flow_name in flows:
                 await runner.aadd_deployment(deployment)

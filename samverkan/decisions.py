@@ -85,7 +85,7 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
         FormField(EMAIL, "Din e-postadress", "text", True, max_length=MAX_EMAIL,
                   help="Den adress som din personliga kod är utfärdad till."),
         FormField(TOKEN, "Din personliga kod", "text", True, secret=True, max_length=MAX_TOKEN,
-                  help="Koden (svk_…) som kansliet har gett dig. Den sparas inte: svaret raderas så snart det har lästs."),
+                  help="Koden (svk_…) som kansliet har gett dig. Den sparas inte: svaret raderas ur Prefect så snart det är registrerat."),
     ]
     return Form(node, tuple(fields), outcomes, recorded)
 
@@ -145,5 +145,5 @@ def form_description(definition: Definition, state: InstanceState, node: Node, n
     if refusal:
         lines += ["", f"**Förra svaret avvisades:** {refusal}", "", "Inget registrerades. Rätta och skicka igen."]
     lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Din personliga kod raderas ur Prefect "
-              "så snart svaret har lästs."]
+              "så snart svaret är registrerat."]
     return "\n".join(lines)

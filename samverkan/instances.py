@@ -27,7 +27,7 @@ from samverkan.store import clock_mode
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.text import MAX_INSTANCE_ID, SLUG, shown
-from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, TransitionRow
+from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, RequestKeyRow, TransitionRow
 
 
 
@@ -214,13 +214,25 @@ def _only_instance(session: Session) -> str:
     raise SamverkanError(f"there are {len(ids)} instances; name one: {', '.join(ids)}")
 
 
-def transition(db: Database, instance_id: str, request: TransitionRequest, actor: Actor, clock: Clock) -> list[Change]:
+def transition(db: Database, instance_id: str, request: TransitionRequest, actor: Actor, clock: Clock,
+               key: str | None = None) -> list[Change]:
     """Apply one transition and all it causes, atomically; or refuse it and change nothing
-    (a refusal for want of permission is itself recorded)."""
+    (a refusal for want of permission is itself recorded).
+
+    With a `key` (a form's answer: its run and input) the request is recorded at most once:
+    the key is written in the same transaction, and the same key again changes nothing and
+    returns no changes (or raises the refusal it met the first time). So an answer can be
+    recorded before it is deleted from Prefect, and recorded again after a crash, safely."""
     refusal: str | None = None
     try:
         with db.transaction() as session:
             loaded = load(session, instance_id, lock=True)
+            if key is not None and (earlier := session.get(RequestKeyRow, key)) is not None:
+                if earlier.outcome == "applied":
+                    return []
+                refusal = session.scalars(select(TransitionRow.refusal).where(
+                    TransitionRow.instance_id == loaded.instance.id, TransitionRow.seq == earlier.seq)).first() or "refused"
+                raise TransitionRefused(refusal)
             now = write_time(session, clock)
             _, node = engine.resolve(loaded.definition, request)
             # The whole request is checked before anything is written, a refusal included: the
@@ -232,7 +244,10 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
                 _queue_notices(session, loaded, changes, now)
-                crash_point("transition-flushed", session)
+            if key is not None:
+                session.add(RequestKeyRow(key=key, instance_id=loaded.instance.id, seq=loaded.instance.last_seq,
+                                          outcome="refused" if refusal else "applied", recorded_at=now))
+            crash_point("transition-flushed", session)
     except StaleDataError:
         raise TransitionRefused(f"{request.stage}: the instance changed while this transition was being made; nothing was recorded, try again") from None
     if refusal:

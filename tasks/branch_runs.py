@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import datetime as dt
+import os
 import uuid
+from dataclasses import replace
 
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterTags
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Cancelled, Completed, Suspended, to_state_create
+from prefect.states import Cancelled, Completed, Crashed, Suspended, to_state_create
 
 from samverkan.graph import Node
 from samverkan.instances import load
-from samverkan.sync import ObservedRun, SyncPlan, parse_run_key, plan_sync, run_key
+from samverkan.sync import ACTIVE_RUN_STATES, STRANDED_AFTER, ObservedRun, SyncPlan, is_stranded, parse_run_key, plan_sync, run_key
 from samverkan.tasks.forms import form_model
+from samverkan.tasks.liveness import PROCESS_LABEL, last_heartbeat, process_alive
 from samverkan.tasks.store import Snapshot, database
 
 BRANCH_DEPLOYMENT = "branch/samverkan"
@@ -38,10 +40,32 @@ def branch_run_name(snapshot: Snapshot, node: Node) -> str:
     return f"{node.stage}/{node.party} · {snapshot.party_name(node)}"
 
 
+def stranded_after() -> dt.timedelta:
+    """STRANDED_AFTER, or SAMVERKAN_STRANDED_AFTER_SECONDS where an operator (or a test) sets it."""
+    given = os.environ.get("SAMVERKAN_STRANDED_AFTER_SECONDS", "")
+    return dt.timedelta(seconds=int(given)) if given.isdigit() and int(given) > 0 else STRANDED_AFTER
+
+
+def stranded(client, run, now: dt.datetime) -> bool:
+    """Whether a Pending or Running flow run has lost its process (samverkan.sync.is_stranded):
+    asked of the process itself where it ran on this machine, else of Prefect's heartbeats."""
+    state_type = run.state_type.value if run.state_type else "SCHEDULED"
+    if state_type not in ACTIVE_RUN_STATES:
+        return False
+    after = stranded_after()
+    alive = process_alive((run.labels or {}).get(PROCESS_LABEL))
+    entered = run.state.timestamp if run.state else None
+    heartbeat = None
+    if alive is None and entered is not None and now - entered > after:
+        heartbeat = last_heartbeat(client, run.id, now - 2 * after)
+    return is_stranded(state_type, entered, now, alive, heartbeat, after)
+
+
 def observe_runs(client, instance_id: str) -> list[ObservedRun]:
     deployment = client.read_deployment_by_name(BRANCH_DEPLOYMENT)
     found: list[ObservedRun] = []
     offset = 0
+    now = dt.datetime.now(dt.timezone.utc)
     while True:
         page = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
@@ -52,7 +76,8 @@ def observe_runs(client, instance_id: str) -> list[ObservedRun]:
             if parsed is None or parsed[0] != instance_id:
                 continue
             _, node, number = parsed
-            found.append(ObservedRun(str(run.id), node.stage, node.party, number, run.state_type.value if run.state_type else "SCHEDULED"))
+            found.append(ObservedRun(str(run.id), node.stage, node.party, number,
+                                     run.state_type.value if run.state_type else "SCHEDULED", stranded(client, run, now)))
         if len(page) < _PAGE:
             return found
         offset += _PAGE
@@ -63,7 +88,7 @@ def plan_for(snapshot: Snapshot) -> SyncPlan:
         return plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
 
 
-def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
+def sync_branch_runs(snapshot: Snapshot, refusals: dict[Node, str] | None = None) -> SyncPlan:
     """Create the branch runs that are missing, end the ones whose decision is recorded.
 
     Two serving processes may do this at the same moment. The instance's row is locked for
@@ -71,7 +96,8 @@ def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
     the second sees what the first did: a run is created once (Prefect also keeps one run per
     idempotency key) and ended once (Prefect alone did not prevent two processes from each
     completing the same suspended run). The state is read again under the lock: the plan is
-    made from what the store holds now, not from the snapshot."""
+    made from what the store holds now, not from the snapshot. `refusals`: why the answer a
+    stranded run held was refused, for the form that replaces it."""
     with database().transaction() as session, get_client(sync_client=True) as client:
         current = load(session, snapshot.instance_id, lock=True)
         snapshot = replace(snapshot, state=dict(current.state))
@@ -94,26 +120,31 @@ def sync_branch_runs(snapshot: Snapshot) -> SyncPlan:
                 state=state,
             )
             try:
-                form_model(snapshot, new.node).save(keyset, flow_run_id=run.id)
+                form_model(snapshot, new.node, (refusals or {}).get(new.node)).save(keyset, flow_run_id=run.id)
             except PrefectHTTPStatusError as error:
                 # Another process planned the same run at the same moment: Prefect gave us its
                 # run (the same idempotency key), and that process saved the form first.
                 if error.response.status_code != 409:
                     raise
         for end in plan.complete:
-            _end_once(client, end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"))
+            _end_once(client, end.run.id, Completed(message=f"Registrerat i lagret: {end.state_name}"), force=end.force)
         for run, why in plan.cancel:
             _end_once(client, run.id, Cancelled(message=f"Avbruten: {why}"))
+        for run in plan.crash:
+            _end_once(client, run.id, Crashed(message="Ingen process kör längre körningen; ett nytt formulär väntar på beslutet"),
+                      force=True)
     return plan
 
 
-def _end_once(client, run_id: str, state) -> None:
+def _end_once(client, run_id: str, state, force: bool = False) -> None:
     """End a run once, however many processes decide to at the same moment: the state carries
     a transition id fixed by the run, and Prefect's orchestration (not forced) refuses a
     transition whose id is the current state's. The API is called directly because the client's
-    set_flow_run_state replaces any transition id with a random one."""
+    set_flow_run_state replaces any transition id with a random one. `force` takes a run out of
+    a state Prefect's rules would keep it in (crashed; or running with no process left); the
+    instance's lock, held by the caller, keeps two processes from doing that at once."""
     state_create = to_state_create(state)
     state_create.state_details.flow_run_id = uuid.UUID(str(run_id))
-    state_create.state_details.transition_id = uuid.uuid5(uuid.NAMESPACE_URL, f"samverkan:end:{run_id}")
+    state_create.state_details.transition_id = uuid.uuid5(uuid.NAMESPACE_URL, f"samverkan:end:{state.type.value}:{run_id}")
     client.request("POST", "/flow_runs/{id}/set_state", path_params={"id": run_id},
-                   json={"state": state_create.model_dump(mode="json", serialize_as_any=True), "force": False})
+                   json={"state": state_create.model_dump(mode="json", serialize_as_any=True), "force": force})

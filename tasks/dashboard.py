@@ -32,6 +32,7 @@ from samverkan.text import SLUG
 ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos")
 NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
 ODDS_KIND = "sannolikhet"  # published by the odds flow (a thousand simulated runs: not on every transition)
+OPERATIONS_KIND = "drift"  # published when the process flow finds runs whose process died
 
 _DESCRIPTIONS = {
     "oversikt": "Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem",
@@ -42,6 +43,8 @@ _DESCRIPTIONS = {
     "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
     "sannolikhet": "Sannolikhet per part att besluta före den hårda tidsgränsen, ur simulerade förlopp från dagens läge; "
                    "minst sannolika först",
+    "drift": "Driften: körningar i Prefect som stod utan process (en arbetare eller maskin dog) och vad som gjordes; "
+             "inget beslut förloras, varje svar registreras en gång",
 }
 
 
@@ -57,8 +60,9 @@ def _slug(instance_id: str) -> str:
 
 def artifact_key(instance_id: str, kind: str) -> str:
     """Prefect artifact keys allow only a–z, 0–9 and dashes, and are global: the instance is in it."""
-    if kind not in (*ARTIFACT_KINDS, NOTICES_KIND, ODDS_KIND):
-        raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join((*ARTIFACT_KINDS, NOTICES_KIND, ODDS_KIND))}")
+    kinds = (*ARTIFACT_KINDS, NOTICES_KIND, ODDS_KIND, OPERATIONS_KIND)
+    if kind not in kinds:
+        raise ValueError(f"unknown dashboard artifact {kind!r}; the kinds are: {', '.join(kinds)}")
     return f"{_slug(instance_id)}-{kind}"
 
 
@@ -120,6 +124,15 @@ def publish_odds(instance_id: str, table: Sequence[dict], markdown: str) -> UUID
     the parties not certain to make it, then the whole process) as its description."""
     description = f"{markdown.rstrip()}\n\n{_DESCRIPTIONS[ODDS_KIND]}"
     return _create("table", artifact_key(instance_id, ODDS_KIND), description, list(table) or [{"Part": "Inga parter"}])
+
+
+def publish_operations(instance_id: str, when: str, lines: Sequence[str]) -> UUID:
+    """The operations artifact: what the last recovery of stranded runs found and did."""
+    text = "\n".join([f"## Återställda körningar {md_text(when)}", "",
+                      *(f"- {md_text(line)}" for line in lines), "",
+                      "Varje svar registrerades högst en gång och raderades sedan ur Prefect. En gren som fortfarande "
+                      "väntar på beslut har fått ett nytt formulär."])
+    return _create("markdown", artifact_key(instance_id, OPERATIONS_KIND), _DESCRIPTIONS[OPERATIONS_KIND], text)
 
 
 # Never cached: a dashboard published twice with the same content is two versions, on purpose.

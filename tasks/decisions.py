@@ -1,22 +1,114 @@
-"""Record a transition that came through a form, with exactly the rules of the command line:
-the same authentication, the same engine, the same single transaction."""
+"""Record a decision that came through a Prefect form, with exactly the rules of the command
+line (the same authentication, the same engine, the same single transaction), and at most
+once: every answer is recorded under a key made of its run and its input, before the answer
+is deleted from Prefect. The branch flow, the transition flow and the recovery of a stranded
+run (tasks/stranded.py) all take an answer through `take_branch_answer` or
+`take_transition_answer`, so a crash anywhere only means the next of them finishes the job."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from samverkan import instances
+from samverkan.actors import authenticate
 from samverkan.auth import Actor
 from samverkan.clock import clock_from_env
-from samverkan.engine import Change, TransitionRequest
-from samverkan.tasks.store import database
+from samverkan.decisions import CREDENTIALS, EMAIL, TOKEN, form_for, request_from_answer
+from samverkan.engine import Change, TransitionRefused, TransitionRequest
+from samverkan.errors import SamverkanError
+from samverkan.tasks.messages import form_refusal, one_line
+from samverkan.graph import Node
+from samverkan.store.models import RequestKeyRow, TransitionRow
+from samverkan.tasks.answers import delete_answer, request_key
+from samverkan.tasks.forms import Bekraftelse, Overgang, answer_values, input_model, transition_request
+from samverkan.tasks.store import database, read_snapshot
 
 
-def apply_transition(instance_id: str, request: TransitionRequest, actor: Actor) -> list[Change]:
+def apply_transition(instance_id: str, request: TransitionRequest, actor: Actor, key: str | None = None) -> list[Change]:
     # The server's clock: a form never chooses when something is recorded.
-    return instances.transition(database(), instance_id, request, actor, clock_from_env())
+    return instances.transition(database(), instance_id, request, actor, clock_from_env(), key=key)
 
 
-# Never cached: the same request twice must meet the engine twice (the second is refused).
+# Never cached: the same request twice must meet the engine twice (the second is refused, or,
+# under the same key, finds the first).
 apply_transition_task = task(name="registrera-overgang", cache_policy=NO_CACHE, retries=0)(apply_transition)
+
+
+def already_recorded(key: str) -> bool:
+    """Whether an answer under `key` was recorded; raises the refusal it met, if it was refused."""
+    with database().read() as session:
+        earlier = session.get(RequestKeyRow, key)
+        if earlier is None:
+            return False
+        if earlier.outcome == "applied":
+            return True
+        refusal = session.scalars(select(TransitionRow.refusal).where(
+            TransitionRow.instance_id == earlier.instance_id, TransitionRow.seq == earlier.seq)).first()
+    raise TransitionRefused(refusal or "refused")
+
+
+def _branch_request(instance_id: str, node: Node, raw: str) -> tuple[TransitionRequest, Actor]:
+    snapshot = read_snapshot(instance_id)
+    form = form_for(snapshot.definition, node, snapshot.state[node])
+    try:
+        answer = answer_values(input_model(form, ""), raw)
+    except ValidationError as error:
+        raise SamverkanError(form_refusal(error)) from None
+    actor = authenticate(database(), answer[EMAIL], answer[TOKEN])
+    answer = {name: value for name, value in answer.items() if name not in CREDENTIALS}
+    return request_from_answer(snapshot.definition, form, answer, clock_from_env().now()), actor
+
+
+def _transition_request(overgang: Overgang, raw: str) -> tuple[TransitionRequest, Actor]:
+    try:
+        answer = Bekraftelse.model_validate_json(raw)
+    except ValidationError as error:
+        raise SamverkanError(form_refusal(error)) from None
+    return transition_request(overgang), authenticate(database(), answer.e_post, answer.personlig_kod)
+
+
+def _take(run_id: UUID | str, input_key: str, instance_id: str, make_request, record) -> tuple[list[Change], str | None]:
+    """Record one answer once, then delete it: (what changed, or [] if it was recorded before;
+    the refusal in one line, or None). The answer is deleted whatever the outcome; a refused
+    answer changes nothing, and whoever gave it is told on the next form."""
+    key = request_key(run_id, input_key)
+    changes: list[Change] = []
+    refusal = None
+    try:
+        if not already_recorded(key):
+            request, actor = make_request()
+            changes = record(instance_id, request, actor, key)
+    except SamverkanError as refused:
+        # Judged against a state that another attempt at this same answer had just changed?
+        try:
+            recorded = already_recorded(key)
+        except SamverkanError as first:
+            refused = first
+            recorded = False
+        if not recorded:
+            refusal = one_line(refused)
+    delete_answer(UUID(str(run_id)), input_key)
+    return changes, refusal
+
+
+def take_branch_answer(run_id: UUID | str, input_key: str, instance_id: str, node: Node, raw: str,
+                       as_task: bool = True) -> tuple[list[Change], str | None]:
+    """One answer to a branch's form (see `_take`)."""
+    record = apply_transition_task if as_task else apply_transition
+    return _take(run_id, input_key, instance_id, lambda: _branch_request(instance_id, node, raw), record)
+
+
+def take_transition_answer(run_id: UUID | str, input_key: str, overgang: Overgang, raw: str,
+                           as_task: bool = True) -> tuple[list[Change], str | None]:
+    """One confirmation of the transition deployment's request (see `_take`)."""
+    record = apply_transition_task if as_task else apply_transition
+    return _take(run_id, input_key, overgang.instans, lambda: _transition_request(overgang, raw), record)
+
+
+def describe(changes: list[Change]) -> str:
+    return ", ".join(f"{c.node.key}: {c.before} → {c.after.state}" for c in changes)

@@ -4,13 +4,17 @@ Markdown above them that says who decides what, by when."""
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from prefect.input import RunInput
-from pydantic import Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from samverkan.clock import clock_from_env
+from samverkan.clock import clock_from_env, parse_moment
+from samverkan.engine import TransitionRequest
+from samverkan.errors import SamverkanError
+from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, MAX_TOKEN
 from samverkan.decisions import OUTCOME, Form, FormField, form_description, form_for
 from samverkan.graph import Node
 from samverkan.tasks.store import Snapshot
@@ -57,3 +61,39 @@ def form_model(snapshot: Snapshot, node: Node, refusal: str | None = None) -> ty
     description = form_description(snapshot.definition, snapshot.state, node, clock_from_env().now(),
                                    list(snapshot.marks), snapshot.instance_id, refusal)
     return input_model(form, description)
+
+
+class Overgang(BaseModel):
+    """A transition as the transition deployment's parameter form asks for it (the same as the
+    command line's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    instans: str = Field(title="Processinstans", max_length=100, description="T.ex. samverkan-2027-2030.")
+    steg: str = Field(title="Steg", max_length=MAX_SLUG, description="Stegets id, t.ex. adoption eller drafting.")
+    part: Optional[str] = Field(None, title="Part", max_length=MAX_SLUG, description="Partens id, för ett parallellt steg, t.ex. asele.")
+    till: str = Field(title="Nytt läge", max_length=MAX_SLUG, description="Läget att gå till, t.ex. adopted eller done.")
+    datum: Optional[dt.date] = Field(None, title="Datum då det skedde", description="Lämnas tomt för i dag. Aldrig i framtiden.")
+    kommentar: Optional[str] = Field(None, title="Kommentar till diariet", max_length=MAX_REASON)
+    referens: Optional[str] = Field(None, title="Paragraf eller referens", max_length=MAX_REFERENCE, description="T.ex. §187.")
+    falt: dict[str, str] = Field(default_factory=dict, title="Fält att registrera",
+                                 description='T.ex. {"decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige"}.')
+
+
+class Bekraftelse(RunInput):
+    """The transition deployment's confirmation: who asks, proven by their personal token."""
+
+    e_post: str = Field(title="Din e-postadress", max_length=MAX_EMAIL)
+    personlig_kod: str = Field(title="Din personliga kod", max_length=MAX_TOKEN,
+                               description="Koden (svk_…) som kansliet har gett dig. Den raderas ur Prefect så snart beslutet är registrerat.",
+                               json_schema_extra={"format": "password", "writeOnly": True})
+
+
+def transition_request(overgang: Overgang) -> TransitionRequest:
+    """The transition deployment's parameters as the request the command line would make."""
+    for key, value in overgang.falt.items():
+        if len(key) > MAX_SLUG or len(value) > MAX_FIELD_VALUE:
+            raise SamverkanError(f"falt: the field {key[:MAX_SLUG]!r} or its value is too long")
+    now = clock_from_env().now()
+    at = parse_moment(overgang.datum.isoformat(), "datum") if overgang.datum else now
+    return TransitionRequest(stage=overgang.steg, party=overgang.part or None, to=overgang.till, at=at,
+                             reason=overgang.kommentar or None, reference=overgang.referens or None, fields=dict(overgang.falt))

@@ -71,11 +71,11 @@ def store_before_adoption(env: dict[str, str], folder: Path) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path):
-    """`samverkan serve` as a user would run it; stopped with Ctrl-C (SIGINT) at the end."""
+def serving(env: dict[str, str], log: Path, *options: str):
+    """`samverkan serve [options]` as a user would run it; stopped with Ctrl-C (SIGINT) at the end."""
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "samverkan", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-m", "samverkan", "serve", *options], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process
     finally:

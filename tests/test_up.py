@@ -66,6 +66,12 @@ def test_up_starts_everything_prints_the_dashboard_and_stops_cleanly(tmp_path):
             with get_client(sync_client=True) as client:
                 names = {d.name for d in client.read_deployments()}
             assert names == {"samverkan"} and len(client_deployments(port)) == 5  # process, branch, transition, sweep, odds
+            # Prefect's scheduler creates the scheduled deployments' runs (the 08:00 sweep, the odds, the
+            # safety net), and logs no traceback doing it (SQLAlchemy 2.1 broke it: no run ever came).
+            from tests.schedules import every_schedule_has_runs, tracebacks
+
+            wait_for("scheduled runs of process, sweep and odds", every_schedule_has_runs, timeout=120, log=out)
+            assert tracebacks(home / "prefect" / "server.log") == ""
     finally:
         up.send_signal(signal.SIGINT)
         try:

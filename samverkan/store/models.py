@@ -92,6 +92,20 @@ class TransitionRow(Base):
     refusal: Mapped[str | None] = mapped_column(Text)
 
 
+class RequestKeyRow(Base):
+    """A request recorded under a key (a form's answer: its run and input), so that recording
+    the same answer again finds this row instead of recording twice. `seq` is the audit row the
+    request wrote; `outcome` says whether it was applied or refused for want of permission."""
+
+    __tablename__ = "request_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | refused
+    recorded_at: Mapped[dt.datetime]
+
+
 class ActorRow(Base):
     __tablename__ = "actors"
 
