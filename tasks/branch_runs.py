@@ -53,8 +53,9 @@ def stranded(client, run, now: dt.datetime) -> bool:
     if state_type not in ACTIVE_RUN_STATES:
         return False
     after = stranded_after()
-    alive = process_alive((run.labels or {}).get(PROCESS_LABEL))
     entered = run.state.timestamp if run.state else None
+    # Only a Running run has its process's label (the flow labels itself once it runs).
+    alive = process_alive((run.labels or {}).get(PROCESS_LABEL), entered if state_type == "RUNNING" else None)
     heartbeat = None
     if alive is None and entered is not None and now - entered > after:
         heartbeat = last_heartbeat(client, run.id, now - 2 * after)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
 from prefect import get_client
 
-PROCESS_LABEL = "samverkan.process"  # "<machine>/<pid>/<start>" of the process running the flow run
+PROCESS_LABEL = "samverkan.process"  # "<machine>/<pid>/<start>/<when labelled>" of the process running the run
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +40,7 @@ def _start_of(pid: int) -> str | None:
 
 def process_label() -> str:
     pid = os.getpid()
-    return f"{this_machine()}/{pid}/{_start_of(pid) or '-'}"
+    return f"{this_machine()}/{pid}/{_start_of(pid) or '-'}/{time.time():.3f}"
 
 
 def mark_process(flow_run_id: UUID) -> None:
@@ -48,13 +49,19 @@ def mark_process(flow_run_id: UUID) -> None:
         client.update_flow_run_labels(flow_run_id, {PROCESS_LABEL: process_label()})
 
 
-def process_alive(label: str | None) -> bool | None:
-    """True or False when the labelled process ran on this machine; None when it cannot be
-    told from here (another machine, or no label yet)."""
-    if not label or label.count("/") != 2:
+def process_alive(label: str | None, running_since: dt.datetime | None) -> bool | None:
+    """True or False when the process that labelled the run in its present execution (the
+    label made after the run last entered Running at `running_since`) ran on this machine;
+    None when it cannot be told from here: another machine, or no label of this execution (a
+    resumed run keeps the label of the process that ran it before)."""
+    if not label or label.count("/") != 3 or running_since is None:
         return None
-    machine, pid_text, start = label.split("/")
-    if machine != this_machine() or not pid_text.isdigit():
+    machine, pid_text, start, labelled = label.split("/")
+    try:
+        current = float(labelled) >= running_since.timestamp()
+    except ValueError:
+        return None
+    if not current or machine != this_machine() or not pid_text.isdigit():
         return None
     pid = int(pid_text)
     if start != "-":

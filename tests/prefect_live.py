@@ -57,6 +57,34 @@ def cli_here(env: dict[str, str], *args: str, check: bool = True) -> subprocess.
     return subprocess.CompletedProcess(["samverkan", *args], code, out.getvalue(), err.getvalue())
 
 
+def register_deployments() -> None:
+    """Save every deployment (as `samverkan serve` would, without serving them), in a thread of
+    its own: a test process whose browser tests hold an event loop cannot run another in its
+    main thread."""
+    import asyncio
+    import threading
+
+    from samverkan.flows.deployments import deployments
+
+    async def register() -> None:
+        for deployment in await deployments():
+            await deployment.apply()
+
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(register())
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="register-deployments")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def store_before_adoption(env: dict[str, str], folder: Path) -> str:
     """The default process with everything before the adoption done (the illustrative history
     without its adoptions); returns a director's office token."""

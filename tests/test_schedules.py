@@ -9,13 +9,12 @@ there."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 
 import pytest
 
-from tests.prefect_live import serving, wait_for
+from tests.prefect_live import register_deployments, serving, wait_for
 from tests.schedules import SCHEDULED_FLOWS, every_schedule_has_runs, tracebacks
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -45,14 +44,9 @@ def test_doctor_says_in_one_line_when_the_scheduler_creates_no_runs(tmp_path, mo
     # A server whose scheduler does nothing, as the SQLAlchemy 2.1 one did.
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "false")
     with running_server(tmp_path / "prefect") as settings, client_environment(settings):
-        from samverkan.flows.deployments import deployments
         from samverkan.flows.doctor import scheduler_problems
 
-        async def register() -> None:
-            for deployment in await deployments():
-                await deployment.apply()
-
-        asyncio.run(register())
+        register_deployments()
         assert scheduler_problems() == []  # just saved: the scheduler is given its minute
         later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
         problems = scheduler_problems(later)

@@ -6,11 +6,11 @@ under a decision already recorded ends Completed."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from prefect import get_client
@@ -18,7 +18,7 @@ from prefect.states import Crashed, Running
 
 from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan.tasks.liveness import PROCESS_LABEL, this_machine
-from tests.prefect_live import HISTORY, OFFICE, branch_runs, cli, cli_here, resume
+from tests.prefect_live import HISTORY, OFFICE, branch_runs, cli, cli_here, register_deployments, resume
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -34,8 +34,9 @@ def adoption(token: str, paragraph: str) -> dict:
 
 
 def dead_process_label() -> str:
+    """The label a flow run's process gave it, from a process that has exited since."""
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    return f"{this_machine()}/{gone.stdout.strip()}/-"
+    return f"{this_machine()}/{gone.stdout.strip()}/-/{time.time():.3f}"
 
 
 @pytest.fixture
@@ -56,13 +57,7 @@ def store(prefect_server, tmp_path):
     saved = dict(os.environ)
     os.environ.update({key: env[key] for key in ("SAMVERKAN_HOME", "SAMVERKAN_DATABASE_URL")})
     try:
-        from samverkan.flows.deployments import deployments
-
-        async def register() -> None:
-            for deployment in await deployments():
-                await deployment.apply()
-
-        asyncio.run(register())
+        register_deployments()
         yield instance, env, office, token
     finally:
         os.environ.clear()

@@ -80,3 +80,23 @@ def test_a_live_running_run_of_a_decided_branch_is_left_to_finish(opened):  # no
     state = apply(definition, state, req("branches", "done", "2026-03-10", party="umea", paragraph="§1"))
     plan = plan_sync(definition, state, [run(UMEA, 0, "RUNNING"), run(ASELE, 0, "PAUSED"), run(VANNAS, 0, "PAUSED")])
     assert plan.in_agreement
+
+
+def test_a_process_label_speaks_only_for_the_execution_that_made_it():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from samverkan.tasks.liveness import process_alive, process_label, this_machine
+
+    running_since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    assert process_alive(process_label(), running_since) is True  # this very process
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    assert process_alive(f"{this_machine()}/{gone.stdout.strip()}/-/{time.time():.3f}", running_since) is False
+    # A resumed run keeps the label of the process that ran it before: not a sign of anything.
+    stale = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+    assert process_alive(process_label(), stale) is None
+    assert process_alive(process_label(), None) is None  # Pending: no process of this execution yet
+    assert process_alive(f"elsewhere:0000/{os.getpid()}/-/{time.time():.3f}", running_since) is None
+    assert process_alive("garbage", running_since) is None and process_alive(None, running_since) is None
