@@ -110,13 +110,14 @@ ENDED_LOOKBACK = dt.timedelta(hours=1)
 
 
 def unswept_ended_instances(now: dt.datetime | None = None) -> set[str]:
-    """The instances with a branch or transition run that ended otherwise than completed within
+    """The instances with a branch or transition run that crashed or failed within
     ENDED_LOOKBACK and has not been swept (a worker killed under it): the process flow takes
-    what it holds and brings its state into agreement with the store."""
+    what it holds and brings its state into agreement with the store. (A cancelled run is a
+    person's or the plan's doing; the process flow's next pass sweeps it.)"""
     since = (now or dt.datetime.now(dt.timezone.utc)) - ENDED_LOOKBACK
     with get_client(sync_client=True) as client:
         runs = [run for name in (BRANCH_DEPLOYMENT, TRANSITION_DEPLOYMENT)
-                for run in _runs(client, name, [StateType.CRASHED, StateType.FAILED, StateType.CANCELLED],
+                for run in _runs(client, name, [StateType.CRASHED, StateType.FAILED],
                                  end_time=FlowRunFilterEndTime(after_=since))
                 if (run.labels or {}).get(SWEPT_LABEL) != "taken"]
     found = set()
