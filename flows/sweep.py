@@ -37,9 +37,9 @@ def sweep_task(instance: str | None) -> SweepReport:
 
 
 @task(name="utskick-panel", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def notices_artifact_task(instance_id: str) -> None:
+def notices_artifact_task(instance_id: str, stopped: str | None = None) -> None:
     snapshot = read_snapshot(instance_id)
-    publish_notices(snapshot.instance_id, snapshot.marks, snapshot.notices, snapshot.notice_counts or {})
+    publish_notices(snapshot.instance_id, snapshot.marks, snapshot.notices, snapshot.notice_counts or {}, stopped)
 
 
 def summary(report: SweepReport) -> str:
@@ -54,7 +54,9 @@ def sweep_flow(instance: str | None = None) -> str:
     logger = get_run_logger()
     report = sweep_task(instance)
     for instance_id in [instance] if instance else sorted(instance_positions()):
-        notices_artifact_task(instance_id)
+        notices_artifact_task(instance_id, report.stopped)
+    if report.stopped:
+        logger.warning("slutade försöka: %s", report.stopped)
     for key, reason in report.failed:
         logger.warning("misslyckades: %s: %s", key, reason)
     for name in report.closed:

@@ -52,7 +52,8 @@ class MailSender:
         delivery = await self.mailer.send_bytes(message, [notice.recipient.email])
         if delivery.sent:
             return SendResult(Result.sent, None, identity)
-        return SendResult(Result.retry if delivery.temporary else Result.failed, delivery.reason, identity)
+        return SendResult(Result.retry if delivery.temporary else Result.failed, delivery.reason, identity,
+                          unreachable=delivery.unreachable)
 
     async def close(self) -> None:
         await self.mailer.close()

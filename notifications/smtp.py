@@ -52,6 +52,9 @@ class DeliveryStatus(StrEnum):
 class Delivery:
     status: DeliveryStatus
     reason: str  # one line: the server's reply, or what went wrong
+    # The server could not be reached or did not answer (refused, timed out, dropped): not this
+    # message's fault, and the next message would most likely fare the same.
+    unreachable: bool = False
 
     @property
     def sent(self) -> bool:
@@ -234,7 +237,7 @@ class Mailer:
                     log.info("SMTP connection to %s:%s was closed by the server; connecting again", self.settings.host, self.settings.port)
                     continue
                 where = " during DATA" if client.data_started else ""
-                return self._failed(DeliveryStatus.temporary, f"connection lost{where}: {_error_text(error)}")
+                return self._failed(DeliveryStatus.temporary, f"connection lost{where}: {_error_text(error)}", unreachable=True)
             except asyncio.CancelledError:
                 client.close()  # a transaction cut short leaves the connection in an unknown state
                 raise
@@ -290,30 +293,31 @@ class Mailer:
             return self._failed(DeliveryStatus.permanent, f"the relay cannot take this message: {_error_text(error)}")
         tls_error = _ssl_cause(error)
         if tls_error is not None:
-            return self._failed(DeliveryStatus.temporary, f"TLS with {where} failed: {_ssl_text(tls_error)}")
+            return self._failed(DeliveryStatus.temporary, f"TLS with {where} failed: {_ssl_text(tls_error)}", unreachable=connecting)
         if isinstance(error, aiosmtplib.SMTPConnectTimeoutError):
-            return self._failed(DeliveryStatus.temporary, f"no answer from {where} within {s.timeout:g} s")
+            return self._failed(DeliveryStatus.temporary, f"no answer from {where} within {s.timeout:g} s", unreachable=True)
         if isinstance(error, aiosmtplib.SMTPTimeoutError):
-            return self._failed(DeliveryStatus.temporary, f"no reply from {where} within {s.timeout:g} s")
+            return self._failed(DeliveryStatus.temporary, f"no reply from {where} within {s.timeout:g} s", unreachable=True)
         if isinstance(error, aiosmtplib.SMTPConnectError):
             cause = error.__cause__
             detail = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else _error_text(error)
-            return self._failed(DeliveryStatus.temporary, f"cannot connect to {where}: {detail}")
+            return self._failed(DeliveryStatus.temporary, f"cannot connect to {where}: {detail}", unreachable=True)
         if isinstance(error, (aiosmtplib.SMTPServerDisconnected, OSError)):
-            return self._failed(DeliveryStatus.temporary, f"connection to {where} lost: {_error_text(error)}")
+            return self._failed(DeliveryStatus.temporary, f"connection to {where} lost: {_error_text(error)}", unreachable=True)
         if isinstance(error, aiosmtplib.SMTPException):
             # STARTTLS or AUTH not offered and the like: the relay's set-up, not the message.
             return self._failed(DeliveryStatus.temporary, f"{where}: {_error_text(error)}")
         if connecting:
             log.error("SMTP connect to %s failed unexpectedly", where, exc_info=error)
-            return self._failed(DeliveryStatus.temporary, f"cannot connect to {where}: {type(error).__name__}: {_error_text(error)}")
+            return self._failed(DeliveryStatus.temporary, f"cannot connect to {where}: {type(error).__name__}: {_error_text(error)}",
+                                unreachable=True)
         if isinstance(error, _NOT_SMTP):
             return self._failed(DeliveryStatus.permanent, f"the message cannot be sent as it is: {type(error).__name__}: {_error_text(error)}")
         log.error("a message could not be sent for an unexpected reason", exc_info=error)
         return self._failed(DeliveryStatus.permanent, f"the message cannot be sent: {type(error).__name__}: {_error_text(error)}")
 
-    def _failed(self, status: DeliveryStatus, text: str) -> Delivery:
-        delivery = Delivery(status, self._line(text))
+    def _failed(self, status: DeliveryStatus, text: str, unreachable: bool = False) -> Delivery:
+        delivery = Delivery(status, self._line(text), unreachable)
         if status is DeliveryStatus.temporary:
             log.warning("SMTP delivery failed for now: %s", delivery.reason)
         else:

@@ -19,7 +19,7 @@ from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, join_needed, outside_of, party_dependencies, stage_order
 from samverkan.patterns import matches
-from samverkan.text import MAX_FIELD_VALUE, shown
+from samverkan.text import MAX_FIELD_VALUE, record_text_problem, shown
 
 
 class TransitionRefused(SamverkanError):
@@ -87,6 +87,7 @@ def start(definition: Definition, at: pendulum.DateTime) -> tuple[dict[Node, Nod
 
 def decide(definition: Definition, state: InstanceState, request: TransitionRequest, now: pendulum.DateTime) -> list[Change]:
     """Every change a transition causes, the requested one first; or TransitionRefused."""
+    _check_texts(request)
     stage, node = resolve(definition, request)
     lifecycle = definition.lifecycle(stage.lifecycle)
     current = state[node]
@@ -169,6 +170,14 @@ def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, nod
     since = f", since {current.changed_at.in_timezone(TIMEZONE).to_datetime_string()}" if current.changed_at else ""
     options = ", ".join(repr(t.to) for t in allowed) or "nothing (it is final)"
     return f"{where}{since}; it cannot go to {shown(to)}, only to {options}"
+
+
+def _check_texts(request: TransitionRequest) -> None:
+    """The free text of a request, from whichever door it came (record_text_problem)."""
+    texts = [("kommentar", request.reason), ("referens", request.reference), *request.fields.items()]
+    problems = [f"{name}: {problem}" for name, value in texts if value and (problem := record_text_problem(value))]
+    if problems:
+        raise TransitionRefused(*problems)
 
 
 def _check_time(node: Node, current: NodeState, at: pendulum.DateTime, now: pendulum.DateTime) -> None:

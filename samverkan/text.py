@@ -35,9 +35,44 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # what non-UTF-8 bytes on argv becom
 
 
 # A personal token (auth.new_token: "svk_" + 43 urlsafe base64 characters). Shorter runs are
-# masked too: a token cut short or mistyped by a character is still most of a secret.
-_TOKEN_SHAPED = re.compile(r"svk_[A-Za-z0-9_-]{16,}")
+# masked too: a token cut short or mistyped by a character is still most of a secret. The
+# prefix in any case ("SVK_…"), and the body without it: a run of 30 or more urlsafe base64
+# characters with capitals, small letters and digits (no id, slug or UUID here is one).
+_TOKEN_SHAPED = re.compile(r"[sS][vV][kK]_[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
 HIDDEN_TOKEN = "svk_…(hidden)"
+
+
+def _token_like(run: str) -> bool:
+    if run[:4].lower() == "svk_":
+        return True
+    mixed = any(c.isupper() for c in run) and any(c.islower() for c in run)
+    # A whole body (43 characters) lacks a digit about once in 1,400; a shorter run must have one.
+    return mixed and (len(run) >= 40 or any(c.isdigit() for c in run))
+
+
+def looks_like_token(text: str) -> bool:
+    """Whether `text` holds something shaped like a personal token, however it is spelled."""
+    return any(_token_like(m[0]) for m in _TOKEN_SHAPED.finditer(text))
+
+
+# What free text a person gives for the record may not hold: control characters (a newline
+# splits a CSV row, an escape drives the reader's terminal), bidirectional overrides (they
+# reorder what is shown) and non-characters that cannot be stored.
+_NOT_FOR_THE_RECORD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def record_text_problem(value: str) -> str | None:
+    """Why `value` may not go into the public record as free text (a comment, a reference, a
+    field), in one Swedish line, or None. The one gate every door's text passes: the command
+    line, the forms, the transition deployment and histories all reach the engine."""
+    bad = _NOT_FOR_THE_RECORD.search(value)
+    if bad is not None:
+        return (f"innehåller ett styrtecken eller osynligt tecken ({_escaped(bad[0])}, tecken {bad.start() + 1}); "
+                "skriv texten utan det")
+    if looks_like_token(value):
+        return ("det ser ut som en personlig kod; en kod hör aldrig hemma i diariet, som är offentligt. "
+                "Ta bort den (och be kansliet om en ny kod om den har visats för andra)")
+    return None
 # What an error line must not print as it is: control characters (a newline would split the
 # line, an escape sequence would drive the terminal), bidirectional overrides (they reorder
 # what is shown) and lone surrogates (non-UTF-8 bytes on argv; they cannot even be encoded).
@@ -47,7 +82,7 @@ MAX_ERROR_LINE = 500
 
 def mask_tokens(text: str) -> str:
     """`text` with anything shaped like a personal token hidden: an error may be read by others."""
-    return _TOKEN_SHAPED.sub(HIDDEN_TOKEN, text)
+    return _TOKEN_SHAPED.sub(lambda m: HIDDEN_TOKEN if _token_like(m[0]) else m[0], text)
 
 
 def _escaped(char: str) -> str:

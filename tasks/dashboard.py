@@ -111,10 +111,13 @@ def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
     }
 
 
-def publish_notices(instance_id: str, marks: Sequence[str], rows: Sequence[dict], counts: dict[str, int]) -> UUID:
-    """The notices artifact: sent, queued and failed, with reasons; failures first."""
+def publish_notices(instance_id: str, marks: Sequence[str], rows: Sequence[dict], counts: dict[str, int],
+                    stopped: str | None = None) -> UUID:
+    """The notices artifact: sent, queued and failed, with reasons; failures first. `stopped`:
+    why the last sweep stopped trying (the mail server could not be reached), said first."""
     marks_text = [f"**{md_text(mark)}**" for mark in marks]
-    description = "\n\n".join([*marks_text, f"{notices_text(counts)}. {_DESCRIPTIONS['utskick']}"])
+    stop_text = [f"**Utskicket slutade försöka:** {md_text(stopped)}"] if stopped else []
+    description = "\n\n".join([*marks_text, *stop_text, f"{notices_text(counts)}. {_DESCRIPTIONS['utskick']}"])
     table = notices_table(rows) or [{"Tillstånd": "Inga utskick ännu"}]
     return _create("table", artifact_key(instance_id, NOTICES_KIND), description, table)
 

@@ -168,7 +168,9 @@ def test_the_server_down_for_a_week_loses_nothing_and_sends_nothing_twice(adopti
         assert result.code == 0 and "0 skickade" in result.out, result.out
         assert "försöks igen" in result.out
     waiting = rows(adoption_store)
-    assert waiting and {r.state for r in waiting} == {"queued"} and all(r.attempts >= 1 and r.last_error for r in waiting)
+    # Each waits with its reason; after two tries in a row the sweep stopped trying (not every row was tried).
+    assert waiting and {r.state for r in waiting} == {"queued"} and all(r.last_error for r in waiting)
+    assert any(r.attempts >= 1 for r in waiting) and any("gick inte att nå" in r.last_error for r in waiting)
     mail_server.start()
     now = business_day(5)
     monkeypatch.setenv("SAMVERKAN_NOW", now.isoformat())
@@ -368,3 +370,75 @@ def test_a_send_that_raises_costs_the_others_nothing(adoption_store, mail_server
     assert states == {"sent": 7, "queued": 1} and report.retried[0][1] == "RuntimeError: surprise"
     deliver(adoption_store, mail_server, business_day(1))
     assert {r.state for r in rows(adoption_store)} == {"sent"} and set(received_ids(mail_server).values()) == {1}
+
+
+class HangingServer:
+    """A mail server that accepts connections and never says a word, counting the connections."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(50)
+        self.port = self.listener.getsockname()[1]
+        self.held: list = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.mark.parametrize("adoption_store", ["sqlite"], indirect=True)
+def test_a_hanging_mail_server_stops_the_sweep_after_a_few_tries(adoption_store, mail_server):
+    from samverkan.notices.sweep import BREAKER_AFTER
+
+    queue(adoption_store, synthetic(1, 57, business_day(0)), business_day(0))
+    hanging = HangingServer()
+    try:
+        report = SweepReport(now=business_day(0))
+        sender = MailSender(replace(mail_server.settings(rate=0.0, timeout=1.0), port=hanging.port))
+
+        async def run() -> None:
+            try:
+                await deliver_due(adoption_store, FixedClock(business_day(0)), sender, report)
+            finally:
+                await sender.close()
+
+        run_async(run())
+        # Each try against it costs the whole timeout: the sweep stopped after BREAKER_AFTER of them.
+        assert len(hanging.held) == BREAKER_AFTER
+    finally:
+        hanging.close()
+    assert report.sent == 0 and report.stopped and "gick inte att nå 2 gånger i rad" in report.stopped
+    assert "no answer from 127.0.0.1" in report.stopped
+    final = rows(adoption_store)
+    assert len(final) == 57 and {r.state for r in final} == {"queued"}  # nothing lost, nothing failed
+    assert all(r.last_error for r in final if r.attempts)  # what was claimed says why it waits
+    # The server answers again: the next sweep sends all of them, each once.
+    deliver(adoption_store, mail_server, business_day(1))
+    assert {r.state for r in rows(adoption_store)} == {"sent"} and set(received_ids(mail_server).values()) == {1}
+
+
+@pytest.mark.parametrize("adoption_store", ["sqlite"], indirect=True)
+def test_one_refused_connection_does_not_stop_the_sweep(adoption_store, mail_server):
+    """A breaker counts failures in a row: one dropped connection among deliveries that work is not it."""
+    queue(adoption_store, synthetic(1, 6, business_day(0)), business_day(0))
+    mail_server.drop_during_data()
+    first = deliver(adoption_store, mail_server, business_day(0))
+    assert first.stopped is not None  # every message dropped: in a row, so it stops
+    mail_server.accept()
+    second = deliver(adoption_store, mail_server, business_day(1))
+    assert second.stopped is None and second.sent == 6

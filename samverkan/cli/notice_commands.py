@@ -65,6 +65,8 @@ def _print_report(report, dry_run: bool) -> None:
         return
     print(f"Utskick {when}: {report.queued} köade, {report.sent} skickade, {len(report.retried)} försöks igen senare, "
           f"{len(report.failed)} misslyckades, {len(report.cancelled)} inte längre aktuella.")
+    if report.stopped:
+        print(f"slutade försöka: {report.stopped}")
     for name in report.closed:
         print(f"{name}: utanför utskickstiden (vardagar, inte helgdag eller afton); skickas vid nästa körning inom tiden")
     for key, reason in report.failed:

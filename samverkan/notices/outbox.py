@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import pendulum
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from samverkan.errors import SamverkanError
@@ -152,6 +152,14 @@ class Outcome:
     result: Result
     reason: str | None = None
     message_id: str | None = None
+
+
+def note_waiting(session: Session, reason: str, now: pendulum.DateTime, real_now: pendulum.DateTime) -> int:
+    """Every queued row due now, left unsent by a sweep that stopped trying, says why; it stays
+    queued (its attempts unchanged) for the next sweep. Returns how many."""
+    result = session.execute(update(NoticeRow).where(NoticeRow.state == OutboxState.queued.value, claimable(now, real_now))
+                             .values(last_error=reason))
+    return result.rowcount or 0
 
 
 def record(session: Session, outcomes: Sequence[Outcome], now: pendulum.DateTime, who: str) -> None:

@@ -42,6 +42,34 @@ class SendResult:
     result: Result
     reason: str | None = None
     message_id: str | None = None
+    unreachable: bool = False  # the mail server did not answer or refused the connection
+
+
+# After this many notices in a row could not reach the mail server (timed out, refused,
+# dropped), the sweep stops trying in this run: against a server that accepts connections and
+# never answers, each try costs the whole timeout. What is left stays queued, with the reason.
+BREAKER_AFTER = 2
+
+
+@dataclass
+class Breaker:
+    """Counts the notices in a row that could not reach the mail server; open once there are
+    BREAKER_AFTER, with the last reason."""
+
+    in_a_row: int = 0
+    reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.reason is not None
+
+    def saw(self, result: SendResult) -> None:
+        if result.unreachable:
+            self.in_a_row += 1
+            if self.in_a_row >= BREAKER_AFTER and self.reason is None:
+                self.reason = result.reason or "e-postservern svarar inte"
+        elif result.result is not Result.cancelled:
+            self.in_a_row = 0
 
 
 class Sender(Protocol):
@@ -67,6 +95,8 @@ class SweepReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)  # instances outside their sending hours now
+    # The mail server could not be reached several times in a row: the sweep stopped trying.
+    stopped: str | None = None
 
 
 def in_sending_hours(definition: Definition, now: pendulum.DateTime) -> bool:
@@ -148,11 +178,14 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
     queueing planned, reused where the instance has not changed since."""
     now = report.now
     who = sweeper_name()
+    breaker = Breaker()
     with db.read() as session:
         names = outbox.instances_with_work(session, now, pendulum.now("UTC"))
     for name in names:
         if instance_id and name != instance_id:
             continue
+        if breaker.open:
+            break
         with db.read() as session:  # for the sending hours and what became pointless
             loaded = load(session, name)
         if not in_sending_hours(loaded.definition, now):  # the definition says: no need to evaluate
@@ -170,11 +203,17 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             # Stop sending what the lease no longer covers: another sweep may have taken it over.
             lease = outbox.lease_seconds()  # 0: no lease (one sweep at a time, as in tests)
             lease_ends = claimed_at.add(seconds=lease - min(LEASE_MARGIN_SECONDS, lease / 10)) if lease else None
-            await _send_batch(db, ev, sender, claimed, report, who, lease_ends)
+            await _send_batch(db, ev, sender, claimed, report, who, lease_ends, breaker)
+            if breaker.open:
+                report.stopped = (f"e-postservern gick inte att nå {breaker.in_a_row} gånger i rad ({breaker.reason}); "
+                                  "resten av utskicken väntar kvar i kön till nästa utskick")
+                with db.transaction() as session:
+                    outbox.note_waiting(session, f"väntar: {report.stopped}", now, pendulum.now("UTC"))
+                break
 
 
 async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]],
-                      report: SweepReport, who: str, lease_ends: pendulum.DateTime | None) -> None:
+                      report: SweepReport, who: str, lease_ends: pendulum.DateTime | None, breaker: Breaker | None = None) -> None:
     """Send the claimed notices; a recorder commits outcomes as they come (group commit, in a
     thread, while sending goes on), so a crash can forget at most the few sent meanwhile."""
     pending: list[Outcome] = []
@@ -206,7 +245,12 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                 async with limit:
                     if lease_ends is not None and pendulum.now("UTC") >= lease_ends:
                         return  # left in `sending`: the next sweep takes it when the lease has run out
-                    result = await sender.send(notice, ev.now, message)
+                    if breaker is not None and breaker.open:
+                        result = SendResult(Result.retry, f"inte försökt: e-postservern svarade inte ({breaker.reason})")
+                    else:
+                        result = await sender.send(notice, ev.now, message)
+                        if breaker is not None:
+                            breaker.saw(result)
         except Exception as error:  # noqa: BLE001 - one notice's trouble must not cost the others their record
             result = SendResult(Result.retry, safe_line(f"{type(error).__name__}: {error}"))
         pending.append(Outcome(row_id, result.result, result.reason, result.message_id))

@@ -1,0 +1,81 @@
+"""Free text for the public record passes one gate, whichever door it comes through (the
+engine's): no control characters, no bidirectional overrides, no personal token in any
+spelling. And a token is masked in every echo however it is spelled."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pendulum
+import pytest
+
+from samverkan.auth import new_token
+from samverkan.engine import TransitionRefused, TransitionRequest, decide
+from samverkan.text import looks_like_token, mask_tokens, safe_line, shown
+from tests.cli_helpers import run_cli
+from tests.test_engine import started
+from tests.conftest import small_definition
+from tests.test_store_safety import ADOPT, adoption_phase, credentials  # noqa: F401 - fixture
+
+# Shaped as auth.new_token makes them, but the same in every test process (xdist collects
+# each worker's parameters and they must agree).
+TOKEN = "svk_" + base64.urlsafe_b64encode(hashlib.sha256(b"samverkan test token").digest()).decode().rstrip("=")
+SPELLINGS = [TOKEN, "SVK_" + TOKEN[4:], "Svk_" + TOKEN[4:], TOKEN[4:], f"koden är {TOKEN[4:]}."]
+
+
+def test_the_test_token_is_shaped_like_a_real_one():
+    assert len(TOKEN) == len(new_token()) and TOKEN.startswith("svk_")
+
+
+@pytest.mark.parametrize("text", SPELLINGS, ids=["svk", "SVK", "Svk", "body", "in-prose"])
+def test_a_token_is_recognised_and_masked_however_it_is_spelled(text):
+    assert looks_like_token(text)
+    for echoed in (mask_tokens(text), shown(text, 200), safe_line(text)):
+        assert TOKEN[4:] not in echoed and TOKEN[4:20] not in echoed, echoed
+
+
+@pytest.mark.parametrize("text", ["0b6c1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00", "samverkan-2027-2030-oversikt-adoption-umea",
+                                  "Kommunfullmäktige §187 2026-11-20", "/tmp/pytest-of-root/pytest-12/test_x0/home"])
+def test_ids_paths_and_prose_are_not_taken_for_tokens(text):
+    assert not looks_like_token(text) and mask_tokens(text) == text
+
+
+def _request(**changes) -> TransitionRequest:
+    base = dict(stage="first", party=None, to="done", at=pendulum.datetime(2026, 3, 2, tz="Europe/Stockholm"))
+    return TransitionRequest(**{**base, **changes})
+
+
+@pytest.mark.parametrize(("changes", "said"), [
+    ({"reason": f"min kod: {TOKEN}"}, "kommentar: det ser ut som en personlig kod"),
+    ({"reason": TOKEN[4:]}, "kommentar: det ser ut som en personlig kod"),
+    ({"reason": "rött \x1b[31m"}, "kommentar: innehåller ett styrtecken eller osynligt tecken (\\x1b, tecken 6)"),
+    ({"reason": "rad ett\r\nrad två"}, "kommentar: innehåller ett styrtecken"),
+    ({"reason": "ljud\x07"}, "kommentar: innehåller ett styrtecken"),
+    ({"reason": "abc\u202edef"}, "kommentar: innehåller ett styrtecken eller osynligt tecken (\\u202e"),
+    ({"reference": "§1\x00"}, "referens: innehåller ett styrtecken"),
+    ({"fields": {"paragraph": "§1\x1b]0;x\x07"}}, "paragraph: innehåller ett styrtecken"),
+])
+def test_the_engine_refuses_free_text_that_may_not_enter_the_record(changes, said):
+    definition = small_definition()
+    with pytest.raises(TransitionRefused) as refused:
+        decide(definition, started(definition), _request(**changes), pendulum.datetime(2026, 4, 1, tz="Europe/Stockholm"))
+    assert said in str(refused.value) and TOKEN[4:] not in str(refused.value)
+
+
+def test_plain_swedish_text_passes_the_gate():
+    definition = small_definition()
+    changes = decide(definition, started(definition), _request(reason="Beslutat i KF, justerat 2026-03-05 — se §12 (Åsele)."),
+                     pendulum.datetime(2026, 4, 1, tz="Europe/Stockholm"))
+    assert changes[0].after.state == "done"
+
+
+def test_a_token_in_the_commands_comment_is_refused_and_nothing_recorded(adoption_phase, capsys):  # noqa: F811
+    before = run_cli(capsys, "audit", "vb", "--format", "json").out
+    for reason in (adoption_phase["token"], "SVK_" + adoption_phase["token"][4:], adoption_phase["token"][4:]):
+        result = run_cli(capsys, *ADOPT, *credentials(adoption_phase), "--reason", f"kod {reason}")
+        assert result.code == 2 and "det ser ut som en personlig kod" in result.err, result.err
+        assert adoption_phase["token"][4:20] not in result.err + result.out
+    assert run_cli(capsys, "audit", "vb", "--format", "json").out == before
+    assert json.loads(before)["transitions"]
