@@ -240,12 +240,13 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
             changes = engine.decide(loaded.definition, loaded.state, request, now)
             if not may_transition(actor, node):
                 refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node)} may"
-                _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
+                seq = _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
                 _queue_notices(session, loaded, changes, now)
+                seq = loaded.instance.last_seq
             if key is not None:
-                session.add(RequestKeyRow(key=key, instance_id=loaded.instance.id, seq=loaded.instance.last_seq,
+                session.add(RequestKeyRow(key=key, instance_id=loaded.instance.id, seq=seq,
                                           outcome="refused" if refusal else "applied", recorded_at=now))
             crash_point("transition-flushed", session)
     except StaleDataError:
@@ -303,9 +304,21 @@ def _write(session: Session, definition: Definition, instance: InstanceRow, rows
 
 
 def _record_refusal(session: Session, instance: InstanceRow, node: Node, state: str, request: TransitionRequest,
-                    actor: str, now: pendulum.DateTime, refusal: str) -> None:
+                    actor: str, now: pendulum.DateTime, refusal: str) -> int:
     """A refused attempt, kept short: the request is valid (checked first), but whoever made
-    it was not allowed, so what it says is kept only as far as it identifies the attempt."""
+    it was not allowed, so what it says is kept only as far as it identifies the attempt. One
+    row per actor, branch and day: a later attempt that day adds to its count, so an outsider
+    cannot fill the public record. Returns the row's seq."""
+    local = now.in_timezone(TIMEZONE)
+    day_start = local.start_of("day").in_timezone("UTC")
+    earlier = session.scalars(select(TransitionRow).where(
+        TransitionRow.instance_id == instance.id, TransitionRow.outcome == "refused", TransitionRow.actor == actor,
+        TransitionRow.node_key == node.key, TransitionRow.recorded_at >= day_start,
+        TransitionRow.recorded_at < day_start.add(days=1)).order_by(TransitionRow.seq.desc()).limit(1)).first()
+    if earlier is not None:
+        earlier.attempts = (earlier.attempts or 1) + 1
+        session.flush()
+        return earlier.seq
     instance.last_seq += 1
     session.add(TransitionRow(
         instance_id=instance.id, seq=instance.last_seq, node_key=node.key, stage=node.stage, party=node.party,
@@ -313,6 +326,7 @@ def _record_refusal(session: Session, instance: InstanceRow, node: Node, state: 
         occurred_at=request.at, recorded_at=now, reason=_cut(request.reason), reference=_cut(request.reference),
         record={key: _cut(value) for key, value in request.fields.items()} or None, outcome="refused", refusal=refusal,
     ))
+    return instance.last_seq
 
 
 REFUSED_TEXT_LIMIT = 120

@@ -227,3 +227,20 @@ def test_an_older_database_upgrades_and_keeps_its_data(db_url, capsys, monkeypat
     moved = run_cli(capsys, "transition", "old", "memo", "--to", "done", "--at", "2025-10-17", "--actor", DIRECTOR, "--token", token)
     assert moved.code == 0, moved.err
     assert current_revision(Database(db_url, migrate=False).engine) == head_revision()
+
+
+def test_thirty_unauthorised_attempts_add_one_counted_row_not_thirty(adoption_phase, capsys):
+    umea = run_cli(capsys, "token", "issue", "ks@umea.example.org", "--role", "party-contact", "--party", "umea",
+                   *credentials(adoption_phase)).out.strip().splitlines()[-1]
+    before = json.loads(run_cli(capsys, "audit", "vb", "--format", "json").out)["transitions"]
+    for attempt in range(30):
+        result = run_cli(capsys, *ADOPT, "--actor", "ks@umea.example.org", "--token", umea, "--reason", f"försök {attempt} " + "x" * 300)
+        assert result.code == 2 and "may not change adoption/skelleftea" in result.err
+    trail = json.loads(run_cli(capsys, "audit", "vb", "--format", "json").out)["transitions"]
+    added = trail[len(before):]
+    # Who tried, on what, how often: one row for the actor, branch and day, counting thirty.
+    assert [(t["actor"], t["stage"], t["party"], t["outcome"], t["attempts"]) for t in added] == [
+        ("ks@umea.example.org", "adoption", "skelleftea", "refused", 30)]
+    assert len(added[0]["reason"]) <= 120 and "x" * 200 not in json.dumps(added)
+    csv_out = run_cli(capsys, "audit", "vb", "--format", "csv").out
+    assert csv_out.splitlines()[0].endswith(",refusal,attempts") and csv_out.splitlines()[-1].endswith(",30")

@@ -186,7 +186,7 @@ def transition(
 
 
 AUDIT_COLUMNS = ("seq", "recorded_at", "occurred_at", "instance", "stage", "party", "party_name", "from_state", "to_state",
-                 "automatic", "caused_by_seq", "actor", "reason", "reference", "record", "outcome", "refusal")
+                 "automatic", "caused_by_seq", "actor", "reason", "reference", "record", "outcome", "refusal", "attempts")
 
 
 def audit(
@@ -209,7 +209,7 @@ def audit(
         "instance": instance_id, "stage": r.stage, "party": r.party, "party_name": parties.get(r.party) if r.party else None,
         "from_state": r.from_state, "to_state": r.to_state, "automatic": r.automatic, "caused_by_seq": r.caused_by_seq,
         "actor": r.actor, "reason": r.reason, "reference": r.reference, "record": r.record, "outcome": r.outcome,
-        "refusal": r.refusal,
+        "refusal": r.refusal, "attempts": r.attempts,
     } for r in rows]
     if fmt == "json":
         marks = {"illustrative": illustrative is not None, "illustrative_note": illustrative}

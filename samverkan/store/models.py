@@ -90,6 +90,9 @@ class TransitionRow(Base):
     record: Mapped[dict[str, Any] | None]
     outcome: Mapped[str] = mapped_column(String(16), default="applied")  # applied | refused
     refusal: Mapped[str | None] = mapped_column(Text)
+    # A refused row counts the actor's attempts on the branch that day (migration 0007): the
+    # record says who tried, on what and how often, without a row an attempt.
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class RequestKeyRow(Base):
