@@ -113,6 +113,18 @@ def safe_line(line: str, limit: int = MAX_ERROR_LINE) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def inert(value: object) -> object:
+    """A stored value made safe to print in any output (terminal, CSV, JSON): control
+    characters and bidi overrides escaped, token-shaped text hidden; dicts and lists through."""
+    if isinstance(value, str):
+        return _printable(value)
+    if isinstance(value, dict):
+        return {key: inert(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [inert(item) for item in value]
+    return value
+
+
 def _printable(text: str) -> str:
     """Token-shaped text hidden, control characters and non-UTF-8 bytes escaped."""
     return _UNPRINTABLE.sub(lambda m: _escaped(m[0]), mask_tokens(text))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan.actors import issue_token
 from samverkan.auth import Actor, Grant, GrantRole, may_start
-from samverkan.cli.instance_commands import _inert
+from samverkan.cli.instance_commands import _no_formula as _inert
 from samverkan.clock import FixedClock, parse_day, parse_moment
 from samverkan.errors import SamverkanError
 from samverkan.store.database import Database, make_engine

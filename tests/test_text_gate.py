@@ -79,3 +79,30 @@ def test_a_token_in_the_commands_comment_is_refused_and_nothing_recorded(adoptio
         assert adoption_phase["token"][4:20] not in result.err + result.out
     assert run_cli(capsys, "audit", "vb", "--format", "json").out == before
     assert json.loads(before)["transitions"]
+
+
+def test_the_audit_export_cannot_drive_a_terminal_or_a_spreadsheet(adoption_phase, capsys):  # noqa: F811
+    """Text stored before the gate existed (or by any other way in) is escaped on the way out."""
+    from sqlalchemy import create_engine, text
+
+    assert run_cli(capsys, *ADOPT, *credentials(adoption_phase), "--reason", "beslutat").code == 0
+    engine = create_engine(adoption_phase["url"])
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE transitions SET reason = :evil WHERE reason = 'beslutat'"),
+                           {"evil": "rött\x1b[31m\x07 ny\r\nrad \u202eåt vänster " + TOKEN})
+    engine.dispose()
+    for fmt in ("csv", "json"):
+        out = run_cli(capsys, "audit", "vb", "--format", fmt).out
+        assert not any(c in out for c in ("\x1b", "\x07", "\r", "\u202e")) and TOKEN[4:] not in out, fmt
+        assert "\\x1b[31m" in out or "\\\\x1b[31m" in out, fmt
+
+
+def test_a_scenario_name_with_an_escape_sequence_is_refused_before_anything_is_printed(tmp_path, capsys, monkeypatch):
+    from samverkan.process_definitions import DEFAULT_DEFINITION
+
+    monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text('name: "Sent \\e]0;hack\\a"\n', encoding="utf-8")
+    result = run_cli(capsys, "simulate", DEFAULT_DEFINITION, "--scenario", scenario, "--until", "2026-01-01")
+    assert result.code == 2 and "name: must be a line of text, without control characters" in result.err
+    assert "\x1b" not in result.out + result.err and "\x07" not in result.out + result.err

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown
+from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, inert, shown
 
 from . import context
 from .args import checked_instance, checked_text
@@ -211,6 +211,9 @@ def audit(
         "actor": r.actor, "reason": r.reason, "reference": r.reference, "record": r.record, "outcome": r.outcome,
         "refusal": r.refusal, "attempts": r.attempts,
     } for r in rows]
+    # What was stored before the text gate, or came in some other way, cannot drive a terminal
+    # or a spreadsheet: every value escaped as it goes out.
+    records = [inert(record) for record in records]
     if fmt == "json":
         marks = {"illustrative": illustrative is not None, "illustrative_note": illustrative}
         print(json.dumps({"instance": instance_id, "process": definition.id, **marks, "transitions": records},
@@ -221,14 +224,14 @@ def audit(
     writer.writeheader()
     for record in records:
         row = {**record, "record": json.dumps(record["record"], ensure_ascii=False) if record["record"] else ""}
-        writer.writerow({key: _inert(value) for key, value in row.items()})
+        writer.writerow({key: _no_formula(value) for key, value in row.items()})
     sys.stdout.write(out.getvalue())
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _inert(value: object) -> object:
+def _no_formula(value: object) -> object:
     """A cell a spreadsheet would run as a formula (a reason "=HYPERLINK(…)") gets a leading
     quote, so it shows as text (OWASP's advice for CSV injection)."""
     return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value

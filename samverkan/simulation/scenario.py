@@ -36,7 +36,7 @@ from samverkan.graph import branch_parties
 from samverkan.history import validation_problems
 from samverkan.process_definitions.model import Definition, StateKind
 from samverkan.process_definitions.yaml_reader import decode, parse_yaml, read_file
-from samverkan.text import MAX_REASON, MAX_SLUG, shown, shown_path, text_problem
+from samverkan.text import MAX_REASON, MAX_SLUG, record_text_problem, shown, shown_path, text_problem
 
 MAX_BYTES = 256 * 1024
 KIND = "scenario file"
@@ -134,8 +134,9 @@ class Scenario(BaseModel):
 
 
 def _text(value: object) -> str:
-    if not isinstance(value, str) or text_problem(value, MAX_REASON):
-        raise ValueError("must be a line of text")
+    # Printed by `samverkan simulate`: no control character (an escape drives the terminal).
+    if not isinstance(value, str) or text_problem(value, MAX_REASON) or record_text_problem(value):
+        raise ValueError("must be a line of text, without control characters")
     return value
 
 
