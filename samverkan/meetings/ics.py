@@ -33,6 +33,14 @@ if TYPE_CHECKING:  # the parsers are imported where used: they take tens of mill
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_RANGE_DAYS = 5 * 366  # a calendar is published per year; five years is a typo already
 MAX_MEETINGS = 1000  # per event's series in the range: a body meeting more often is not a council
+# Bounds on one file, checked on its text before anything is parsed or expanded: a real
+# calendar of a municipality's committees holds hundreds of events, a handful of time zones and
+# a few hundred listed dates; a file past these is refused in one line, in bounded time.
+MAX_EVENTS = 5000
+MAX_TIMEZONES = 50
+MAX_LISTED_DATES = 5000  # RDATE and EXDATE values in all
+MAX_OCCURRENCES = 5000  # occurrences in the range of all the bodies' series together
+_UNFOLD = re.compile(r"\r?\n[ \t]")
 # The properties that decide when an event happens: a broken one is a problem, a broken
 # DESCRIPTION or ATTENDEE is not. None stands for a line that is no property at all.
 _DATE_PROPERTIES = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", None}
@@ -158,6 +166,9 @@ def _parse(data: bytes, name: str) -> list:
                              "save the file as UTF-8") from None
     if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
         raise SamverkanError(f"{name}: not an iCalendar file (no BEGIN:VCALENDAR)")
+    too_much = _size_problems(text)
+    if too_much:
+        raise SamverkanError(*(f"{name}: {problem}" for problem in too_much))
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as error:  # the parser's own words: ValueError mostly, whatever the line held
@@ -166,6 +177,27 @@ def _parse(data: bytes, name: str) -> list:
     if not calendars:
         raise SamverkanError(f"{name}: not a valid iCalendar file: the calendar never ends (no END:VCALENDAR)")
     return calendars
+
+
+def _size_problems(text: str) -> list[str]:
+    """What makes the file too big to be a meeting calendar, counted on its unfolded lines."""
+    events = timezones = dates = 0
+    for line in _UNFOLD.sub("", text).splitlines():
+        head = line[:16].upper()
+        if head.startswith("BEGIN:VEVENT"):
+            events += 1
+        elif head.startswith("BEGIN:VTIMEZONE"):
+            timezones += 1
+        elif head.startswith(("RDATE", "EXDATE")):
+            dates += line.count(",") + 1
+    problems = []
+    if events > MAX_EVENTS:
+        problems.append(f"holds {events} events; a meeting calendar holds at most {MAX_EVENTS}")
+    if timezones > MAX_TIMEZONES:
+        problems.append(f"holds {timezones} time zones (VTIMEZONE); a meeting calendar needs at most {MAX_TIMEZONES}")
+    if dates > MAX_LISTED_DATES:
+        problems.append(f"lists {dates} dates in RDATE and EXDATE; a meeting calendar lists at most {MAX_LISTED_DATES}")
+    return problems
 
 
 class _Reader:
@@ -182,16 +214,21 @@ class _Reader:
         self.problems: list[str] = []
         self.broken: set[str] = set()  # bodies with an event in the problems: "no meeting" would say it twice
         self.found: Counter[str] = Counter()  # events found per body, in the range or not
+        self.occurrences = 0  # expanded so far, of all series: bounded by MAX_OCCURRENCES
+        self.exhausted = False
 
     def read(self, calendar) -> None:
         # Events sharing a UID are one series (a master and its moved or cancelled occurrences);
         # each series is expanded on its own, so a problem is the problem of its own event.
+        self.tzids = {str(zone.get("TZID", "")) for zone in calendar.walk("VTIMEZONE")}
         series: dict[str, list[tuple[int, object]]] = {}
         for component in calendar.walk("VEVENT"):
             self.events += 1
             uid = str(component.get("UID", "")) or f"\x00{self.events}"  # no UID: a series of its own
             series.setdefault(uid, []).append((self.events, component))
         for events in series.values():
+            if self.exhausted:
+                return
             self._series(calendar, events)
 
     def _series(self, calendar, events: list) -> None:
@@ -205,15 +242,22 @@ class _Reader:
             self.broken |= {body.id for _, event in events if (body := self._body(event))}
             return
         master, first = next(((n, e) for n, e in events if "RECURRENCE-ID" not in e), events[0])
+        budget = MAX_OCCURRENCES - self.occurrences
         try:
-            occurrences = _expand(calendar, [event for _, event in events], self.start, self.end)
+            occurrences = _expand(calendar, [event for _, event in events], self.start, self.end, min(MAX_MEETINGS, budget))
         except Exception as error:  # the expander's own words; the event is named, never a traceback
             self.problems.append(f"{self._label(master, first)}: its recurrence cannot be expanded: {_words(error)}")
             self.broken |= {body.id for _, event in events if (body := self._body(event))}
             return
+        self.occurrences += len(occurrences)
+        if len(occurrences) > budget:
+            self.exhausted = True
+            self.problems.append(f"{self.name}: its events recur more than {MAX_OCCURRENCES} times between "
+                                 f"{self.start.isoformat()} and {self.end.isoformat()}: not a meeting calendar")
+            return
         if len(occurrences) > MAX_MEETINGS:
             self.broken |= {body.id for _, event in events if (body := self._body(event))}
-            self.problems.append(f"{self._label(master, first)}: recurs {len(occurrences)} times between "
+            self.problems.append(f"{self._label(master, first)}: recurs more than {MAX_MEETINGS} times between "
                                  f"{self.start.isoformat()} and {self.end.isoformat()}: not a meeting calendar")
             return
         numbers = {_recurrence_key(event): n for n, event in events}
@@ -238,6 +282,15 @@ class _Reader:
         texts = [_summary(event), *_categories(event)]
         found = [b for b, pattern in self.patterns if any(pattern.search(_normal(t)) for t in texts)]
         return max(found, key=lambda b: len(_normal(b.match_text)), default=None)
+
+    def _known_zone(self, tzid: str) -> bool:
+        if tzid in self.tzids:
+            return True
+        try:
+            ZoneInfo(tzid)
+        except (ValueError, OSError, KeyError):
+            return False
+        return True
 
     def _label(self, number: int, event) -> str:
         summary = _summary(event)
@@ -266,6 +319,14 @@ class _Reader:
                     problems.append(f"{at}: {problem}")
                 else:
                     moments[prop] = moment
+        for prop in ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"):
+            values = event.get(prop) if prop in event and prop not in broken else []
+            for value in values if isinstance(values, list) else [values]:
+                tzid = getattr(value, "params", {}).get("TZID")
+                if tzid and not self._known_zone(str(tzid)):
+                    problems.append(f"{at}: {prop} names the time zone {shown(str(tzid))}, which the file does not define "
+                                    "(VTIMEZONE) and is no known zone: its times cannot be read")
+                    break
         start, stop = moments.get("DTSTART"), moments.get("DTEND")
         if start is not None and stop is not None and _comparable(start, stop) and stop < start:
             problems.append(f"{at}: DTEND ({_iso(stop)}) is before DTSTART ({_iso(start)})")
@@ -300,12 +361,18 @@ def _rule_problem(rule) -> str | None:
         for value in rule.get(key, []):
             if not isinstance(value, int) or value < 1:
                 return f"{key}={value}: must be a whole number from 1"
+    # Checked before anything is expanded: every hour, minute or second of a day is up to
+    # 86,400 occurrences a day, which the expander would list in full.
+    for key in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        values = rule.get(key, [])
+        if len(values) > 1:
+            return f"{key} with {len(values)} values: more than one meeting a day; a body meets at most once a day"
     return None
 
 
-def _expand(calendar, events: list, start: dt.date, end: dt.date) -> list:
+def _expand(calendar, events: list, start: dt.date, end: dt.date, limit: int = MAX_MEETINGS) -> list:
     """The occurrences of one series around the range (a day wider each side: the days are
-    taken in Stockholm, the expander's bounds are not)."""
+    taken in Stockholm, the expander's bounds are not); at most `limit` + 1 of them."""
     import icalendar
     import recurring_ical_events
 
@@ -317,7 +384,15 @@ def _expand(calendar, events: list, start: dt.date, end: dt.date) -> list:
         one.add_component(timezone)
     for event in events:
         one.add_component(event)
-    return recurring_ical_events.of(one).between(start - dt.timedelta(days=1), end + dt.timedelta(days=2))
+    # Lazily, in order, and no further than one past the bound: a series that recurs more
+    # often than any council meets is refused without being listed in full.
+    found = []
+    last = end + dt.timedelta(days=2)
+    for occurrence in recurring_ical_events.of(one).after(start - dt.timedelta(days=1)):
+        if _day_of(occurrence) > last or len(found) > limit:
+            break
+        found.append(occurrence)
+    return found
 
 
 def _day_of(occurrence) -> dt.date:
