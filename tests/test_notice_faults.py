@@ -442,3 +442,16 @@ def test_one_refused_connection_does_not_stop_the_sweep(adoption_store, mail_ser
     mail_server.accept()
     second = deliver(adoption_store, mail_server, business_day(1))
     assert second.stopped is None and second.sent == 6
+
+
+@pytest.mark.parametrize("adoption_store", ["sqlite"], indirect=True)
+def test_the_digest_says_what_waits_because_the_mail_server_could_not_be_reached(adoption_store, mail_server):
+    queue(adoption_store, synthetic(1, 5, business_day(0)), business_day(0))
+    mail_server.stop()
+    assert deliver(adoption_store, mail_server, business_day(0)).stopped
+    with adoption_store.read() as session:
+        waiting = outbox.failed_for_digest(session, "vb")
+    assert len(waiting) == 5 and all(item["reason"].startswith("ligger kvar i kön för ett nytt försök: ") for item in waiting)
+    # Two were tried (the connection refused); the rest were not, and say why.
+    assert sum("cannot connect to" in item["reason"] and "inte försökt" not in item["reason"] for item in waiting) == 2
+    assert sum("inte försökt: e-postservern svarade inte" in item["reason"] for item in waiting) == 3

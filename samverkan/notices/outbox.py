@@ -190,11 +190,17 @@ def _first_due(row: NoticeRow) -> pendulum.DateTime:
 
 
 def failed_for_digest(session: Session, instance_id: str, limit: int = 40) -> list[dict]:
-    rows = session.scalars(select(NoticeRow).where(NoticeRow.instance_id == instance_id, NoticeRow.state == OutboxState.failed.value,
+    """What has not got through, for the digest: the failed notices, and those still queued
+    after a failed try (the mail server down, a sweep that stopped trying), each with why."""
+    not_through = or_(NoticeRow.state == OutboxState.failed.value,
+                      and_(NoticeRow.state == OutboxState.queued.value, NoticeRow.last_error.is_not(None)))
+    rows = session.scalars(select(NoticeRow).where(NoticeRow.instance_id == instance_id, not_through,
                                                    NoticeRow.kind != NoticeKind.digest.value)
                            .order_by(NoticeRow.id.desc()).limit(limit))
     return [{"recipient": r.recipient or "–", "kind": r.kind, "stage_name": (r.facts or {}).get("stage_name") or r.stage,
-             "party_name": (r.facts or {}).get("party_name"), "reason": r.last_error or "okänt fel"} for r in rows]
+             "party_name": (r.facts or {}).get("party_name"),
+             "reason": (r.last_error or "okänt fel") if r.state == OutboxState.failed.value
+             else f"ligger kvar i kön för ett nytt försök: {r.last_error}"} for r in rows]
 
 
 def counts(session: Session, instance_id: str | None = None) -> dict[str, int]:
