@@ -83,17 +83,21 @@ def _take(run_id: UUID | str, input_key: str, instance_id: str, make_request, re
         if not already_recorded(key):
             request, actor = make_request()
             changes = record(instance_id, request, actor, key)
-    except SamverkanError as refused:
-        # Judged against a state that another attempt at this same answer had just changed?
-        try:
-            recorded = already_recorded(key)
-        except SamverkanError as first:
-            refused = first
-            recorded = False
-        if not recorded:
-            refusal = one_line(refused)
+    except SamverkanError as error:
+        refusal = _refusal_unless_recorded(key, error)
     delete_answer(UUID(str(run_id)), input_key)
     return changes, refusal
+
+
+def _refusal_unless_recorded(key: str, error: SamverkanError) -> str | None:
+    """The refusal to tell, in one line; None if another attempt at this same answer recorded it
+    meanwhile (this one was then judged against the state that attempt had just changed)."""
+    try:
+        if already_recorded(key):
+            return None
+    except SamverkanError as first:  # refused the first time: that refusal is the one to tell
+        return one_line(first)
+    return one_line(error)
 
 
 def take_branch_answer(run_id: UUID | str, input_key: str, instance_id: str, node: Node, raw: str,
