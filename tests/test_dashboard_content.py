@@ -176,12 +176,13 @@ def test_text_people_supplied_cannot_break_the_markdown():
     state.update({c.node: c.after for c in changes})
     apply(definition, state, [TransitionRequest("first", None, "done", start),
                               TransitionRequest("branches", "umea", "failed", start.add(days=3),
-                                                fields={"paragraph": "§7 | återremiss\nny rad"})], start.add(days=4))
+                                                fields={"paragraph": "§7 | återremiss *ny* rad"})], start.add(days=4))
     text = dashboard(definition, state, start.add(days=4), "liten", ["Märkt | så\nhär"]).summary_markdown
     assert text.splitlines()[0] == r"> **Märkt \| så här**"
     rejection = next(line for line in text.splitlines() if line.startswith("- **Umeå kommun**"))
-    assert r"§7 \| återremiss ny rad" in rejection
-    assert state[Node("branches", "umea")].record["paragraph"] == "§7 | återremiss\nny rad"  # the record itself is untouched
+    assert r"§7 \| återremiss \*ny\* rad" in rejection
+    # The record itself is untouched (a line break no longer gets this far: the engine's text gate refuses it).
+    assert state[Node("branches", "umea")].record["paragraph"] == "§7 | återremiss *ny* rad"
 
 
 def test_a_loaded_instance_brings_its_marks_illustrative_first(default_definition):

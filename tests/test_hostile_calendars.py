@@ -18,16 +18,18 @@ HANG_GUARD = 60
 HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//hostile//SV\r\n"
 TAIL = "END:VCALENDAR\r\n"
 
-# Runs the command in a fresh interpreter and reports that process's own peak memory.
+# Runs the command in a fresh interpreter and reports that process's own peak memory: VmHWM,
+# which starts anew at exec (ru_maxrss would count the test process it was forked from).
 _RUN = """
-import resource, sys
+import sys
 from samverkan.cli import main
 try:
     main(sys.argv[1:])
     code = 0
 except SystemExit as done:
     code = done.code if isinstance(done.code, int) else 1
-sys.stderr.write(f"\\nMAXRSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+sys.stderr.write(f"\\nMAXRSS {peak}\\n")
 sys.exit(code)
 """
 
