@@ -19,7 +19,7 @@ from samverkan.tasks.branch_runs import sync_branch_runs
 from samverkan.tasks.dashboard import publish_dashboard, publish_notices, publish_operations
 from samverkan.tasks.events import emit_new_transitions
 from samverkan.tasks.store import Snapshot, instance_positions, read_snapshot
-from samverkan.tasks.stranded import recover
+from samverkan.tasks.stranded import Recovery, recover
 
 recover_task = task(name="aterstall-strandade-korningar", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)(recover)
 read_snapshot_task = task(name="las-laget", cache_policy=NO_CACHE)(read_snapshot)
@@ -39,6 +39,17 @@ def _summary(instance_id: str, plan: SyncPlan, events: int) -> str:
             f"{len(plan.cancel)} avbrutna, {events} nya händelser")
 
 
+def _recover(instance_id: str, logger) -> Recovery:
+    """Sweep the instance's runs whose process died; say what was done in the log and on the dashboard."""
+    recovery = recover_task(instance_id)
+    for line in recovery.lines:
+        logger.warning("Återställd: %s", line)
+    if recovery.lines:
+        when = clock_from_env().now().in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm")
+        publish_operations(instance_id, when, recovery.lines)
+    return recovery
+
+
 def _run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -52,15 +63,14 @@ def process_flow(instance: str | None = None) -> list[str]:
     summaries = []
     for instance_id in [instance] if instance else sorted(instance_positions()):
         # First the answers that runs whose process died still hold: recorded once, then deleted.
-        recovery = recover_task(instance_id)
-        for line in recovery.lines:
-            logger.warning("Återställd: %s", line)
-        if recovery.lines:
-            when = clock_from_env().now().in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm")
-            publish_operations(instance_id, when, recovery.lines)
+        recovery = _recover(instance_id, logger)
         snapshot = read_snapshot_task(instance_id)
         dashboard_task(snapshot)  # first: it is what people are watching
         plan = sync_task(snapshot, recovery.refusals)
+        if plan.complete or plan.crash:
+            # A run the plan just ended (its process died after the record, before the delete)
+            # may still hold its answer: swept now, not at the next pass.
+            _recover(instance_id, logger)
         events = events_task(snapshot)
         summaries.append(_summary(instance_id, plan, events))
         logger.info(summaries[-1])
