@@ -69,7 +69,12 @@ def _run_serving(dashboard_url: str | None, run_flows: bool = True) -> None:
 
     if dashboard_url:
         _say(f"\nInstrumentpanelen: {dashboard_url}\nStoppa med Ctrl-C.")
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        # Stopping is under way: Prefect drains its logs and events at exit, and a SIGTERM then
+        # (a second stop, or one of the runner's own) would cut that short with a traceback.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def up(
