@@ -135,8 +135,12 @@ def queue(db: Database, notices: list[Notice], now: pendulum.DateTime, server: M
 
 
 def deliver(db: Database, server: MailServer, now: pendulum.DateTime) -> SweepReport:
+    return deliver_with(db, MailSender(server.settings(rate=0.0, timeout=2.0)), now)
+
+
+def deliver_with(db: Database, sender, now: pendulum.DateTime) -> SweepReport:
+    """What a sweep's delivery does at `now` through `sender`, which is closed afterwards."""
     report = SweepReport(now=now)
-    sender = MailSender(server.settings(rate=0.0, timeout=2.0))
 
     async def run() -> None:
         try:
@@ -356,16 +360,7 @@ def test_a_send_that_raises_costs_the_others_nothing(adoption_store, mail_server
                 raise RuntimeError("surprise")
             return await super().send(notice, now, message)
 
-    report = SweepReport(now=business_day(0))
-    sender = Flaky(mail_server.settings(rate=0.0))
-
-    async def run() -> None:
-        try:
-            await deliver_due(adoption_store, FixedClock(business_day(0)), sender, report)
-        finally:
-            await sender.close()
-
-    run_async(run())
+    report = deliver_with(adoption_store, Flaky(mail_server.settings(rate=0.0)), business_day(0))
     states = Counter(r.state for r in rows(adoption_store))
     assert states == {"sent": 7, "queued": 1} and report.retried[0][1] == "RuntimeError: surprise"
     deliver(adoption_store, mail_server, business_day(1))
@@ -408,16 +403,8 @@ def test_a_hanging_mail_server_stops_the_sweep_after_a_few_tries(adoption_store,
     queue(adoption_store, synthetic(1, 57, business_day(0)), business_day(0))
     hanging = HangingServer()
     try:
-        report = SweepReport(now=business_day(0))
         sender = MailSender(replace(mail_server.settings(rate=0.0, timeout=1.0), port=hanging.port))
-
-        async def run() -> None:
-            try:
-                await deliver_due(adoption_store, FixedClock(business_day(0)), sender, report)
-            finally:
-                await sender.close()
-
-        run_async(run())
+        report = deliver_with(adoption_store, sender, business_day(0))
         # Each try against it costs the whole timeout: the sweep stopped after BREAKER_AFTER of them.
         assert len(hanging.held) == BREAKER_AFTER
     finally:
