@@ -19,7 +19,7 @@ from samverkan.flows.process import after_transition
 from samverkan.graph import Node
 from samverkan.process_definitions.model import StateKind
 from samverkan.sync import OPEN_KINDS
-from samverkan.tasks.answers import last_attempt, read_answer, response_key
+from samverkan.tasks.answers import last_attempt, waiting_answers
 from samverkan.tasks.branch_runs import FORM
 from samverkan.tasks.decisions import describe, take_branch_answer
 from samverkan.tasks.forms import form_model
@@ -36,18 +36,16 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
     node = Node(stage, party)
     attempt = last_attempt(run_id, FORM)
     refusal = None
-    if attempt:
-        key = response_key(FORM, attempt)
-        raw = read_answer(run_id, key)
-        if raw is not None:
-            changes, refusal = take_branch_answer(run_id, key, instance, node, raw)
-            if refusal:
-                logger.error("Avvisat, inget registrerades: %s", refusal)
-            elif changes:
-                logger.info("Registrerat: %s", describe(changes))
-                after_transition(instance, logger)
-            else:
-                logger.info("Svaret var redan registrerat.")
+    # Every answer waiting, in the order Prefect received them: the first to show a code spends it.
+    for key, raw in waiting_answers(run_id, FORM):
+        changes, refusal = take_branch_answer(run_id, key, instance, node, raw)
+        if refusal:
+            logger.error("Avvisat, inget registrerades: %s", refusal)
+        elif changes:
+            logger.info("Registrerat: %s", describe(changes))
+            after_transition(instance, logger)
+        else:
+            logger.info("Svaret var redan registrerat.")
     snapshot = read_snapshot(instance)
     current = snapshot.state[node]
     stage_def = snapshot.definition.stage(stage)

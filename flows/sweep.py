@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from samverkan.clock import clock_from_env
 from samverkan.notices.sweep import SweepReport, sweep
+from samverkan.tasks.branch_runs import form_link
 from samverkan.tasks.dashboard import publish_notices
 from samverkan.tasks.store import database, instance_positions, read_snapshot
 
@@ -33,7 +34,7 @@ def sweep_task(instance: str | None) -> SweepReport:
         get_run_logger().warning("ingen e-postserver är inställd (SAMVERKAN_SMTP_* eller blocket samverkan-smtp): "
                                  "utskicken köas men skickas inte")
         return sweep(database(), clock_from_env(), None, instance, deliver=False)
-    return sweep(database(), clock_from_env(), MailSender(settings), instance)
+    return sweep(database(), clock_from_env(), MailSender(settings), instance, form_links=form_link)
 
 
 @task(name="utskick-panel", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)

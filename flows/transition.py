@@ -1,8 +1,9 @@
 """The transition deployment: record any transition from the Prefect UI.
 
-Its parameters are the request, as `samverkan transition` takes it. The personal token is not a
-parameter (Prefect keeps and shows parameters for ever): the run suspends and asks for the
-actor's e-mail and token in a form whose answer is recorded once and then deleted.
+Its parameters are the request, as `samverkan transition` takes it. No personal token ever
+reaches Prefect (which shows parameters and answers to every viewer): the run suspends and
+asks for a one-time code the office issues for this very run (`samverkan token code … --run`),
+spent by its first use; the answer is recorded once and then deleted.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from prefect.states import Failed
 from samverkan.engine import resolve
 from samverkan.errors import SamverkanError
 from samverkan.flows.process import after_transition
-from samverkan.tasks.answers import last_attempt, read_answer, response_key
-from samverkan.tasks.decisions import describe, take_transition_answer
+from samverkan.tasks.answers import last_attempt, waiting_answers
+from samverkan.tasks.decisions import describe, take_transition_answers
 from samverkan.tasks.forms import Bekraftelse, Overgang, transition_request
 from samverkan.tasks.liveness import mark_process
 from samverkan.tasks.messages import one_line
@@ -38,19 +39,10 @@ def transition_flow(overgang: Overgang):
     except SamverkanError as refused:
         logger.error("Avvisat, inget registrerades: %s", one_line(refused))
         return Failed(message=f"Avvisat: {one_line(refused)}")
-    attempt = last_attempt(run_id, FORM)
-    if not attempt:
-        suspend_flow_run(wait_for_input=Bekraftelse.with_initial_data(
-            description=f"## Bekräfta: {request.stage}{'/' + request.party if request.party else ''} → {request.to}\n\n"
-                        "Ange din e-postadress och din personliga kod. Koden raderas ur Prefect så snart övergången "
-                        "är registrerad."),
-            key=f"{FORM}-1", timeout=24 * 3600)
-    key = response_key(FORM, max(attempt, 1))
-    raw = read_answer(run_id, key)
-    if raw is None:
-        logger.error("Avvisat, inget registrerades: ingen bekräftelse gavs")
-        return Failed(message="Avvisat: ingen bekräftelse gavs")
-    changes, refusal = take_transition_answer(run_id, key, overgang, raw)
+    if not last_attempt(run_id, FORM):
+        suspend_flow_run(wait_for_input=Bekraftelse.with_initial_data(description=confirmation_text(overgang, run_id)),
+                         key=f"{FORM}-1", timeout=24 * 3600)
+    changes, refusal = take_transition_answers(run_id, overgang, waiting_answers(run_id, FORM))
     if refusal:
         logger.error("Avvisat, inget registrerades: %s", refusal)
         return Failed(message=f"Avvisat: {refusal}")
@@ -59,3 +51,13 @@ def transition_flow(overgang: Overgang):
     if changes:
         after_transition(overgang.instans, logger)
     return recorded
+
+
+def confirmation_text(overgang: Overgang, run_id: object) -> str:
+    """The confirmation form's text: what is asked, and how to get the code for this run."""
+    where = f" --party {overgang.part}" if overgang.part else ""
+    return (f"## Bekräfta: {overgang.steg}{'/' + overgang.part if overgang.part else ''} → {overgang.till}\n\n"
+            "Ange en engångskod för just den här körningen. Kansliet ger dig en med\n\n"
+            f"`samverkan token code DIN-E-POST --instance {overgang.instans} --stage {overgang.steg}{where} --run {run_id}`\n\n"
+            "Koden gäller bara den här körningen och bara en gång. Skriv aldrig din personliga kod här: "
+            "allt som skrivs i ett formulär kan läsas av alla som ser översikten.")

@@ -21,7 +21,7 @@ import jinja2
 import pendulum
 
 from samverkan.errors import SamverkanError
-from samverkan.notices.model import DEADLINE_KINDS, Notice, NoticeKind, Recipient, message_id, notice_key
+from samverkan.notices.model import CODE_MARK, DEADLINE_KINDS, FORM_MARK, Notice, NoticeKind, Recipient, message_id, notice_key
 from samverkan.notifications import dates, ics
 from samverkan.process_definitions.model import check_email
 from samverkan.text import shown
@@ -68,7 +68,7 @@ def render(notice: Notice, sender: Recipient, now: pendulum.DateTime,
     domain = from_address.domain
     environment = _environment(fail, (templates or TEMPLATES).resolve(), notice.language)
 
-    context = dict(notice.facts)
+    context = _neutral(dict(notice.facts))
     context["lang"] = notice.language
     subject, headline, calendar_texts = _subject(fail, environment, notice, context)
     context["subject"] = subject
@@ -124,13 +124,35 @@ def _header_value(fail: Fail, what: str, value: str) -> str:
     return value
 
 
+# A fact is text from the definition and the record: a name with a stray control character
+# (a definition that `validate` would now refuse, a record from before) must not silence a
+# message meant for others, such as the escalation that names every late party. So facts are
+# made inert instead: in the body only line breaks and tabs stay; in a header nothing does.
+_NOT_IN_BODY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _neutral(value: Any) -> Any:
+    if isinstance(value, str):
+        return _NOT_IN_BODY.sub(" ", value.replace("\r\n", "\n"))
+    if isinstance(value, dict):
+        return {key: _neutral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_neutral(item) for item in value]
+    return value
+
+
+def _one_line(text: str) -> str:
+    """Text for a header: no character that could end it (header injection) or disguise it."""
+    return " ".join(_UNSAFE_IN_HEADER.sub(" ", text).split())
+
+
 def _address(fail: Fail, what: str, person: Recipient) -> Address:
     email_text = _header_value(fail, f"{what} address", person.email)
     try:
         normalized = check_email(email_text)
     except ValueError:
         fail(f"{what} address {shown(email_text, 120)} is malformed")
-    name = _header_value(fail, f"{what} name", person.name or "")
+    name = _one_line(person.name or "") if what == "recipient" else _header_value(fail, f"{what} name", person.name or "")
     local, _, domain = normalized.rpartition("@")
     try:
         return Address(display_name=name, username=local, domain=domain)
@@ -154,7 +176,7 @@ def _subject(fail: Fail, environment: jinja2.Environment, notice: Notice,
                         "alarm": str(module.ics_alarm()).strip()}
     except _TEMPLATE_ERRORS as error:
         fail(_template_problem(notice.language, name, error))
-    return _header_value(fail, "subject", prefix + headline), headline, calendar
+    return _one_line(prefix + headline), headline, calendar
 
 
 def _render(fail: Fail, environment: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -264,4 +286,5 @@ def _cached_environment(folder: pathlib.Path, language: str) -> jinja2.Environme
     )
     environment.filters.update(dates.filters(language))
     environment.filters["fill"] = fill
+    environment.globals.update(code_mark=CODE_MARK, form_mark=FORM_MARK)
     return environment

@@ -8,10 +8,11 @@ import email.policy
 
 import pendulum
 
-from samverkan.notices.model import Notice, message_id
+from samverkan.notices.model import Credentials, Notice, message_id
 from samverkan.notices.outbox import Result
 from samverkan.notices.sweep import SendResult
 
+from .credentials import fill, has_marks
 from .render import RenderError, render
 from .smtp import Mailer
 from .smtp_settings import SmtpSettings
@@ -39,7 +40,8 @@ class MailSender:
             message["X-Samverkan-Party"] = notice.party
         return message.as_bytes(policy=email.policy.SMTP), message["Message-ID"]
 
-    async def send(self, notice: Notice, now: pendulum.DateTime, message: bytes | None = None) -> SendResult:
+    async def send(self, notice: Notice, now: pendulum.DateTime, message: bytes | None = None,
+                   credentials: Credentials | None = None) -> SendResult:
         if message is None:
             try:
                 message, identity = self.prepare(notice, now)
@@ -49,6 +51,8 @@ class MailSender:
             identity = message_id(notice.key, self.domain)
         if notice.recipient is None:
             return SendResult(Result.failed, notice.missing_reason or "ingen mottagare")
+        if has_marks(message):  # never sent with a mark in it: a code, or a line saying how to get one
+            message = fill(message, credentials or Credentials(None, None), notice.language)
         delivery = await self.mailer.send_bytes(message, [notice.recipient.email])
         if delivery.sent:
             return SendResult(Result.sent, None, identity)

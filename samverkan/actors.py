@@ -47,7 +47,11 @@ def authenticate(db: Database, email: str, token: str | None) -> Actor:
         actor = session.get(ActorRow, row.actor_id) if row else None
         if actor is None or actor.email != email:
             raise SamverkanError(f"--token: not a valid token for {email} (mistyped, revoked, or someone else's)")
-        return Actor(actor.email, tuple(_grant(g) for g in actor.grants))
+        return actor_of(actor)
+
+
+def actor_of(row: ActorRow) -> Actor:
+    return Actor(row.email, tuple(_grant(g) for g in row.grants))
 
 
 def any_actor(db: Database) -> bool:

@@ -79,6 +79,35 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
 
 
+# A one-time code is read from an e-mail and typed into a form: 16 characters of Crockford's
+# base32 (no I, L, O or U to misread), in four groups, 80 bits. Always both digits and letters,
+# so that the text gate can tell one from words in a comment (samverkan.text).
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 16
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_code() -> str:
+    while True:
+        body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if any(c.isdigit() for c in body) and any(c.isalpha() for c in body):
+            return "-".join(body[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def code_body(typed: str) -> str | None:
+    """A code as typed (any case, with or without dashes and spaces, O for 0), in its one
+    spelling; None if it cannot be a code."""
+    body = "".join(typed.split()).replace("-", "").upper().translate(_READ_AS)
+    if len(body) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in body):
+        return None
+    return body
+
+
+def code_hash(typed: str) -> str | None:
+    body = code_body(typed)
+    return hashlib.sha256(("code:" + body).encode("ascii")).hexdigest() if body else None
+
+
 def permits(grant: Grant, node: Node) -> bool:
     if grant.role is GrantRole.director_office:
         return True

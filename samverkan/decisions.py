@@ -21,14 +21,13 @@ from samverkan.errors import SamverkanError
 from samverkan.graph import Node
 from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, Transition
 from samverkan.status import status_rows
-from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_TOKEN, shown
+from samverkan.text import MAX_CODE, MAX_FIELD_VALUE, MAX_REASON, shown
 
 # The form's own fields, beside the stage's record fields.
 OUTCOME = "utfall"
 REASON = "kommentar"
-EMAIL = "e_post"
-TOKEN = "personlig_kod"
-CREDENTIALS = (EMAIL, TOKEN)
+CODE = "engangskod"  # a one-time code (samverkan.codes); a personal token is never typed into Prefect
+CREDENTIALS = (CODE,)
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,9 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
         ))
     fields += [
         FormField(REASON, "Kommentar till diariet", "text", False, max_length=MAX_REASON),
-        FormField(EMAIL, "Din e-postadress", "text", True, max_length=MAX_EMAIL,
-                  help="Den adress som din personliga kod är utfärdad till."),
-        FormField(TOKEN, "Din personliga kod", "text", True, secret=True, max_length=MAX_TOKEN,
-                  help="Koden (svk_…) som kansliet har gett dig. Den sparas inte: svaret raderas ur Prefect så snart det är registrerat."),
+        FormField(CODE, "Engångskod", "text", True, secret=True, max_length=MAX_CODE,
+                  help="Koden i den senaste påminnelsen om det här beslutet (16 tecken, t.ex. 7KQ2-…). Den gäller "
+                       "bara det här beslutet och bara en gång. Skriv aldrig din personliga kod här."),
     ]
     return Form(node, tuple(fields), outcomes, recorded)
 
@@ -144,6 +142,7 @@ def form_description(definition: Definition, state: InstanceState, node: Node, n
     lines.append(f"- **Process:** {definition.name} (`{instance_id}`)")
     if refusal:
         lines += ["", f"**Förra svaret avvisades:** {refusal}", "", "Inget registrerades. Rätta och skicka igen."]
-    lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Din personliga kod raderas ur Prefect "
-              "så snart svaret är registrerat."]
+    lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Ange engångskoden från den senaste "
+              "påminnelsen om beslutet; saknar du en, be kansliet om en (`samverkan token code`). Koden gäller bara "
+              "det här beslutet, och bara en gång."]
     return "\n".join(lines)

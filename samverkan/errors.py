@@ -16,3 +16,9 @@ class SamverkanError(Exception):
 
 class DefinitionError(SamverkanError):
     """A process definition file that cannot be used."""
+
+
+class StoreUnavailable(SamverkanError):
+    """The store could not be used just now (busy, disk trouble, connection lost): nothing was
+    changed and the same request may succeed later. Not a verdict on the request: an answer
+    that meets this stays where it is, to be taken again."""

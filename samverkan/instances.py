@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import pendulum
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from samverkan.process_definitions import LoadedDefinition, parse_definition
-from samverkan.process_definitions.model import Definition
+from samverkan.process_definitions.model import Definition, StateKind
 from samverkan import engine
 from samverkan.auth import Actor, may_transition, who_may
 from samverkan.calendar import TIMEZONE
@@ -27,7 +27,7 @@ from samverkan.store import clock_mode
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.text import MAX_INSTANCE_ID, SLUG, shown
-from samverkan.store.models import DefinitionRow, InstanceRow, NodeRow, RequestKeyRow, TransitionRow
+from samverkan.store.models import CodeRow, DefinitionRow, InstanceRow, NodeRow, RequestKeyRow, TransitionRow
 
 
 
@@ -244,6 +244,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
                 _queue_notices(session, loaded, changes, now)
+                _withdraw_codes(session, loaded, changes, now)
                 seq = loaded.instance.last_seq
             if key is not None:
                 session.add(RequestKeyRow(key=key, instance_id=loaded.instance.id, seq=seq,
@@ -255,6 +256,18 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
         raise TransitionRefused(refusal)
     crash_point("transition-committed", None)
     return changes
+
+
+def _withdraw_codes(session: Session, loaded: Loaded, changes: list[Change], now: pendulum.DateTime) -> None:
+    """A decision taken spends every live one-time code for it (samverkan.codes), in the same
+    transaction: a code in an old reminder can no longer touch a finished branch."""
+    for change in changes:
+        stage = loaded.definition.stage(change.node.stage)
+        if engine.kind_of(loaded.definition, stage, change.after.state) not in (StateKind.done, StateKind.failed):
+            continue
+        party = CodeRow.party.is_(None) if change.node.party is None else CodeRow.party == change.node.party
+        session.execute(update(CodeRow).where(CodeRow.instance_id == loaded.instance.id, CodeRow.stage == change.node.stage,
+                                              party, CodeRow.spent_at.is_(None)).values(spent_at=now, spent_how="withdrawn"))
 
 
 def _queue_notices(session: Session, loaded: Loaded, changes: list[Change], now: pendulum.DateTime) -> None:

@@ -11,6 +11,7 @@ MAX_EMAIL = 254  # the longest address SMTP can deliver (RFC 5321 path limit)
 MAX_SLUG = 63  # stage, party, state and field ids
 MAX_NAME = 200
 MAX_TOKEN = 200  # a real token is 47 characters
+MAX_CODE = 24  # a one-time code is 19 with its dashes: a form cannot even take a whole token
 MAX_REASON = 2000
 MAX_REFERENCE = 200
 MAX_FIELD_VALUE = 500
@@ -50,9 +51,24 @@ def _token_like(run: str) -> bool:
     return mixed and (len(run) >= 40 or any(c.isdigit() for c in run))
 
 
+# A one-time code (auth.new_code): four groups of four, or the sixteen together, with both
+# letters and digits (every code has both; words and dates do not take this shape).
+_CODE_SHAPED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{4}[- ]){3}[A-Za-z0-9]{4}(?![A-Za-z0-9])"
+                          r"|(?<![A-Za-z0-9])[A-Za-z0-9]{16}(?![A-Za-z0-9])")
+HIDDEN_CODE = "(engångskod dold)"
+
+
+def _code_like(run: str) -> bool:
+    body = run.replace("-", "").replace(" ", "")
+    mixed = any(c.isdigit() for c in body) and any(c.isalpha() for c in body)
+    return mixed and (body.isupper() if " " in run else True)  # spaced: as the code is printed
+
+
 def looks_like_token(text: str) -> bool:
-    """Whether `text` holds something shaped like a personal token, however it is spelled."""
-    return any(_token_like(m[0]) for m in _TOKEN_SHAPED.finditer(text))
+    """Whether `text` holds something shaped like a personal token or a one-time code, however
+    it is spelled."""
+    return any(_token_like(m[0]) for m in _TOKEN_SHAPED.finditer(text)) or \
+        any(_code_like(m[0]) for m in _CODE_SHAPED.finditer(text))
 
 
 # What free text a person gives for the record may not hold: control characters (a newline
@@ -81,8 +97,10 @@ MAX_ERROR_LINE = 500
 
 
 def mask_tokens(text: str) -> str:
-    """`text` with anything shaped like a personal token hidden: an error may be read by others."""
-    return _TOKEN_SHAPED.sub(lambda m: HIDDEN_TOKEN if _token_like(m[0]) else m[0], text)
+    """`text` with anything shaped like a personal token or a one-time code hidden: an error may
+    be read by others."""
+    text = _TOKEN_SHAPED.sub(lambda m: HIDDEN_TOKEN if _token_like(m[0]) else m[0], text)
+    return _CODE_SHAPED.sub(lambda m: HIDDEN_CODE if _code_like(m[0]) else m[0], text)
 
 
 def _escaped(char: str) -> str:

@@ -69,13 +69,10 @@ def delete_answer(flow_run_id: UUID, key: str) -> None:
 
 
 def waiting_answers(flow_run_id: UUID, prefix: str) -> list[tuple[str, str]]:
-    """Every answer to this run's forms still in Prefect, oldest form first: (key, raw)."""
+    """Every answer to this run's forms still in Prefect, in the order Prefect received them:
+    (key, raw). The server stamps `created`; no one can give an answer an earlier one. So the
+    first answer that shows a one-time code is its owner's, and spends it (samverkan.codes)."""
     with get_client(sync_client=True) as client:
         found = client.filter_flow_run_input(flow_run_id, key_prefix=f"suspended-{prefix}-", limit=100, exclude_keys=set())
-    answers = [(item.key, item.value) for item in found if item.key.endswith("-response")]
-    return sorted(answers, key=lambda pair: _number(pair[0]))
-
-
-def _number(key: str) -> int:
-    middle = key.removesuffix("-response").rsplit("-", 1)[-1]
-    return int(middle) if middle.isdigit() else 0
+    answers = sorted((item for item in found if item.key.endswith("-response")), key=lambda item: (item.created, item.key))
+    return [(item.key, item.value) for item in answers]

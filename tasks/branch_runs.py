@@ -9,7 +9,10 @@ import uuid
 from dataclasses import replace
 
 from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterTags
+from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState,
+                                           FlowRunFilterStateType, FlowRunFilterTags)
+from prefect.client.schemas.objects import StateType
+from prefect.utilities.urls import url_for
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
@@ -25,6 +28,7 @@ from samverkan.tasks.store import Snapshot, database
 BRANCH_DEPLOYMENT = "branch/samverkan"
 FORM = "beslut"  # a branch run's forms are beslut-1, beslut-2, …
 _PAGE = 200
+OPEN_RUN_TYPES = (StateType.PAUSED, StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING)
 
 
 def instance_tag(instance_id: str) -> str:
@@ -84,6 +88,17 @@ def observe_runs(client, instance_id: str) -> list[ObservedRun]:
         offset += _PAGE
 
 
+def form_link(instance_id: str, node: Node) -> str | None:
+    """The dashboard's page of the branch's open run, where its form waits; None if it has none
+    (or the dashboard's address is not known)."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=branch_tags(instance_id, node)),
+                                          state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(OPEN_RUN_TYPES)))),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+    return url_for(runs[0], url_type="ui") if runs else None
+
+
 def plan_for(snapshot: Snapshot) -> SyncPlan:
     with get_client(sync_client=True) as client:
         return plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
@@ -98,7 +113,14 @@ def sync_branch_runs(snapshot: Snapshot, refusals: dict[Node, str] | None = None
     idempotency key) and ended once (Prefect alone did not prevent two processes from each
     completing the same suspended run). The state is read again under the lock: the plan is
     made from what the store holds now, not from the snapshot. `refusals`: why the answer a
-    stranded run held was refused, for the form that replaces it."""
+    stranded run held was refused, for the form that replaces it.
+
+    Prefect is asked first without the lock: most passes find nothing to do, and a store
+    write (a decision being recorded) must not wait while a slow Prefect server answers."""
+    with database().read() as session:
+        first_look = plan_for(replace(snapshot, state=dict(load(session, snapshot.instance_id).state)))
+    if first_look.in_agreement:
+        return first_look
     with database().transaction() as session, get_client(sync_client=True) as client:
         current = load(session, snapshot.instance_id, lock=True)
         snapshot = replace(snapshot, state=dict(current.state))

@@ -7,6 +7,7 @@ run (tasks/stranded.py) all take an answer through `take_branch_answer` or
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 from prefect import task
@@ -15,12 +16,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from samverkan import instances
-from samverkan.actors import authenticate
 from samverkan.auth import Actor
 from samverkan.clock import clock_from_env
-from samverkan.decisions import CREDENTIALS, EMAIL, TOKEN, form_for, request_from_answer
+from samverkan.codes import answer_digest, redeem
+from samverkan.decisions import CODE, CREDENTIALS, form_for, request_from_answer
 from samverkan.engine import Change, TransitionRefused, TransitionRequest
-from samverkan.errors import SamverkanError
+from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.tasks.messages import form_refusal, one_line
 from samverkan.graph import Node
 from samverkan.store.models import RequestKeyRow, TransitionRow
@@ -52,24 +53,37 @@ def already_recorded(key: str) -> bool:
     raise TransitionRefused(refusal or "refused")
 
 
-def _branch_request(instance_id: str, node: Node, raw: str) -> tuple[TransitionRequest, Actor]:
+def _typed_code(raw: str) -> object:
+    """The code in an answer, read before anything else is checked: a code that was shown must
+    be spent whatever else is wrong with the answer."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return None
+    return answer.get(CODE) if isinstance(answer, dict) else None
+
+
+def _branch_request(key: str, instance_id: str, node: Node, raw: str) -> tuple[TransitionRequest, Actor]:
+    actor = redeem(database(), _typed_code(raw), instance_id, node, None, answer_digest(key, raw), clock_from_env())
     snapshot = read_snapshot(instance_id)
     form = form_for(snapshot.definition, node, snapshot.state[node])
     try:
         answer = answer_values(input_model(form, ""), raw)
     except ValidationError as error:
         raise SamverkanError(form_refusal(error)) from None
-    actor = authenticate(database(), answer[EMAIL], answer[TOKEN])
     answer = {name: value for name, value in answer.items() if name not in CREDENTIALS}
     return request_from_answer(snapshot.definition, form, answer, clock_from_env().now()), actor
 
 
-def _transition_request(overgang: Overgang, raw: str) -> tuple[TransitionRequest, Actor]:
+def _transition_request(run_id: UUID | str, key: str, overgang: Overgang, raw: str) -> tuple[TransitionRequest, Actor]:
+    request = transition_request(overgang)
+    node = Node(request.stage, request.party)
+    actor = redeem(database(), _typed_code(raw), overgang.instans, node, str(run_id), answer_digest(key, raw), clock_from_env())
     try:
-        answer = Bekraftelse.model_validate_json(raw)
+        Bekraftelse.model_validate_json(raw)
     except ValidationError as error:
         raise SamverkanError(form_refusal(error)) from None
-    return transition_request(overgang), authenticate(database(), answer.e_post, answer.personlig_kod)
+    return request, actor
 
 
 def _take(run_id: UUID | str, input_key: str, instance_id: str, make_request, record) -> tuple[list[Change], str | None]:
@@ -81,8 +95,10 @@ def _take(run_id: UUID | str, input_key: str, instance_id: str, make_request, re
     refusal = None
     try:
         if not already_recorded(key):
-            request, actor = make_request()
+            request, actor = make_request(key)
             changes = record(instance_id, request, actor, key)
+    except StoreUnavailable:
+        raise  # not a verdict: the answer stays in Prefect, and the run (or its recovery) takes it again
     except SamverkanError as error:
         refusal = _refusal_unless_recorded(key, error)
     delete_answer(UUID(str(run_id)), input_key)
@@ -104,14 +120,32 @@ def take_branch_answer(run_id: UUID | str, input_key: str, instance_id: str, nod
                        as_task: bool = True) -> tuple[list[Change], str | None]:
     """One answer to a branch's form (see `_take`)."""
     record = apply_transition_task if as_task else apply_transition
-    return _take(run_id, input_key, instance_id, lambda: _branch_request(instance_id, node, raw), record)
+    return _take(run_id, input_key, instance_id, lambda key: _branch_request(key, instance_id, node, raw), record)
 
 
 def take_transition_answer(run_id: UUID | str, input_key: str, overgang: Overgang, raw: str,
                            as_task: bool = True) -> tuple[list[Change], str | None]:
     """One confirmation of the transition deployment's request (see `_take`)."""
     record = apply_transition_task if as_task else apply_transition
-    return _take(run_id, input_key, overgang.instans, lambda: _transition_request(overgang, raw), record)
+    return _take(run_id, input_key, overgang.instans, lambda key: _transition_request(run_id, key, overgang, raw), record)
+
+
+def take_transition_answers(run_id: UUID | str, overgang: Overgang, answers: list[tuple[str, str]],
+                            as_task: bool = True) -> tuple[list[Change], str | None]:
+    """Every confirmation waiting for a transition run, in the order Prefect received them; each
+    is taken (so every code shown is spent). The first one recorded decides; else the first
+    refusal is what the run tells."""
+    recorded: tuple[list[Change], None] | None = None
+    first_refusal = None
+    for key, raw in answers:
+        changes, refusal = take_transition_answer(run_id, key, overgang, raw, as_task)
+        if refusal is None and recorded is None:
+            recorded = (changes, None)
+        elif refusal is not None and first_refusal is None:
+            first_refusal = refusal
+    if recorded is not None:
+        return recorded
+    return [], first_refusal or "ingen bekräftelse gavs"
 
 
 def describe(changes: list[Change]) -> str:

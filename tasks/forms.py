@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from samverkan.clock import clock_from_env, parse_moment
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_EMAIL, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, MAX_TOKEN
+from samverkan.text import MAX_CODE, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG
 from samverkan.decisions import OUTCOME, Form, FormField, form_description, form_for
 from samverkan.graph import Node
 from samverkan.tasks.store import Snapshot
@@ -80,12 +80,12 @@ class Overgang(BaseModel):
 
 
 class Bekraftelse(RunInput):
-    """The transition deployment's confirmation: who asks, proven by their personal token."""
+    """The transition deployment's confirmation: a one-time code issued for this very run
+    (samverkan.codes), which says who asks. Never a personal token."""
 
-    e_post: str = Field(title="Din e-postadress", max_length=MAX_EMAIL)
-    personlig_kod: str = Field(title="Din personliga kod", max_length=MAX_TOKEN,
-                               description="Koden (svk_…) som kansliet har gett dig. Den raderas ur Prefect så snart beslutet är registrerat.",
-                               json_schema_extra={"format": "password", "writeOnly": True})
+    engangskod: str = Field(title="Engångskod för den här körningen", max_length=MAX_CODE,
+                            description="16 tecken, t.ex. 7KQ2-…, från kansliet. Den gäller bara den här körningen och bara en gång.",
+                            json_schema_extra={"format": "password", "writeOnly": True})
 
 
 def transition_request(overgang: Overgang) -> TransitionRequest:

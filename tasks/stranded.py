@@ -26,7 +26,7 @@ from samverkan.graph import Node
 from samverkan.sync import parse_run_key
 from samverkan.tasks.answers import delete_answer, waiting_answers
 from samverkan.tasks.branch_runs import BRANCH_DEPLOYMENT, FORM, _end_once, instance_tag, stranded
-from samverkan.tasks.decisions import describe, take_branch_answer, take_transition_answer
+from samverkan.tasks.decisions import describe, take_branch_answer, take_transition_answers
 from samverkan.tasks.forms import Overgang
 from samverkan.tasks.messages import one_line
 
@@ -187,11 +187,11 @@ def _finish_transition(run, stranded_run: bool) -> str:
     except ValueError as error:
         outcome, said = Failed(message="Avvisat: ogiltiga parametrar"), f"ogiltiga parametrar ({one_line(error)[:200]})"
         overgang = None
-    for key, raw in answers:
-        if overgang is None or key != answers[-1][0]:  # a transition run takes one confirmation; nothing else
+    if overgang is None:
+        for key, _ in answers:
             delete_answer(uuid.UUID(str(run.id)), key)
-            continue
-        changes, refusal = take_transition_answer(run.id, key, overgang, raw, as_task=False)
+    elif answers:
+        changes, refusal = take_transition_answers(run.id, overgang, answers, as_task=False)
         if refusal:
             outcome, said = Failed(message=f"Avvisat: {refusal}"), f"bekräftelsen avvisades ({refusal})"
         else:

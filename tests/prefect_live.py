@@ -143,6 +143,16 @@ def latest_states(instance: str = INSTANCE, stage: str = "adoption") -> dict[str
     return {party: runs[-1].state_type.value for party, runs in branch_runs(instance, stage).items()}
 
 
+def form_code(env: dict[str, str], token: str, party: str | None, stage: str = "adoption", run: object = None,
+              instance: str = INSTANCE) -> str:
+    """A one-time code for the office (whose `token` the command line takes), for one form:
+    a branch's (its party), or with `run` a transition run's confirmation."""
+    args = ["token", "code", OFFICE, "--instance", instance, "--stage", stage]
+    args += ["--party", party] if party else []
+    args += ["--run", str(run)] if run else []
+    return cli_here({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}, *args).stdout.strip().splitlines()[-1]
+
+
 def resume(run_id, answer: dict, timeout: float = 20) -> None:
     """Resume with input; a run that has only just suspended may not have saved its form's
     schema yet ("Run input schema not found"), so that one error is retried."""
@@ -202,7 +212,7 @@ def pause_key(run_id) -> str | None:
 
 def _events(client, match: dict) -> list[dict]:
     """Every event in Prefect's feed that `match` selects (its event filter), all pages."""
-    body = client._client.post("/events/filter", json={"filter": {**match, "occurred": {"since": "2000-01-01T00:00:00Z"}},
+    body = client._client.post("/events/filter", json={"filter": {"occurred": {"since": "2000-01-01T00:00:00Z"}, **match},
                                                         "limit": 50}).json()
     found = list(body["events"])
     while body.get("next_page"):

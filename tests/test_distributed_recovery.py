@@ -23,7 +23,7 @@ from samverkan.graph import Node
 from samverkan.instances import load
 from samverkan.store.database import Database
 from tests.distributed import Workers, deploy, watching
-from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, cli_here, resume, store_before_adoption, wait_for
+from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, cli_here, form_code, resume, store_before_adoption, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.xdist_group("prefect")]
 
@@ -47,11 +47,12 @@ def body(party: str) -> str:
     return "Regionfullmäktige" if party == "region-vasterbotten" else "Kommunfullmäktige"
 
 
-def answer(token: str, party: str, outcome: str, paragraph: str) -> dict:
+def answer(env: dict[str, str], token: str, party: str, outcome: str, paragraph: str) -> dict:
+    code = form_code(env, token, party)  # each answer spends its code, so each gets its own
     if outcome == PREPARE:
-        return {"utfall": PREPARE, "e_post": OFFICE, "personlig_kod": token}
+        return {"utfall": PREPARE, "engangskod": code}
     return {"utfall": ADOPT, "decision_date": today(), "decision_body": body(party), "paragraph": paragraph,
-            "agreement_outcome": "antagen", "contract_outcome": "antaget", "e_post": OFFICE, "personlig_kod": token}
+            "agreement_outcome": "antagen", "contract_outcome": "antaget", "engangskod": code}
 
 
 def store_state(url: str, party: str) -> str:
@@ -120,7 +121,7 @@ def test_no_decision_is_lost_when_workers_die(tmp_path):
                 wait_for("16 branch runs waiting", lambda: len([p for p, r in branch_runs().items() if r[-1].state_type.value == "PAUSED"]) == 16,
                          timeout=120, log=log)
                 # One decision through a form, one through the command line, with no one killed.
-                resume(branch_runs()["asele"][-1].id, answer(token, "asele", ADOPT, "§101"))
+                resume(branch_runs()["asele"][-1].id, answer(env, token, "asele", ADOPT, "§101"))
                 actor = {**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}
                 cli_here(actor, "transition", INSTANCE, "adoption", "--party", "vannas", "--to", "adopted", "--reference", "§102",
                          "--field", f"decision_date={today()}", "--field", "decision_body=Kommunfullmäktige",
@@ -134,7 +135,7 @@ def test_no_decision_is_lost_when_workers_die(tmp_path):
                 for number, (party, outcome, expected) in enumerate(plan[:ROUNDS], start=1):
                     waiting = branch_runs()[party][-1]
                     assert waiting.state_type.value == "PAUSED", (party, waiting.state_type)
-                    resume(waiting.id, answer(token, party, outcome, f"§{200 + number}"))
+                    resume(waiting.id, answer(env, token, party, outcome, f"§{200 + number}"))
                     time.sleep(rng.uniform(0, KILL_WITHIN))
                     with get_client(sync_client=True) as client:
                         run = client.read_flow_run(waiting.id)

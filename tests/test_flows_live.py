@@ -13,7 +13,7 @@ from prefect import get_client
 from prefect.states import Cancelled
 
 from tests.browser import open_artifact
-from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli_here, everything_prefect_keeps, latest_states, pause_key,
+from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli_here, everything_prefect_keeps, form_code, latest_states, pause_key,
                                 resume, run_logs, serving, store_before_adoption, transition_events, wait_for)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -21,10 +21,9 @@ pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 SIXTEEN = 16
 
 
-def adoption_answer(token: str, paragraph: str = "§201", day: str = "2026-11-20", **changes) -> dict:
+def adoption_answer(code: str, paragraph: str = "§201", day: str = "2026-11-20", **changes) -> dict:
     answer = {"utfall": "Registrera antagande (Antaget)", "decision_date": day, "decision_body": "Kommunfullmäktige",
-              "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget",
-              "e_post": OFFICE, "personlig_kod": token}
+              "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget", "engangskod": code}
     answer.update(changes)
     return answer
 
@@ -61,7 +60,7 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     # Three decisions through the forms.
     formed = ["asele", "vannas", "skelleftea"]
     for number, party in enumerate(formed, start=1):
-        resume(runs[party][0].id, adoption_answer(token, paragraph=f"§{150 + number}"))
+        resume(runs[party][0].id, adoption_answer(form_code(env, token, party), paragraph=f"§{150 + number}"))
     wait_for("three form decisions recorded", lambda: all(_store_state(env, p) == "adopted" for p in formed), log=log)
     wait_for("their runs completed", lambda: all(latest_states()[p] == "COMPLETED" for p in formed), log=log)
 
@@ -69,10 +68,11 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     storuman = runs["storuman"][0].id
     audit_before = cli_here(env, "audit", INSTANCE, "--format", "json").stdout
     bad_answers = [
-        ("wrong token", adoption_answer("svk_" + "x" * 43), "not a valid token"),
-        ("future date", adoption_answer(token, day="2027-02-01"), "future"),
-        ("no paragraph", adoption_answer(token, paragraph=""), "paragraph"),
-        ("wrong body", adoption_answer(token, decision_body="Kommunstyrelsen"), "decision_body"),
+        ("wrong code", adoption_answer("7KQ2-XXXX-XXXX-XXXX"), "engångskoden gäller inte"),
+        ("another party's code", adoption_answer(form_code(env, token, "sorsele")), "hör till ett annat beslut"),
+        ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "future"),
+        ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "paragraph"),
+        ("wrong body", adoption_answer(form_code(env, token, "storuman"), decision_body="Kommunstyrelsen"), "decision_body"),
     ]
     for attempt, (what, answer, reason) in enumerate(bad_answers, start=2):
         resume(storuman, answer)
@@ -80,7 +80,10 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
         wait_for(f"the reason for the {what} in the run's log", lambda: reason in run_logs(storuman), timeout=20, log=log)
     # A forged time (a field the form does not have) does not even reach the flow.
     with pytest.raises(Exception, match="(?i)422|valid|additional"):
-        resume(storuman, {**adoption_answer(token), "at": "2026-01-01T00:00:00"})
+        resume(storuman, {**adoption_answer("7KQ2-XXXX-XXXX-XXXX"), "at": "2026-01-01T00:00:00"})
+    # Nor does a personal token: the code's field is too short to hold one.
+    with pytest.raises(Exception, match="(?i)422|valid|long"):
+        resume(storuman, adoption_answer(token))
     assert cli_here(env, "audit", INSTANCE, "--format", "json").stdout == audit_before
     assert _store_state(env, "storuman") == "ready"
 
@@ -112,14 +115,14 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
         assert name in matrix
     assert "§151" in matrix
 
-    # The transition deployment: any transition from the UI, confirmed with the token in a form.
+    # The transition deployment: any transition from the UI, confirmed with a code for that run.
     with get_client(sync_client=True) as client:  # what the UI's Run button does
         deployment = client.read_deployment_by_name("transition/samverkan")
         signing = client.create_flow_run_from_deployment(deployment.id, parameters={"overgang": {
             "instans": INSTANCE, "steg": "signing", "part": "asele", "till": "done", "datum": "2026-11-23",
             "kommentar": "Undertecknat digitalt"}})
     wait_for("the transition run asking for confirmation", lambda: pause_key(signing.id) == "bekraftelse-1", log=log)
-    resume(signing.id, {"e_post": OFFICE, "personlig_kod": token})
+    resume(signing.id, {"engangskod": form_code(env, token, "asele", stage="signing", run=signing.id)})
     # Signing goes party by party: Åsele's is recorded, the stage waits for the others.
     wait_for("Åsele's signing recorded", lambda: _stage_state(env, "signing", "asele") == "done", log=log)
     assert _stage_state(env, "signing") != "done"
@@ -137,7 +140,8 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     audit = json.loads(cli_here(env, "audit", INSTANCE, "--format", "json").stdout)["transitions"]
     applied = {t["seq"] for t in audit if t["outcome"] == "applied"}
     def all_events():
-        found = transition_events()
+        found = [e for e in transition_events()  # this instance's: the session's server holds other tests' too
+                 if e["resource"]["prefect.resource.id"] == f"samverkan.instance.{INSTANCE}"]
         return found if {event["payload"]["seq"] for event in found} == applied else None
 
     events = wait_for("an event per applied transition", all_events, log=log)

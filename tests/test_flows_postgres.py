@@ -16,7 +16,7 @@ from contextlib import ExitStack
 import pytest
 
 from tests.databases import postgres_schema
-from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, cli_here, resume, serving, store_before_adoption, wait_for
+from tests.prefect_live import INSTANCE, OFFICE, branch_runs, cli, cli_here, form_code, resume, serving, store_before_adoption, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.xdist_group("prefect")]
 
@@ -38,10 +38,9 @@ def on_postgres(tmp_path, prefect_server_postgres):
         yield env
 
 
-def adoption_answer(token: str, paragraph: str) -> dict:
+def adoption_answer(code: str, paragraph: str) -> dict:
     return {"utfall": "Registrera antagande (Antaget)", "decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige",
-            "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget",
-            "e_post": OFFICE, "personlig_kod": token}
+            "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget", "engangskod": code}
 
 
 def _states() -> dict[str, list[str]]:
@@ -70,7 +69,7 @@ def test_two_serving_processes_on_postgres(on_postgres, tmp_path):
 
         # A few decisions through the forms: each resumed run is picked up by one of the two.
         for number, party in enumerate(BY_FORM, start=1):
-            resume(runs[party].id, adoption_answer(token, f"§{150 + number}"))
+            resume(runs[party].id, adoption_answer(form_code(env, token, party), f"§{150 + number}"))
 
         # The rest through the command line; the watchers end their runs.
         actor = {**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}

@@ -281,18 +281,31 @@ def test_an_invalid_address_is_refused(default_definition):
     assert "sender address" in line
 
 
-@pytest.mark.parametrize("where", ["party_name", "stage_name", "recipient", "sender"])
-def test_a_line_break_meant_for_a_header_is_refused_not_stripped(default_definition, where):
-    evil = "Umeå kommun\r\nBcc: x@example.org"
-    facts = node_facts(default_definition)
-    recipient, sender = Recipient("kommunsekreterare@vannas.example.org", "Kommunsekreterare"), SENDER
+@pytest.mark.parametrize("where", ["party_name", "stage_name", "recipient"])
+def test_a_line_break_meant_for_a_header_never_reaches_one_and_silences_nothing(default_definition, where):
+    """A name from the definition or the record with a line break, an escape or a bidi override
+    (one `validate` refuses now, or one stored before) is made inert: the message still goes,
+    with no header injected and nothing that could drive a terminal or reorder the text."""
+    evil = "Umeå kommun\r\nBcc: x@example.org\x1b[31m\u202e"
+    facts = node_facts(default_definition, escalated_to=["Kansliet"])
+    recipient = Recipient("kommunsekreterare@vannas.example.org", "Kommunsekreterare")
     if where in facts:
         facts[where] = evil
-    elif where == "recipient":
-        recipient = Recipient("kommunsekreterare@vannas.example.org", evil)
     else:
-        sender = Recipient("samverkan@region-vasterbotten.example.org", evil)
-    line = _refused(notice(facts, recipient=recipient), sender=sender)
+        recipient = Recipient("kommunsekreterare@vannas.example.org", evil)
+    rendered = render(notice(facts, NoticeKind.escalation, recipient=recipient), SENDER, NOW)
+    raw = rendered.as_bytes(policy=email.policy.SMTP)
+    assert not re.search(rb"^Bcc:", raw_headers(raw), re.MULTILINE) and b"\x1b" not in raw
+    raw, message = parsed(rendered)
+    text = message.get_body(("plain",)).get_content()
+    assert "\x1b" not in text and "\u202e" not in text and "\u202e" not in message["Subject"]
+    if where == "party_name":
+        assert "Umeå kommun Bcc: x@example.org" in message["Subject"]
+
+
+def test_a_line_break_in_the_senders_name_is_refused(default_definition):
+    line = _refused(notice(node_facts(default_definition)),
+                    sender=Recipient("samverkan@region-vasterbotten.example.org", "Samverkan\r\nBcc: x@example.org"))
     assert "control character" in line and "refused" in line
 
 

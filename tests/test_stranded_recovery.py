@@ -18,7 +18,7 @@ from prefect.states import Crashed, Running
 
 from samverkan.process_definitions import DEFAULT_DEFINITION
 from samverkan.tasks.liveness import PROCESS_LABEL, this_machine
-from tests.prefect_live import HISTORY, OFFICE, branch_runs, cli, cli_here, register_deployments, resume
+from tests.prefect_live import HISTORY, OFFICE, branch_runs, cli, cli_here, form_code, register_deployments, resume
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -27,10 +27,9 @@ import itertools
 _NUMBERS = itertools.count(1)
 
 
-def adoption(token: str, paragraph: str) -> dict:
+def adoption(code: str, paragraph: str) -> dict:
     return {"utfall": "Registrera antagande (Antaget)", "decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige",
-            "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget",
-            "e_post": OFFICE, "personlig_kod": token}
+            "paragraph": paragraph, "agreement_outcome": "antagen", "contract_outcome": "antaget", "engangskod": code}
 
 
 def dead_process_label() -> str:
@@ -80,7 +79,7 @@ def test_an_answer_left_in_a_run_whose_process_died_is_recorded_once(store):
 
     # Umeå's form is answered; the run is picked up, its process labels it and dies.
     umea = runs["umea"][-1]
-    resume(umea.id, adoption(token, "§301"))
+    resume(umea.id, adoption(form_code(env, token, "umea", instance=instance), "§301"))
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(umea.id, Running(), force=True)
         client.update_flow_run_labels(umea.id, {PROCESS_LABEL: dead_process_label()})
@@ -137,7 +136,7 @@ def test_an_answer_left_in_a_run_that_crashed_is_recorded_once(store):
 
     process_flow(instance)
     lycksele = branch_runs(instance)["lycksele"][-1]
-    resume(lycksele.id, adoption(token, "§303"))
+    resume(lycksele.id, adoption(form_code(env, token, "lycksele", instance=instance), "§303"))
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(lycksele.id, Running(), force=True)
         client.set_flow_run_state(lycksele.id, Crashed(message="worker killed"), force=True)

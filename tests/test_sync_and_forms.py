@@ -6,7 +6,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from samverkan.decisions import CREDENTIALS, EMAIL, OUTCOME, TOKEN, form_for, request_from_answer
+from samverkan.decisions import CODE, CREDENTIALS, OUTCOME, form_for, request_from_answer
 from samverkan.engine import TransitionRequest, decide, start
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
@@ -82,7 +82,9 @@ def test_the_adoption_form_offers_the_lifecycles_steps_and_prefills_the_decision
     state = {n: s for n, s in _ready_adoption(definition).items()}
     form = form_for(definition, node, state[node])
     ids = [f.id for f in form.fields]
-    assert ids[0] == OUTCOME and ids[-2:] == [EMAIL, TOKEN] and form.field(TOKEN).secret
+    assert ids[0] == OUTCOME and ids[-1] == CODE and form.field(CODE).secret
+    # The form asks for a one-time code, never a personal token: a token does not even fit.
+    assert "e_post" not in ids and form.field(CODE).max_length < 47
     assert {"decision_date", "decision_body", "paragraph", "agreement_outcome", "contract_outcome"} <= set(ids)
     assert form.field("decision_body").default == "Kommunfullmäktige"
     assert form.outcomes["Registrera antagande (Antaget)"] == "adopted"

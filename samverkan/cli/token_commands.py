@@ -1,17 +1,20 @@
-"""`samverkan token issue|revoke|recover`: personal tokens, issued by the director's office."""
+"""`samverkan token issue|revoke|recover|code`: personal tokens and one-time codes, issued by the
+director's office."""
 
 from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated
+import uuid
+from typing import Annotated, Optional
 
 import typer
 
-from samverkan.text import MAX_EMAIL
+from samverkan.errors import SamverkanError
+from samverkan.text import MAX_EMAIL, shown
 
 from . import context
-from .args import checked_name, checked_text
+from .args import checked_instance, checked_name, checked_slug, checked_text
 from .grant_args import NameOpt, PartyOpt, RoleOpt, StageOpt, checked_grant
 from .instance_commands import ActorOpt, TokenOpt
 
@@ -59,6 +62,48 @@ def revoke(
         tokens, roles = revoke_actor(db, email, context.actor(db, actor, token), context.clock(), keep_roles)
     kept = " Behörigheterna finns kvar." if keep_roles else f" Drog in {roles} behörighet(er)."
     print(f"Återkallade {tokens} token för {email.strip().lower()}.{kept}")
+
+
+@app.command("code")
+def code(
+    email: Annotated[str, typer.Argument(help="Who gets the code: their e-mail address.")],
+    instance: Annotated[str, typer.Option("--instance", help="The process instance.")],
+    stage: Annotated[str, typer.Option("--stage", help="The stage the decision is on.")],
+    party: Annotated[Optional[str], typer.Option("--party", help="The party, for a branch of a parallel stage.")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="A transition deployment's run id: the code is good only there.")] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=90, help="How long it is valid.")] = 28,
+    actor: ActorOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Issue a one-time code (printed once) for one decision, for a form in the dashboard: a
+    branch's form, or with --run the transition deployment's confirmation. The holder's roles
+    must permit the decision; the first use spends it."""
+    from samverkan.actors import normalize_email
+    from samverkan.codes import issue as issue_code
+    from samverkan.graph import Node
+
+    email = normalize_email(checked_text(email, "EMAIL", MAX_EMAIL), "EMAIL")
+    instance = checked_instance(instance, "--instance")
+    node = Node(checked_slug(stage, "--stage"), checked_slug(party, "--party"))
+    run = _run_id(run)
+    actor, token = context.credentials(actor, token)
+    with context.database() as db:
+        issuer = context.actor(db, actor, token)
+        if not issuer.is_director_office:
+            raise SamverkanError("only the director's office issues one-time codes: give --actor and --token of someone in it")
+        new = issue_code(db, email, instance, node, context.clock(), issuer.email, run, days)
+    where = f"körningen {run}" if run else f"{node.key} i {instance}"
+    print(f"Engångskod för {email}, för {where}, giltig i {days} dagar; visas bara nu:")
+    print(new)
+
+
+def _run_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise SamverkanError(f"--run: {shown(value, 60)} is not a run id (a UUID, as the dashboard shows it)") from None
 
 
 @app.command("recover")

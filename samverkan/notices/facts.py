@@ -20,7 +20,7 @@ from samverkan.rejections import rejections
 from samverkan.status import StatusRow
 from samverkan.text import in_sentence
 
-from .model import NoticeKind
+from .model import ACTION_KINDS, NoticeKind
 
 if TYPE_CHECKING:
     from .policy import Evaluation
@@ -98,6 +98,8 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "record": [],
         "outcome": None,
         "outcome_failed": False,
+        # A reminder to a party about its branch says how to act: its form, with a one-time code.
+        "form_code": node.party is not None and kind.value in ACTION_KINDS,
     }
     if kind is NoticeKind.confirmation:
         names = {f.id: f.name for f in stage.record}

@@ -25,6 +25,22 @@ class NoticeKind(StrEnum):
     digest = "digest"  # the weekly digest to the director's office
 
 
+# Where a message says how to act on a branch, the one-time code and the link to the branch's
+# form are put in when it is sent, never when it is queued: the outbox keeps its bytes, and a
+# code is stored only as a hash (samverkan.codes). Each mark is one word, so wrapping keeps it.
+CODE_MARK = "%%ENGANGSKOD%%"
+FORM_MARK = "%%FORMULAR%%"
+@dataclass(frozen=True)
+class Credentials:
+    """What a message that says how to act gets as it is sent."""
+
+    code: str | None  # None: the recipient holds no role that may decide the branch
+    form_url: str | None  # None: the branch's form is not known where this is sent from
+
+
+# The kinds that ask a party to act on its branch: they carry a code for its form.
+ACTION_KINDS = frozenset({"ready", "before", "on-day", "overdue"})
+
 # The kinds that are about an open node's deadline: pointless once the node is finished.
 DEADLINE_KINDS = frozenset({NoticeKind.ready, NoticeKind.before, NoticeKind.on_day, NoticeKind.overdue, NoticeKind.escalation})
 

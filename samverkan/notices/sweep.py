@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 import pendulum
@@ -20,6 +21,9 @@ from samverkan.calendar import TIMEZONE, is_business_day
 from samverkan.clock import Clock
 from samverkan.engine import InstanceState
 from samverkan.errors import SamverkanError
+from samverkan import codes
+from samverkan.actors import normalize_email
+from samverkan.graph import Node
 from samverkan.instances import Loaded, load
 from samverkan.planner import Plan
 from samverkan.process_definitions.model import Definition
@@ -29,7 +33,7 @@ from samverkan.store.models import InstanceRow, NoticeRow
 from samverkan.text import safe_line
 
 from . import outbox
-from .model import Notice
+from .model import Credentials, Notice
 from .outbox import Outcome, Result
 from .policy import Evaluation, due_notices, evaluate, pointless
 
@@ -78,10 +82,32 @@ class Sender(Protocol):
     def prepare(self, notice: Notice, now: pendulum.DateTime) -> tuple[bytes, str]:
         """The message as it will be sent, and its Message-ID; a SamverkanError if it cannot be made."""
 
-    async def send(self, notice: Notice, now: pendulum.DateTime, message: bytes | None) -> SendResult:
-        """Send the prepared message (or prepare it now, when it has none)."""
+    async def send(self, notice: Notice, now: pendulum.DateTime, message: bytes | None,
+                   credentials: Credentials | None = None) -> SendResult:
+        """Send the prepared message (or prepare it now, when it has none), with `credentials`
+        put in where it says how to act."""
 
     async def close(self) -> None: ...
+
+
+# Where the branch's waiting form is, for a message that says how to act: given by the shell
+# that knows the dashboard (the sweep flow asks Prefect); None where none is known.
+FormLinks = Callable[[str, Node], "str | None"]
+
+
+def credentials_for(db: Database, notice: Notice, now: pendulum.DateTime, form_links: FormLinks | None) -> Credentials:
+    """A new one-time code for the recipient (if their roles permit the branch: samverkan.codes)
+    and the address of the branch's form, for one send of `notice`."""
+    node = Node(notice.stage, notice.party or None)
+    code = None
+    if notice.recipient is not None:
+        try:
+            email = normalize_email(notice.recipient.email, "recipient")
+            with db.transaction() as session:
+                code = codes.issue_in(session, email, notice.instance_id, node, now, f"påminnelse {notice.kind_label}")
+        except SamverkanError:
+            code = None  # an address no actor can have: the message says how to get a code
+    return Credentials(code, form_links(notice.instance_id, node) if form_links else None)
 
 
 @dataclass
@@ -173,7 +199,7 @@ def sweeper_name() -> str:
 
 
 async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None = None,
-                      batch: int = 50, plans: Plans | None = None) -> None:
+                      batch: int = 50, plans: Plans | None = None, form_links: FormLinks | None = None) -> None:
     """Send what is due in the outbox; every outcome recorded, none lost. `plans`: what the
     queueing planned, reused where the instance has not changed since."""
     now = report.now
@@ -203,7 +229,7 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
             # Stop sending what the lease no longer covers: another sweep may have taken it over.
             lease = outbox.lease_seconds()  # 0: no lease (one sweep at a time, as in tests)
             lease_ends = claimed_at.add(seconds=lease - min(LEASE_MARGIN_SECONDS, lease / 10)) if lease else None
-            await _send_batch(db, ev, sender, claimed, report, who, lease_ends, breaker)
+            await _send_batch(db, ev, sender, claimed, report, who, lease_ends, breaker, form_links)
             if breaker.open:
                 report.stopped = (f"e-postservern gick inte att nå {breaker.in_a_row} gånger i rad ({breaker.reason}); "
                                   "resten av utskicken väntar kvar i kön till nästa utskick")
@@ -213,7 +239,8 @@ async def deliver_due(db: Database, clock: Clock, sender: Sender, report: SweepR
 
 
 async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: list[tuple[int, Notice, bytes | None]],
-                      report: SweepReport, who: str, lease_ends: pendulum.DateTime | None, breaker: Breaker | None = None) -> None:
+                      report: SweepReport, who: str, lease_ends: pendulum.DateTime | None, breaker: Breaker | None = None,
+                      form_links: FormLinks | None = None) -> None:
     """Send the claimed notices; a recorder commits outcomes as they come (group commit, in a
     thread, while sending goes on), so a crash can forget at most the few sent meanwhile."""
     pending: list[Outcome] = []
@@ -248,7 +275,10 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                     if breaker is not None and breaker.open:
                         result = SendResult(Result.retry, f"inte försökt: e-postservern svarade inte ({breaker.reason})")
                     else:
-                        result = await sender.send(notice, ev.now, message)
+                        credentials = None
+                        if notice.facts.get("form_code"):
+                            credentials = await asyncio.to_thread(credentials_for, db, notice, ev.now, form_links)
+                        result = await sender.send(notice, ev.now, message, credentials)
                         if breaker is not None:
                             breaker.saw(result)
         except Exception as error:  # noqa: BLE001 - one notice's trouble must not cost the others their record
@@ -287,7 +317,7 @@ def due_for_sending(db: Database, now: pendulum.DateTime, instance_id: str | Non
 
 
 def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | None = None, dry_run: bool = False,
-          deliver: bool = True) -> SweepReport:
+          deliver: bool = True, form_links: FormLinks | None = None) -> SweepReport:
     """Queue, then deliver: what `samverkan sweep` and the sweep deployment run."""
     report = SweepReport(now=clock.now())
     plans = Plans()
@@ -298,14 +328,14 @@ def sweep(db: Database, clock: Clock, sender: Sender | None, instance_id: str | 
     if deliver:
         if sender is None:
             raise SamverkanError("no mail server configured: set SAMVERKAN_SMTP_HOST and SAMVERKAN_SMTP_FROM (see README)")
-        run_async(_deliver_and_close(db, clock, sender, report, instance_id, plans))
+        run_async(_deliver_and_close(db, clock, sender, report, instance_id, plans, form_links))
     return report
 
 
 async def _deliver_and_close(db: Database, clock: Clock, sender: Sender, report: SweepReport, instance_id: str | None,
-                             plans: Plans) -> None:
+                             plans: Plans, form_links: FormLinks | None = None) -> None:
     try:
-        await deliver_due(db, clock, sender, report, instance_id, plans=plans)
+        await deliver_due(db, clock, sender, report, instance_id, plans=plans, form_links=form_links)
     finally:
         await sender.close()
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from samverkan.errors import SamverkanError
+from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.faults import crash_point
 
 if TYPE_CHECKING:  # Alembic is imported only where migrations run: a current database needs none of it
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # Alembic is imported only where migrations run: a current da
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions; a test holds it equal to Alembic's own head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 VERSION_TABLE = "alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -346,7 +346,7 @@ def database_error(error: BaseException, where: str | None, committing: bool = F
     if isinstance(original, sqlite3.Error):
         name = getattr(original, "sqlite_errorname", "") or ""
         if name.startswith("SQLITE_FULL"):
-            return SamverkanError(f"{db} is full: the disk has no room left; free some space and try again (nothing was changed)")
+            return StoreUnavailable(f"{db} is full: the disk has no room left; free some space and try again (nothing was changed)")
         if name.startswith("SQLITE_READONLY"):
             return SamverkanError(f"{db} is read-only: check the permissions of its file and folder "
                                   "(SQLite also writes FILE-wal and FILE-shm beside it); nothing was changed")
@@ -356,14 +356,14 @@ def database_error(error: BaseException, where: str | None, committing: bool = F
         if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             return SamverkanError(f"{db} is damaged ({detail}): restore it from a backup; nothing was changed")
         if name.startswith("SQLITE_IOERR"):
-            return SamverkanError(f"{db}: disk I/O error: the disk may be full, failing or gone; check it (nothing was changed)")
+            return StoreUnavailable(f"{db}: disk I/O error: the disk may be full, failing or gone; check it (nothing was changed)")
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return SamverkanError(f"{db} is busy: another process has held its write lock for over "
+            return StoreUnavailable(f"{db} is busy: another process has held its write lock for over "
                                   f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; try again later (nothing was changed)")
         return SamverkanError(f"{db} failed: {detail} (nothing was changed)")
     state = getattr(original, "sqlstate", None) or ""
     if state == "53100":
-        return SamverkanError(f"{db} is full: the server's disk has no room left; nothing was changed")
+        return StoreUnavailable(f"{db} is full: the server's disk has no room left; nothing was changed")
     if state == "25006":
         return SamverkanError(f"{db} is read-only (a standby server, or read-only by its settings); nothing was changed")
     if state.startswith(("XX001", "XX002")):
@@ -374,7 +374,7 @@ def database_error(error: BaseException, where: str | None, committing: bool = F
         if committing:  # the server may have committed before the connection broke
             return SamverkanError(f"lost the connection to {db} while committing: it may or may not be recorded; "
                                   "check with `samverkan audit` before trying again")
-        return SamverkanError(f"lost the connection to {db} ({detail}); nothing was changed, try again")
+        return StoreUnavailable(f"lost the connection to {db} ({detail}); nothing was changed, try again")
     if isinstance(error, OperationalError) and not state:
         return SamverkanError(f"cannot open {db}: {detail}")
     return SamverkanError(f"{db} failed: {detail} (nothing was changed)")

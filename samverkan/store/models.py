@@ -146,6 +146,31 @@ class TokenRow(Base):
     revoked_at: Mapped[dt.datetime | None]
 
 
+class CodeRow(Base):
+    """A one-time code: the only credential a form takes. Bound to one decision (an instance's
+    node, and for the transition deployment one run), held by one actor, stored as a hash.
+    Spent by its first presentation, whatever the answer's fate, so a code read from Prefect
+    is worth nothing; `spent_for` lets only that same answer (its run, input and content),
+    retried after a crash, through again."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (Index("ix_one_time_codes_node", "instance_id", "stage", "party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(63))
+    party: Mapped[str | None] = mapped_column(String(63))
+    run_id: Mapped[str | None] = mapped_column(String(64))  # only the transition deployment's run
+    issued_at: Mapped[dt.datetime]
+    issued_by: Mapped[str] = mapped_column(String(320))
+    expires_at: Mapped[dt.datetime]
+    spent_at: Mapped[dt.datetime | None]
+    spent_how: Mapped[str | None] = mapped_column(String(16))  # used | elsewhere | withdrawn
+    spent_for: Mapped[str | None] = mapped_column(String(64))  # sha256 of the answer that spent it
+
+
 class SettingRow(Base):
     """The store's own settings; `clock` says whether its record is real ("live") or simulated."""
 

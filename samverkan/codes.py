@@ -1,0 +1,138 @@
+"""One-time codes: the credential a form takes, so that a personal token is never typed where
+Prefect keeps it (docs/security.md, "The forms").
+
+A code is bound to one decision (an instance's stage, or one party's branch of it; for the
+transition deployment also one run), held by one actor whose roles must still permit that
+decision, stored as a hash, and valid for a few weeks. Its first presentation spends it,
+whatever becomes of the answer: a code a viewer reads in Prefect has been spent by the time
+it can be read, and only that same answer, retried after a crash, passes with it again. A
+code shown anywhere it does not belong is spent as well, for it has been seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pendulum
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from samverkan.actors import actor_of
+from samverkan.auth import Actor, code_hash, may_transition, new_code, token_hash
+from samverkan.clock import Clock
+from samverkan.errors import SamverkanError
+from samverkan.graph import Node
+from samverkan.instances import load
+from samverkan.store.clock_mode import write_time
+from samverkan.store.database import Database
+from samverkan.store.models import ActorRow, AuthorityEventRow, CodeRow, TokenRow
+from samverkan.text import looks_like_token
+
+VALID_DAYS = 28  # a reminder's code outlives the next few reminders, each of which brings a new one
+
+USELESS = ("engångskoden gäller inte: den är fel, redan använd eller för gammal. Använd koden i den "
+           "senaste påminnelsen, eller be kansliet om en ny")
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    actor: Actor
+
+
+def answer_digest(request_key: str, raw: str) -> str:
+    """What a code is spent for: one answer (its run, input and content)."""
+    return hashlib.sha256(f"{request_key}\n{raw}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue(db: Database, email: str, instance_id: str, node: Node, clock: Clock, issued_by: str,
+          run_id: str | None = None, days: int = VALID_DAYS) -> str:
+    """A new code for `email` to decide `node`, printed once; the actor's roles must permit it."""
+    with db.transaction() as session:
+        now = write_time(session, clock)
+        code = issue_in(session, email, instance_id, node, now, issued_by, run_id, days)
+        if code is None:
+            raise SamverkanError(f"EMAIL: {email} holds no role that may decide {node.key}; grant one first (samverkan grant)")
+        session.add(AuthorityEventRow(at=now, by=issued_by, action="code", subject=email,
+                                    detail=f"one-time code for {instance_id} {node.key}" + (f", run {run_id}" if run_id else "")))
+    return code
+
+
+def issue_in(session: Session, email: str, instance_id: str, node: Node, now: pendulum.DateTime, issued_by: str,
+             run_id: str | None = None, days: int = VALID_DAYS) -> str | None:
+    """A new code within `session`, or None if `email` holds no role that permits `node`."""
+    row = session.scalars(select(ActorRow).where(ActorRow.email == email)).first()
+    if row is None or not may_transition(_actor(row), node):
+        return None  # asked first: most recipients of a reminder hold no role, and loading costs
+    loaded = load(session, instance_id)
+    if node not in loaded.state:
+        raise SamverkanError(f"--stage/--party: {instance_id} has no {node.key}")
+    code = new_code()
+    session.add(CodeRow(code_hash=code_hash(code), actor_id=row.id, instance_id=loaded.instance.id, stage=node.stage,
+                        party=node.party, run_id=run_id, issued_at=now, issued_by=issued_by,
+                        expires_at=now.add(days=days)))
+    return code
+
+
+def redeem(db: Database, typed: object, instance_id: str, node: Node, run_id: str | None, digest: str,
+           clock: Clock) -> Actor:
+    """The actor a code typed into a form speaks for, the code spent on this answer; or a
+    SamverkanError that never echoes what was typed. `run_id`: the transition deployment's run
+    (its codes are bound to it); None for a branch's form (its codes are bound to the branch)."""
+    refusal: str | None = None
+    with db.transaction() as session:
+        now = write_time(session, clock)
+        text = typed if isinstance(typed, str) else ""
+        hashed = code_hash(text)
+        if hashed is None:
+            refusal = _not_a_code(session, text, now)
+            row = None
+        else:
+            row = session.scalars(select(CodeRow).where(CodeRow.code_hash == hashed)).first()
+        if refusal is None and row is None:
+            refusal = USELESS
+        elif row is not None:
+            refusal = _spend(session, row, instance_id, node, run_id, digest, now)
+        actor = _actor(session.get(ActorRow, row.actor_id)) if row is not None and refusal is None else None
+    if actor is None:
+        raise SamverkanError(f"engångskod: {refusal}")
+    return actor
+
+
+def _spend(session: Session, row: CodeRow, instance_id: str, node: Node, run_id: str | None, digest: str,
+           now: pendulum.DateTime) -> str | None:
+    if row.spent_at is not None:
+        return None if row.spent_how == "used" and row.spent_for == digest else USELESS
+    if pendulum.instance(row.expires_at) <= now:
+        return USELESS
+    here = (row.instance_id, row.stage, row.party, row.run_id) == (instance_id, node.stage, node.party, run_id)
+    if not here:
+        row.spent_at, row.spent_how = now, "elsewhere"
+        return ("engångskoden hör till ett annat beslut eller formulär. Den har nu visats här och gäller inte längre; "
+                "använd rätt formulär med en ny kod")
+    holder = _actor(session.get(ActorRow, row.actor_id))
+    if not may_transition(holder, node):
+        row.spent_at, row.spent_how = now, "withdrawn"
+        return f"{holder.email} har inte längre rätt att besluta om {node.key}; koden gäller inte längre"
+    row.spent_at, row.spent_how, row.spent_for = now, "used", digest
+    return None
+
+
+def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:
+    """The refusal for what is not a code. A personal token typed where Prefect keeps it has
+    been exposed to every viewer: it is revoked at once (the roles stay)."""
+    if looks_like_token(text):
+        live = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash(text),
+                                                      TokenRow.revoked_at.is_(None))).first()
+        if live is not None:
+            live.revoked_at = now
+            owner = session.get(ActorRow, live.actor_id)
+            session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
+                                        detail="1 token(s): typed into a form, where Prefect shows it"))
+        return ("det här ser ut som en personlig kod, inte en engångskod. En personlig kod skrivs aldrig i ett "
+                "formulär; den som skrevs här är nu spärrad. Be kansliet om en ny, och använd engångskoden i påminnelsen")
+    return "skriv engångskoden från påminnelsen, 16 tecken i fyra grupper (t.ex. 7KQ2-…)"
+
+
+def _actor(row: ActorRow) -> Actor:
+    return actor_of(row)
