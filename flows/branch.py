@@ -13,6 +13,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
+from prefect.states import Failed
 
 from samverkan.engine import kind_of
 from samverkan.flows.process import after_transition
@@ -20,7 +21,7 @@ from samverkan.graph import Node
 from samverkan.process_definitions.model import StateKind
 from samverkan.sync import OPEN_KINDS
 from samverkan.tasks.answers import last_attempt, waiting_answers
-from samverkan.tasks.branch_runs import FORM
+from samverkan.tasks.branch_runs import FORM, made_by_the_engine
 from samverkan.tasks.decisions import describe, take_branch_answer
 from samverkan.tasks.forms import form_model
 from samverkan.tasks.liveness import mark_process
@@ -35,10 +36,11 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
     mark_process(run_id)  # so that a run whose process dies is seen as stranded at once
     node = Node(stage, party)
     attempt = last_attempt(run_id, FORM)
+    genuine = made_by_the_engine(run_id, instance, node)
     refusal = None
     # Every answer waiting, in the order Prefect received them: the first to show a code spends it.
     for key, raw in waiting_answers(run_id, FORM):
-        changes, refusal = take_branch_answer(run_id, key, instance, node, raw)
+        changes, refusal = take_branch_answer(run_id, key, instance, node, raw, genuine=genuine)
         if refusal:
             logger.error("Avvisat, inget registrerades: %s", refusal)
         elif changes:
@@ -46,6 +48,8 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
             after_transition(instance, logger)
         else:
             logger.info("Svaret var redan registrerat.")
+    if not genuine:  # started by hand: it asks for nothing, and the engine's own run waits as before
+        return Failed(message="Körningen är inte skapad av processen; grenens formulär finns i dess egen körning")
     snapshot = read_snapshot(instance)
     current = snapshot.state[node]
     stage_def = snapshot.definition.stage(stage)

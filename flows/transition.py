@@ -18,7 +18,7 @@ from samverkan.errors import SamverkanError
 from samverkan.flows.process import after_transition
 from samverkan.tasks.answers import last_attempt, waiting_answers
 from samverkan.tasks.decisions import describe, take_transition_answers
-from samverkan.tasks.forms import Bekraftelse, Overgang, transition_request
+from samverkan.tasks.forms import Bekraftelse, Overgang, request_fingerprint, transition_request
 from samverkan.tasks.liveness import mark_process
 from samverkan.tasks.messages import one_line
 from samverkan.tasks.store import read_snapshot
@@ -58,6 +58,8 @@ def confirmation_text(overgang: Overgang, run_id: object) -> str:
     where = f" --party {overgang.part}" if overgang.part else ""
     return (f"## Bekräfta: {overgang.steg}{'/' + overgang.part if overgang.part else ''} → {overgang.till}\n\n"
             "Ange en engångskod för just den här körningen. Kansliet ger dig en med\n\n"
-            f"`samverkan token code DIN-E-POST --instance {overgang.instans} --stage {overgang.steg}{where} --run {run_id}`\n\n"
+            f"`samverkan token code DIN-E-POST --instance {overgang.instans} --stage {overgang.steg}{where} --run {run_id} "
+            f"--request {request_fingerprint(overgang)}`\n\n"
+            "Koden gäller bara den här begäran: ändras något i körningens parametrar gäller den inte. "
             "Koden gäller bara den här körningen och bara en gång. Skriv aldrig din personliga kod här: "
             "allt som skrivs i ett formulär kan läsas av alla som ser översikten.")

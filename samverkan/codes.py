@@ -22,14 +22,19 @@ from samverkan.actors import actor_of
 from samverkan.auth import Actor, code_hash, may_transition, new_code, token_hash
 from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
+from samverkan.faults import crash_point
 from samverkan.graph import Node
 from samverkan.instances import load
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.store.models import ActorRow, AuthorityEventRow, CodeRow, TokenRow
-from samverkan.text import looks_like_token
+from samverkan.text import looks_like_token, secret_shaped
 
 VALID_DAYS = 28  # a reminder's code outlives the next few reminders, each of which brings a new one
+
+# Where a branch's form is shown in a run the engine did not make (a "custom run" of the branch
+# deployment, started by hand from the dashboard): no code is good there, and one shown there is spent.
+FOREIGN_RUN = "not-made-by-the-engine"
 
 USELESS = ("engångskoden gäller inte: den är fel, redan använd eller för gammal. Använd koden i den "
            "senaste påminnelsen, eller be kansliet om en ny")
@@ -88,10 +93,13 @@ def redeem(db: Database, typed: object, instance_id: str, node: Node, run_id: st
             refusal = _not_a_code(session, text, now)
             row = None
         else:
-            row = session.scalars(select(CodeRow).where(CodeRow.code_hash == hashed)).first()
+            # Locked: two answers showing the same code at once (two processes) take turns, and
+            # the second finds it spent (PostgreSQL; SQLite's write lock already serialises).
+            row = session.scalars(select(CodeRow).where(CodeRow.code_hash == hashed).with_for_update()).first()
         if refusal is None and row is None:
             refusal = USELESS
         elif row is not None:
+            crash_point("code-read", session)
             refusal = _spend(session, row, instance_id, node, run_id, digest, now)
         actor = _actor(session.get(ActorRow, row.actor_id)) if row is not None and refusal is None else None
     if actor is None:
@@ -116,6 +124,26 @@ def _spend(session: Session, row: CodeRow, instance_id: str, node: Node, run_id:
         return f"{holder.email} har inte längre rätt att besluta om {node.key}; koden gäller inte längre"
     row.spent_at, row.spent_how, row.spent_for = now, "used", digest
     return None
+
+
+def spend_exposed(db: Database, texts: list[str], clock: Clock) -> None:
+    """A code or token typed where Prefect shows it, in a field not meant for it (a comment, a
+    run's parameters), has been exposed to every viewer: the code is spent, the token revoked
+    (its holder keeps the roles). The field itself is refused by the text gate."""
+    pieces = {piece for text in texts for piece in secret_shaped(text)}
+    if not pieces:
+        return
+    code_hashes = {h for h in (code_hash(piece) for piece in pieces) if h}
+    token_hashes = {token_hash(piece) for piece in pieces}
+    with db.transaction() as session:
+        now = write_time(session, clock)
+        for row in session.scalars(select(CodeRow).where(CodeRow.code_hash.in_(code_hashes), CodeRow.spent_at.is_(None))):
+            row.spent_at, row.spent_how = now, "elsewhere"
+        for row in session.scalars(select(TokenRow).where(TokenRow.token_hash.in_(token_hashes), TokenRow.revoked_at.is_(None))):
+            row.revoked_at = now
+            owner = session.get(ActorRow, row.actor_id)
+            session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
+                                          detail="1 token(s): typed into a form, where Prefect shows it"))
 
 
 def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:

@@ -20,7 +20,7 @@ from samverkan.auth import Actor, may_transition, who_may
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import Clock
 from samverkan.engine import Change, NodeState, TransitionRefused, TransitionRequest
-from samverkan.errors import SamverkanError
+from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.faults import crash_point
 from samverkan.graph import Node
 from samverkan.store import clock_mode
@@ -251,7 +251,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
                                           outcome="refused" if refusal else "applied", recorded_at=now))
             crash_point("transition-flushed", session)
     except StaleDataError:
-        raise TransitionRefused(f"{request.stage}: the instance changed while this transition was being made; nothing was recorded, try again") from None
+        raise StoreUnavailable(f"{request.stage}: the instance changed while this transition was being made; nothing was recorded, try again") from None
     if refusal:
         raise TransitionRefused(refusal)
     crash_point("transition-committed", None)

@@ -64,6 +64,12 @@ def _code_like(run: str) -> bool:
     return mixed and (body.isupper() if " " in run else True)  # spaced: as the code is printed
 
 
+def secret_shaped(text: str) -> list[str]:
+    """Every piece of `text` shaped like a personal token or a one-time code."""
+    return [m[0] for m in _TOKEN_SHAPED.finditer(text) if _token_like(m[0])] + \
+        [m[0] for m in _CODE_SHAPED.finditer(text) if _code_like(m[0])]
+
+
 def looks_like_token(text: str) -> bool:
     """Whether `text` holds something shaped like a personal token or a one-time code, however
     it is spelled."""

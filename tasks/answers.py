@@ -72,7 +72,17 @@ def waiting_answers(flow_run_id: UUID, prefix: str) -> list[tuple[str, str]]:
     """Every answer to this run's forms still in Prefect, in the order Prefect received them:
     (key, raw). The server stamps `created`; no one can give an answer an earlier one. So the
     first answer that shows a one-time code is its owner's, and spends it (samverkan.codes)."""
+    found: list = []
+    seen: set[str] = set()
     with get_client(sync_client=True) as client:
-        found = client.filter_flow_run_input(flow_run_id, key_prefix=f"suspended-{prefix}-", limit=100, exclude_keys=set())
+        while True:  # every page: each form leaves its schema and description beside the answers
+            page = client.filter_flow_run_input(flow_run_id, key_prefix=f"suspended-{prefix}-", limit=_PAGE, exclude_keys=seen)
+            found += page
+            seen |= {item.key for item in page}
+            if len(page) < _PAGE:
+                break
     answers = sorted((item for item in found if item.key.endswith("-response")), key=lambda item: (item.created, item.key))
     return [(item.key, item.value) for item in answers]
+
+
+_PAGE = 100

@@ -88,15 +88,28 @@ def observe_runs(client, instance_id: str) -> list[ObservedRun]:
         offset += _PAGE
 
 
+def made_by_the_engine(run_id, instance_id: str, node: Node) -> bool:
+    """Whether the run is one the sync made for this branch: a run of the branch deployment
+    started by hand with the same parameters has no such key, and gets no say in the branch."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+    parsed = parse_run_key(run.idempotency_key)
+    return parsed is not None and parsed[:2] == (instance_id, node)
+
+
 def form_link(instance_id: str, node: Node) -> str | None:
     """The dashboard's page of the branch's open run, where its form waits; None if it has none
     (or the dashboard's address is not known)."""
     with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(BRANCH_DEPLOYMENT)
         runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=branch_tags(instance_id, node)),
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+                                          tags=FlowRunFilterTags(all_=branch_tags(instance_id, node)),
                                           state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(OPEN_RUN_TYPES)))),
-            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
-    return url_for(runs[0], url_type="ui") if runs else None
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=20)
+    # Only the engine's own run: a run with the same tags made by hand is no place for a code.
+    ours = [run for run in runs if (parse_run_key(run.idempotency_key) or ("", None))[:2] == (instance_id, node)]
+    return url_for(ours[0], url_type="ui") if ours else None
 
 
 def plan_for(snapshot: Snapshot) -> SyncPlan:
@@ -107,23 +120,17 @@ def plan_for(snapshot: Snapshot) -> SyncPlan:
 def sync_branch_runs(snapshot: Snapshot, refusals: dict[Node, str] | None = None) -> SyncPlan:
     """Create the branch runs that are missing, end the ones whose decision is recorded.
 
-    Two serving processes may do this at the same moment. The instance's row is locked for
-    the while (SELECT … FOR UPDATE; SQLite's write lock), so they take turns per instance and
-    the second sees what the first did: a run is created once (Prefect also keeps one run per
-    idempotency key) and ended once (Prefect alone did not prevent two processes from each
-    completing the same suspended run). The state is read again under the lock: the plan is
-    made from what the store holds now, not from the snapshot. `refusals`: why the answer a
-    stranded run held was refused, for the form that replaces it.
-
-    Prefect is asked first without the lock: most passes find nothing to do, and a store
-    write (a decision being recorded) must not wait while a slow Prefect server answers."""
+    The plan is made from the store's state as it is now (read again, not the snapshot's) and
+    what Prefect holds. No store lock is held while Prefect answers: a decision being recorded
+    must never wait for a slow Prefect server (it did, for over 30 s under load, and was
+    refused as busy). Two serving processes may do this at the same moment, and safely: every
+    action is idempotent in Prefect itself (a run is created under its run key, which Prefect
+    keeps once; it is ended under a transition id fixed by the run, which Prefect applies
+    once), and a plan made from a state that changed meanwhile is corrected by the next pass.
+    `refusals`: why the answer a stranded run held was refused, for the form that replaces it."""
     with database().read() as session:
-        first_look = plan_for(replace(snapshot, state=dict(load(session, snapshot.instance_id).state)))
-    if first_look.in_agreement:
-        return first_look
-    with database().transaction() as session, get_client(sync_client=True) as client:
-        current = load(session, snapshot.instance_id, lock=True)
-        snapshot = replace(snapshot, state=dict(current.state))
+        snapshot = replace(snapshot, state=dict(load(session, snapshot.instance_id).state))
+    with get_client(sync_client=True) as client:
         plan = plan_sync(snapshot.definition, snapshot.state, observe_runs(client, snapshot.instance_id))
         if plan.in_agreement:
             return plan

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from samverkan import instances
 from samverkan.auth import Actor
 from samverkan.clock import clock_from_env
-from samverkan.codes import answer_digest, redeem
+from samverkan.codes import FOREIGN_RUN, answer_digest, redeem, spend_exposed
 from samverkan.decisions import CODE, CREDENTIALS, form_for, request_from_answer
 from samverkan.engine import Change, TransitionRefused, TransitionRequest
 from samverkan.errors import SamverkanError, StoreUnavailable
@@ -26,7 +26,7 @@ from samverkan.tasks.messages import form_refusal, one_line
 from samverkan.graph import Node
 from samverkan.store.models import RequestKeyRow, TransitionRow
 from samverkan.tasks.answers import delete_answer, request_key
-from samverkan.tasks.forms import Bekraftelse, Overgang, answer_values, input_model, transition_request
+from samverkan.tasks.forms import Bekraftelse, Overgang, answer_values, input_model, transition_binding, transition_request
 from samverkan.tasks.store import database, read_snapshot
 
 
@@ -63,8 +63,22 @@ def _typed_code(raw: str) -> object:
     return answer.get(CODE) if isinstance(answer, dict) else None
 
 
-def _branch_request(key: str, instance_id: str, node: Node, raw: str) -> tuple[TransitionRequest, Actor]:
-    actor = redeem(database(), _typed_code(raw), instance_id, node, None, answer_digest(key, raw), clock_from_env())
+def _others(raw: str) -> list[str]:
+    """Every text of an answer but its code: where a secret does not belong."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return [raw]
+    if not isinstance(answer, dict):
+        return [raw]
+    return [json.dumps({k: v for k, v in answer.items() if k != CODE}, ensure_ascii=False)]
+
+
+def _branch_request(key: str, instance_id: str, node: Node, raw: str, genuine: bool) -> tuple[TransitionRequest, Actor]:
+    spend_exposed(database(), _others(raw), clock_from_env())
+    # A branch's codes are good in the runs the engine made for it, and nowhere else.
+    actor = redeem(database(), _typed_code(raw), instance_id, node, None if genuine else FOREIGN_RUN,
+                   answer_digest(key, raw), clock_from_env())
     snapshot = read_snapshot(instance_id)
     form = form_for(snapshot.definition, node, snapshot.state[node])
     try:
@@ -76,9 +90,11 @@ def _branch_request(key: str, instance_id: str, node: Node, raw: str) -> tuple[T
 
 
 def _transition_request(run_id: UUID | str, key: str, overgang: Overgang, raw: str) -> tuple[TransitionRequest, Actor]:
+    node = Node(overgang.steg, overgang.part or None)
+    spend_exposed(database(), [overgang.model_dump_json(), *_others(raw)], clock_from_env())
+    actor = redeem(database(), _typed_code(raw), overgang.instans, node, transition_binding(run_id, overgang),
+                   answer_digest(key, raw), clock_from_env())
     request = transition_request(overgang)
-    node = Node(request.stage, request.party)
-    actor = redeem(database(), _typed_code(raw), overgang.instans, node, str(run_id), answer_digest(key, raw), clock_from_env())
     try:
         Bekraftelse.model_validate_json(raw)
     except ValidationError as error:
@@ -117,10 +133,11 @@ def _refusal_unless_recorded(key: str, error: SamverkanError) -> str | None:
 
 
 def take_branch_answer(run_id: UUID | str, input_key: str, instance_id: str, node: Node, raw: str,
-                       as_task: bool = True) -> tuple[list[Change], str | None]:
-    """One answer to a branch's form (see `_take`)."""
+                       as_task: bool = True, genuine: bool = True) -> tuple[list[Change], str | None]:
+    """One answer to a branch's form (see `_take`). `genuine`: the run is one the engine made
+    for this branch (samverkan.sync's run key), not one started by hand with its parameters."""
     record = apply_transition_task if as_task else apply_transition
-    return _take(run_id, input_key, instance_id, lambda key: _branch_request(key, instance_id, node, raw), record)
+    return _take(run_id, input_key, instance_id, lambda key: _branch_request(key, instance_id, node, raw, genuine), record)
 
 
 def take_transition_answer(run_id: UUID | str, input_key: str, overgang: Overgang, raw: str,

@@ -5,6 +5,8 @@ Markdown above them that says who decides what, by when."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from enum import Enum
 from typing import Any, Literal, Optional
 
@@ -86,6 +88,20 @@ class Bekraftelse(RunInput):
     engangskod: str = Field(title="Engångskod för den här körningen", max_length=MAX_CODE,
                             description="16 tecken, t.ex. 7KQ2-…, från kansliet. Den gäller bara den här körningen och bara en gång.",
                             json_schema_extra={"format": "password", "writeOnly": True})
+
+
+def request_fingerprint(overgang: Overgang) -> str:
+    """16 hex characters that name the request exactly: the code for a transition run is bound
+    to them (`samverkan token code … --run R --request F`), so parameters changed after the
+    office looked (Prefect lets anyone who may open the dashboard edit a run's parameters) make
+    the code worthless instead of recording something else under the office's name."""
+    canonical = json.dumps(overgang.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16].upper()
+
+
+def transition_binding(run_id: object, overgang: Overgang) -> str:
+    """What a transition run's code is bound to: the run and its request."""
+    return f"{run_id}#{request_fingerprint(overgang)}"
 
 
 def transition_request(overgang: Overgang) -> TransitionRequest:

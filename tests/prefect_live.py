@@ -144,12 +144,12 @@ def latest_states(instance: str = INSTANCE, stage: str = "adoption") -> dict[str
 
 
 def form_code(env: dict[str, str], token: str, party: str | None, stage: str = "adoption", run: object = None,
-              instance: str = INSTANCE) -> str:
+              instance: str = INSTANCE, request: str | None = None) -> str:
     """A one-time code for the office (whose `token` the command line takes), for one form:
     a branch's (its party), or with `run` a transition run's confirmation."""
     args = ["token", "code", OFFICE, "--instance", instance, "--stage", stage]
     args += ["--party", party] if party else []
-    args += ["--run", str(run)] if run else []
+    args += ["--run", str(run), "--request", str(request)] if run else []
     return cli_here({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}, *args).stdout.strip().splitlines()[-1]
 
 

@@ -12,6 +12,7 @@ import pytest
 from prefect import get_client
 from prefect.states import Cancelled
 
+from samverkan.tasks.forms import Overgang, request_fingerprint
 from tests.browser import open_artifact
 from tests.prefect_live import (INSTANCE, OFFICE, branch_runs, cli_here, everything_prefect_keeps, form_code, latest_states, pause_key,
                                 resume, run_logs, serving, store_before_adoption, transition_events, wait_for)
@@ -116,13 +117,15 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     assert "§151" in matrix
 
     # The transition deployment: any transition from the UI, confirmed with a code for that run.
+    asked = {"instans": INSTANCE, "steg": "signing", "part": "asele", "till": "done", "datum": "2026-11-23",
+             "kommentar": "Undertecknat digitalt"}
     with get_client(sync_client=True) as client:  # what the UI's Run button does
         deployment = client.read_deployment_by_name("transition/samverkan")
-        signing = client.create_flow_run_from_deployment(deployment.id, parameters={"overgang": {
-            "instans": INSTANCE, "steg": "signing", "part": "asele", "till": "done", "datum": "2026-11-23",
-            "kommentar": "Undertecknat digitalt"}})
+        signing = client.create_flow_run_from_deployment(deployment.id, parameters={"overgang": asked})
     wait_for("the transition run asking for confirmation", lambda: pause_key(signing.id) == "bekraftelse-1", log=log)
-    resume(signing.id, {"engangskod": form_code(env, token, "asele", stage="signing", run=signing.id)})
+    fingerprint = request_fingerprint(Overgang.model_validate(asked))
+    assert fingerprint in json.dumps(everything_prefect_keeps([signing.id]))  # the form shows the command that gives the code
+    resume(signing.id, {"engangskod": form_code(env, token, "asele", stage="signing", run=signing.id, request=fingerprint)})
     # Signing goes party by party: Åsele's is recorded, the stage waits for the others.
     wait_for("Åsele's signing recorded", lambda: _stage_state(env, "signing", "asele") == "done", log=log)
     assert _stage_state(env, "signing") != "done"

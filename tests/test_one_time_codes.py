@@ -5,7 +5,13 @@ delivered in the reminders, put into each message as it is sent."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 
 import pendulum
 import pytest
@@ -13,7 +19,8 @@ from sqlalchemy import select
 
 from samverkan.auth import code_body, code_hash
 from samverkan.clock import FixedClock
-from samverkan.codes import USELESS, answer_digest, issue, redeem
+from samverkan.codes import FOREIGN_RUN, USELESS, answer_digest, issue, redeem, spend_exposed
+from samverkan.tasks.forms import Overgang, transition_binding
 from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.graph import Node
 from samverkan.notices.model import CODE_MARK, FORM_MARK
@@ -66,11 +73,23 @@ def test_a_code_shown_where_it_does_not_belong_is_spent(contact):
         redeem(contact["db"], code, "vb", SKELLEFTEA, None, "y", NOW)
     # A code for the transition deployment's run is good only in that run, and a branch's
     # code is no good there.
-    run_code, branch_code = _issue(contact, run_id="7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"), _issue(contact)
+    run = "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"
+    asked = Overgang(instans="vb", steg="adoption", part="skelleftea", till="adopted")
+    bound = transition_binding(run, asked)
+    run_code, branch_code, patched = _issue(contact, run_id=bound), _issue(contact), _issue(contact, run_id=bound)
     with pytest.raises(SamverkanError, match="annat beslut"):
         redeem(contact["db"], run_code, "vb", SKELLEFTEA, None, "z", NOW)
     with pytest.raises(SamverkanError, match="annat beslut"):
-        redeem(contact["db"], branch_code, "vb", SKELLEFTEA, "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00", "z", NOW)
+        redeem(contact["db"], branch_code, "vb", SKELLEFTEA, bound, "z", NOW)
+    # The run's parameters changed after the office issued the code (Prefect lets a viewer edit
+    # them): the code is worth nothing for the changed request.
+    changed = transition_binding(run, asked.model_copy(update={"till": "rejected"}))
+    with pytest.raises(SamverkanError, match="annat beslut"):
+        redeem(contact["db"], patched, "vb", SKELLEFTEA, changed, "z", NOW)
+    # A branch's codes are good only in the runs the engine made for it.
+    made_by_hand = _issue(contact)
+    with pytest.raises(SamverkanError, match="annat beslut"):
+        redeem(contact["db"], made_by_hand, "vb", SKELLEFTEA, FOREIGN_RUN, "z", NOW)
 
 
 def test_a_code_runs_out_is_withdrawn_with_the_role_and_when_the_branch_is_decided(contact, capsys):
@@ -114,7 +133,9 @@ def test_only_the_office_issues_a_code_for_someone_whose_role_permits_it(contact
         assert session.scalars(select(CodeRow.code_hash)).all() == [code_hash(CODE_IN_TEXT.search(result.out)[0])]
     for args, said in (
         (["--party", "umea"], "holds no role that may decide adoption/umea"),
-        (["--party", "skelleftea", "--run", "not-a-run"], "--run: 'not-a-run' is not a run id"),
+        (["--party", "skelleftea", "--run", "not-a-run", "--request", "0123456789ABCDEF"], "--run: 'not-a-run' is not a run id"),
+        (["--party", "skelleftea", "--run", "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"], "--request: '' is not the fingerprint"),
+        (["--party", "skelleftea", "--request", "0123456789ABCDEF"], "--request: goes with --run"),
     ):
         result = run_cli(capsys, "token", "code", CONTACT, "--instance", "vb", "--stage", "adoption", *args, *credentials(contact))
         assert result.code == 2 and said in result.err and "Traceback" not in result.err
@@ -171,3 +192,52 @@ def test_a_store_that_cannot_be_used_just_now_is_no_verdict_on_the_answer(adopti
 
     with pytest.raises(StoreUnavailable):
         _take("0b6c1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00", "suspended-beslut-1-response", "vb", busy, None)
+
+
+def test_two_answers_showing_one_code_at_once_cannot_both_pass(contact, tmp_path):
+    """One process has read the code and stops there (a pause point), holding what it holds;
+    another shows the same code with another answer meanwhile. The second must wait and then
+    find the code spent: on PostgreSQL the row is locked as it is read."""
+    code = _issue(contact)
+    pause = tmp_path / "pause"
+    script = ("import sys; from samverkan.codes import redeem; from samverkan.graph import Node; "
+              "from samverkan.store.database import Database; from samverkan.clock import clock_from_env; "
+              f"print(redeem(Database({contact['url']!r}), {code!r}, 'vb', Node('adoption', 'skelleftea'), None, 'first', "
+              "clock_from_env()).email)")
+    env = {**os.environ, "SAMVERKAN_TEST_PAUSE_AT": "code-read", "SAMVERKAN_TEST_PAUSE_FILE": str(pause),
+           "SAMVERKAN_NOW": "2026-11-22T10:00:00"}
+    first = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (pause.exists() and pause.read_text()):
+        assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    second: dict[str, object] = {}
+
+    def show_it_again() -> None:
+        try:
+            second["actor"] = redeem(contact["db"], code, "vb", SKELLEFTEA, None, "second", NOW)
+        except SamverkanError as refused:
+            second["refused"] = str(refused)
+
+    other = threading.Thread(target=show_it_again)
+    other.start()
+    time.sleep(1.0)  # long enough for the second to pass, were nothing holding it
+    pause.unlink()
+    out, err = first.communicate(timeout=60)
+    other.join(timeout=60)
+    assert first.returncode == 0 and out.strip() == CONTACT, err
+    assert "redan använd" in str(second.get("refused")), second
+
+
+def test_a_secret_typed_in_the_wrong_field_of_a_form_is_spent_or_revoked(contact, capsys):
+    """A code pasted into a form's comment, or a token into a transition run's parameters, is
+    shown to every viewer: the code is spent, the token revoked; the field is refused anyway."""
+    code = _issue(contact)
+    spend_exposed(contact["db"], [json.dumps({"kommentar": f"min kod är {code.lower()}"})], NOW)
+    with pytest.raises(SamverkanError, match="redan använd"):
+        redeem(contact["db"], code, "vb", SKELLEFTEA, None, "g", NOW)
+    spend_exposed(contact["db"], [json.dumps({"kommentar": f"token {contact['contact_token']}"})], NOW)
+    result = run_cli(capsys, *ADOPT, "--actor", CONTACT, "--token", contact["contact_token"])
+    assert result.code == 2 and "not a valid token" in result.err
+    spend_exposed(contact["db"], ["Beslut 2026-11-20 i KF §187, dnr KS-2026-0012"], NOW)  # prose: nothing happens
+    assert run_cli(capsys, *ADOPT, *credentials(contact)).code == 0

@@ -180,12 +180,13 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
         time.sleep(3)
         # The harvester is real: it read the waiting answers' codes (the window the design allows).
         assert set(codes_given[10:]) <= harvester.seen, "the harvester missed answers waiting in Prefect"
-        # An attacker with the codes puts contrary answers into those same runs, after the owners'.
+        # An attacker with the codes puts contrary answers into those same runs, after the owners'
+        # (under keys that sort before theirs: the order that counts is the order received).
         shaped = sorted({s for s in harvester.seen if code_body(s)})
         with get_client(sync_client=True) as client:
             for party in late:
                 for n, candidate in enumerate(shaped):
-                    client.create_flow_run_input(_mine(instance)[party].id, key=f"suspended-beslut-{900 + n}-response",
+                    client.create_flow_run_input(_mine(instance)[party].id, key=f"suspended-beslut-0{n}-response",
                                                  value=json.dumps(answer(candidate, ATTACK, outcome=REJECT)))
 
         with serving(env, log):
@@ -202,6 +203,16 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
                                                  value=json.dumps(answer(candidate, ATTACK, outcome=REJECT)))
             resume(run_id, answer(shaped[-1], ATTACK, outcome=REJECT))  # the form's own door
             wait_for(f"{target}'s form waiting again", lambda: pause_key(_mine(instance)[target].id) == "beslut-2", log=log)
+            # A run of the branch deployment started by hand for an open branch, fed every code.
+            with get_client(sync_client=True) as client:
+                branch = client.read_deployment_by_name("branch/samverkan")
+                by_hand = client.create_flow_run_from_deployment(branch.id, parameters={
+                    "instance": instance, "stage": "adoption", "party": parties[15]})
+                for n, candidate in enumerate(shaped):
+                    client.create_flow_run_input(by_hand.id, key=f"suspended-beslut-0{n}-response",
+                                                 value=json.dumps(answer(candidate, ATTACK, outcome=REJECT)))
+            wait_for("the run made by hand refused", lambda: get_client(sync_client=True).read_flow_run(by_hand.id).state_type.value
+                     == "FAILED", log=log)
             # The transition deployment, confirmed with every harvested code.
             with get_client(sync_client=True) as client:
                 deployment = client.read_deployment_by_name("transition/samverkan")

@@ -71,6 +71,7 @@ def code(
     stage: Annotated[str, typer.Option("--stage", help="The stage the decision is on.")],
     party: Annotated[Optional[str], typer.Option("--party", help="The party, for a branch of a parallel stage.")] = None,
     run: Annotated[Optional[str], typer.Option("--run", help="A transition deployment's run id: the code is good only there.")] = None,
+    request: Annotated[Optional[str], typer.Option("--request", help="With --run: the request's fingerprint, as its form shows it.")] = None,
     days: Annotated[int, typer.Option("--days", min=1, max=90, help="How long it is valid.")] = 28,
     actor: ActorOpt = None,
     token: TokenOpt = None,
@@ -85,25 +86,34 @@ def code(
     email = normalize_email(checked_text(email, "EMAIL", MAX_EMAIL), "EMAIL")
     instance = checked_instance(instance, "--instance")
     node = Node(checked_slug(stage, "--stage"), checked_slug(party, "--party"))
-    run = _run_id(run)
+    run = _run_binding(run, request)
     actor, token = context.credentials(actor, token)
     with context.database() as db:
         issuer = context.actor(db, actor, token)
         if not issuer.is_director_office:
             raise SamverkanError("only the director's office issues one-time codes: give --actor and --token of someone in it")
         new = issue_code(db, email, instance, node, context.clock(), issuer.email, run, days)
-    where = f"körningen {run}" if run else f"{node.key} i {instance}"
+    where = f"körningen {run.split('#')[0]} (begäran {run.split('#')[1]})" if run else f"{node.key} i {instance}"
     print(f"Engångskod för {email}, för {where}, giltig i {days} dagar; visas bara nu:")
     print(new)
 
 
-def _run_id(value: str | None) -> str | None:
-    if value is None:
+def _run_binding(run: str | None, request: str | None) -> str | None:
+    """A transition run's code is bound to the run and its request's fingerprint, both as the
+    run's form shows them (tasks/forms.transition_binding)."""
+    if run is None:
+        if request is not None:
+            raise SamverkanError("--request: goes with --run, as the transition run's form shows them")
         return None
     try:
-        return str(uuid.UUID(value.strip()))
+        run_id = str(uuid.UUID(run.strip()))
     except ValueError:
-        raise SamverkanError(f"--run: {shown(value, 60)} is not a run id (a UUID, as the dashboard shows it)") from None
+        raise SamverkanError(f"--run: {shown(run, 60)} is not a run id (a UUID, as the dashboard shows it)") from None
+    fingerprint = (request or "").strip().upper()
+    if len(fingerprint) != 16 or any(c not in "0123456789ABCDEF" for c in fingerprint):
+        raise SamverkanError(f"--request: {shown(request or '', 40)} is not the fingerprint the run's form shows "
+                             "(16 characters, 0-9 and A-F)")
+    return f"{run_id}#{fingerprint}"
 
 
 @app.command("recover")

@@ -162,7 +162,7 @@ class CodeRow(Base):
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(63))
     party: Mapped[str | None] = mapped_column(String(63))
-    run_id: Mapped[str | None] = mapped_column(String(64))  # only the transition deployment's run
+    run_id: Mapped[str | None] = mapped_column(String(64))  # a transition run: "RUN-ID#REQUEST-FINGERPRINT"
     issued_at: Mapped[dt.datetime]
     issued_by: Mapped[str] = mapped_column(String(320))
     expires_at: Mapped[dt.datetime]
