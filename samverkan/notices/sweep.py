@@ -107,7 +107,19 @@ def credentials_for(db: Database, notice: Notice, now: pendulum.DateTime, form_l
                 code = codes.issue_in(session, email, notice.instance_id, node, now, f"påminnelse {notice.kind_label}")
         except SamverkanError:
             code = None  # an address no actor can have: the message says how to get a code
-    return Credentials(code, form_links(notice.instance_id, node) if form_links else None)
+    return Credentials(code, _form_link(form_links, notice.instance_id, node))
+
+
+def _form_link(form_links: FormLinks | None, instance_id: str, node: Node) -> str | None:
+    """The form's address, if the dashboard can say; a dashboard that cannot (no branch
+    deployment yet, Prefect unreachable) costs the message its link, not its delivery: it then
+    says to ask the office for the address."""
+    if form_links is None:
+        return None
+    try:
+        return form_links(instance_id, node)
+    except Exception:  # noqa: BLE001 - any failure of the dashboard's API: the mail goes without the link
+        return None
 
 
 @dataclass
