@@ -132,6 +132,9 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
 
     # In a real browser: the adoption matrix, names right, as the office sees it.
     open_artifact(browser_page, prefect_server.ui_url, f"{INSTANCE}-antaganden")
+    # The UI may draw the table again as it polls (CI once read the page between two drawings,
+    # with the table gone): wait for what is looked for, not for any content.
+    browser_page.wait_for_function("() => document.body.innerText.includes('16 av 16 har antagit')", timeout=30_000)
     shown = browser_page.inner_text("body")
     for name in ("Åsele kommun", "Vännäs kommun", "Skellefteå kommun"):
         assert name in shown, shown[:2000]

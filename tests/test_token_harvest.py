@@ -26,6 +26,7 @@ from samverkan.store.models import CodeRow, TokenRow
 from tests.prefect_live import (HISTORY, OFFICE, _events, branch_runs, cli, cli_here, form_code, pause_key, resume, run_logs,
                                 serving, wait_for)
 from samverkan.process_definitions import DEFAULT_DEFINITION
+from tests.prefect_server import client_environment, running_server
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -52,6 +53,7 @@ class Harvester(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.seen: set[str] = set()
+        self._lock = threading.Lock()
         self.rounds = 0
         self.halt = threading.Event()
         self.resting = threading.Event()  # set while a serving process shuts down: nothing new appears then
@@ -97,10 +99,16 @@ class Harvester(threading.Thread):
         self._keep([artifact.model_dump(mode="json") for artifact in client.read_artifacts(limit=200)])
         self._keep(_events(client, {"occurred": {"since": since}}))
 
+    def strings(self) -> set[str]:
+        """What was seen so far (a copy: the harvester goes on adding)."""
+        with self._lock:
+            return set(self.seen)
+
     def _keep(self, value: object) -> None:
         if isinstance(value, str):
-            self.seen.add(value)
-            self.seen.update(_PIECES.findall(value))
+            with self._lock:
+                self.seen.add(value)
+                self.seen.update(_PIECES.findall(value))
             if value[:1] in "{[":
                 try:
                     self._keep(json.loads(value))
@@ -116,9 +124,16 @@ class Harvester(threading.Thread):
 
 
 @pytest.fixture
-def harvest_store(prefect_server, tmp_path):
+def harvest_store(tmp_path):
+    """A Prefect server of its own: the harvester reads all it serves every 50 ms, which would
+    slow every other test sharing the session's server (and their runs would slow it)."""
+    with running_server(tmp_path / "prefect") as settings, client_environment(settings):
+        yield from _store(settings, tmp_path)
+
+
+def _store(settings, tmp_path):
     instance = f"skord-{os.getpid()}"
-    env = {**os.environ, **prefect_server.environment(), "SAMVERKAN_HOME": str(tmp_path / "home"),
+    env = {**os.environ, **settings.environment(), "SAMVERKAN_HOME": str(tmp_path / "home"),
            "SAMVERKAN_DATABASE_URL": f"sqlite:///{tmp_path / 'samverkan.db'}"}
     for name in ("SAMVERKAN_NOW", "SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR"):
         env.pop(name, None)
@@ -157,7 +172,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
     try:
         with serving(env, log):
             wait_for("16 branch runs waiting", lambda: len([r for r in _mine(instance).values()
-                                                            if r.state_type.value == "PAUSED"]) == 16, log=log)
+                                                            if r.state_type.value == "PAUSED"]) == 16, timeout=240, log=log)
             parties = sorted(_mine(instance))
             # Ten answers through the forms: eight recorded, two refused (a date in the future).
             for number, party in enumerate(parties[:10], start=1):
@@ -168,7 +183,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
                                                                party=party))
                 if not refused:
                     owners[party] = f"§{100 + number}"
-            wait_for("the eight recorded", lambda: _applied(env, instance) == owners, log=log)
+            wait_for("the eight recorded", lambda: _applied(env, instance) == owners, timeout=240, log=log)
             for party in (parties[3], parties[6]):
                 wait_for(f"{party}'s refusal logged", lambda: "future" in run_logs(_mine(instance)[party].id)
                          or "framtiden" in run_logs(_mine(instance)[party].id), log=log)
@@ -188,10 +203,10 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
             owners[party] = f"§{100 + number}"
         time.sleep(3)
         # The harvester is real: it read the waiting answers' codes (the window the design allows).
-        assert set(codes_given[10:]) <= harvester.seen, "the harvester missed answers waiting in Prefect"
+        assert set(codes_given[10:]) <= harvester.strings(), "the harvester missed answers waiting in Prefect"
         # An attacker with the codes puts contrary answers into those same runs, after the owners'
         # (under keys that sort before theirs: the order that counts is the order received).
-        shaped = sorted({s for s in harvester.seen if code_body(s)})
+        shaped = sorted({s for s in harvester.strings() if code_body(s)})
         with get_client(sync_client=True) as client:
             for party in late:
                 for n, candidate in enumerate(shaped):
@@ -200,9 +215,9 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
 
         with serving(env, log):
             wait_for("the three waiting answers recorded as their owners gave them", lambda: _applied(env, instance) == owners,
-                     log=log)
+                     timeout=240, log=log)
             # Every string, through every door.
-            shaped = sorted({s for s in harvester.seen if code_body(s)})
+            shaped = sorted({s for s in harvester.strings() if code_body(s)})
             assert set(codes_given) <= set(shaped)
             target = parties[13]  # a branch still open: another run's form
             with get_client(sync_client=True) as client:
@@ -239,7 +254,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
             # The command line: no string is anyone's token (the door checks the hash of what it is given).
             with db.read() as session:
                 live_tokens = set(session.scalars(select(TokenRow.token_hash).where(TokenRow.revoked_at.is_(None))))
-            assert not {token_hash(s) for s in harvester.seen} & live_tokens
+            assert not {token_hash(s) for s in harvester.strings()} & live_tokens
             for candidate in shaped:
                 done = cli_here({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": candidate}, "transition", instance,
                                 "adoption", "--party", parties[15], "--to", "rejected", "--reference", ATTACK, check=False)
@@ -257,4 +272,4 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
     # And no code anyone has seen is still good for anything.
     with db.read() as session:
         live = set(session.scalars(select(CodeRow.code_hash).where(CodeRow.spent_at.is_(None))))
-    assert not {code_hash(s) for s in harvester.seen if code_body(s)} & live
+    assert not {code_hash(s) for s in harvester.strings() if code_body(s)} & live
