@@ -6,6 +6,9 @@ a live instance, the same for the same seed and stable between seeds."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import json
 from collections import Counter
 
@@ -43,8 +46,8 @@ def _weekday_sweeps(start: pendulum.DateTime, last: pendulum.DateTime) -> list[p
     return sweeps
 
 
-def test_the_default_process_completes_in_2026_sending_exactly_what_the_policy_prescribes(capsys, default_definition):
-    doc = _simulate(capsys)
+def test_the_default_process_completes_in_2026_sending_exactly_what_the_policy_prescribes(capsys, default_definition, tmp_path):
+    doc = _simulate(capsys, "--mail-dir", str(tmp_path / "post"))
     assert doc["completed_on"] is not None and doc["completed_on"] <= "2026-12-31"
     assert doc["in_force_on"] == "2027-01-01"
     assert doc["parties_missing"] == [] and doc["outbox"].get("failed", 0) == 0 and doc["outbox"].get("queued", 0) == 0
@@ -67,6 +70,13 @@ def test_the_default_process_completes_in_2026_sending_exactly_what_the_policy_p
     assert expected - set(got) == set(), "prescribed but not sent"
     assert doc["notices_sent"] == len(expected) == sum(doc["notices_by_kind"].values()) == sum(doc["notices_by_recipient"].values())
     assert doc["notices_by_kind"]["escalation"] > 0 and doc["notices_by_kind"]["confirmation"] > 0
+    # --mail-dir: every message delivered, as the recipient gets it, in the order sent.
+    files = sorted((tmp_path / "post").glob("*.eml"))
+    assert len(files) == doc["notices_sent"]
+    first = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert files[0].name.startswith(f"0001-{doc['notices'][0]['day'][:10]}-") and first["Subject"] and first.get_body(("plain",))
+    assert {email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"].addresses[0].addr_spec
+            for f in files} == set(doc["notices_by_recipient"])
 
 
 def test_drafting_six_weeks_late_shows_its_escalations_and_the_parties_that_miss_2026(capsys, default_definition):
@@ -140,6 +150,8 @@ def test_a_broken_scenario_is_refused_in_one_line_naming_file_and_field(capsys, 
     (["--runs", "0"], "--runs: 0 is not between 1 and 100 000"),
     (["--instance", "vb"], "give either a definition PATH"),
     (["--seed", "-1"], "--seed: -1 is negative"),
+    (["--runs", "10", "--mail-dir", "/tmp"], "--mail-dir: only a simulated timeline delivers mail"),
+    (["--mail-dir", "/etc/hostname"], "--mail-dir: /etc/hostname is not a folder"),
 ])
 def test_bad_arguments_are_refused_in_one_line(capsys, args, expected):
     result = run_cli(capsys, "simulate", DEFAULT_DEFINITION, *args)

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.text import shown_path
 
 from . import context
 from .args import checked_instance
@@ -31,6 +32,7 @@ def simulate(
     instance: Annotated[Optional[str], typer.Option("--instance", help="Run a live instance forward from what is recorded today.")] = None,
     runs: Annotated[Optional[int], typer.Option("--runs", help="Run the rest of the process this many times and give the odds.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    mail_dir: Annotated[Optional[Path], typer.Option("--mail-dir", help="Write every message delivered as an .eml file in this folder, to read a year's mail before it is sent.")] = None,
 ) -> None:
     """Simulate a process: the timeline against the plan and every notice sent, or with --runs the odds per party."""
     from samverkan.clock import parse_day
@@ -45,8 +47,10 @@ def simulate(
     if seed is not None and seed < 0:
         raise SamverkanError(f"--seed: {seed} is negative; give 0 or more")
     last = parse_day(until, "--until") if until is not None else None
+    if mail_dir is not None and (path is None or runs is not None):
+        raise SamverkanError("--mail-dir: only a simulated timeline delivers mail (a definition PATH, without --runs)")
     if path is not None:
-        _from_definition(path, last, scenario, seed, runs, as_json)
+        _from_definition(path, last, scenario, seed, runs, as_json, _mail_folder(mail_dir))
     else:
         _from_instance(instance, last, scenario, seed, runs, as_json)
 
@@ -70,7 +74,28 @@ def _checked_until(until, start, definition):
     return until
 
 
-def _from_definition(path: Path, until, scenario_path: Path | None, seed: int | None, runs: int | None, as_json: bool) -> None:
+def _mail_folder(folder: Path | None) -> Path | None:
+    """The folder for --mail-dir, made if missing; one that holds .eml files already is refused
+    (a year's mail would mix with another's)."""
+    if folder is None:
+        return None
+    shown_folder = shown_path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SamverkanError(f"--mail-dir: {shown_folder} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if any(folder.glob("*.eml")):
+            raise SamverkanError(f"--mail-dir: {shown_folder} already holds .eml files; give an empty or new folder")
+        probe = folder / ".samverkan-skrivtest"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise SamverkanError(f"--mail-dir: cannot write in {shown_folder}: {error.strerror}") from None
+    return folder
+
+
+def _from_definition(path: Path, until, scenario_path: Path | None, seed: int | None, runs: int | None, as_json: bool,
+                     mail_dir: Path | None = None) -> None:
     from samverkan.instances import earliest_date
     from samverkan.process_definitions import load_definition
     from samverkan.simulation.script import local_day
@@ -94,7 +119,7 @@ def _from_definition(path: Path, until, scenario_path: Path | None, seed: int | 
 
     from .simulate_output import timeline_as_dict, timeline_as_text
 
-    timeline = run_timeline(loaded, until, scenario, seed)
+    timeline = run_timeline(loaded, until, scenario, seed, mail_dir)
     if as_json:
         sys.stdout.write(json.dumps(timeline_as_dict(timeline), ensure_ascii=False, indent=2) + "\n")
     else:

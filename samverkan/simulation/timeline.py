@@ -112,7 +112,8 @@ class _Clock(FixedClock):
     """The simulation's clock: pinned (the store is simulated), moved by the run."""
 
 
-def simulate(loaded: LoadedDefinition, until: pendulum.Date, scenario: Scenario, seed: int) -> Timeline:
+def simulate(loaded: LoadedDefinition, until: pendulum.Date, scenario: Scenario, seed: int,
+             mail_dir: Path | None = None) -> Timeline:
     started = time.perf_counter()
     definition = loaded.definition
     start = earliest_date(definition)
@@ -120,7 +121,7 @@ def simulate(loaded: LoadedDefinition, until: pendulum.Date, scenario: Scenario,
     # In memory where the system offers it (tmpfs): a throwaway store need not wait for the disk.
     memory = Path("/dev/shm")
     folder_in = str(memory) if memory.is_dir() and os.access(memory, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="samverkan-simulering-", dir=folder_in) as folder, Mailbox() as mailbox:
+    with tempfile.TemporaryDirectory(prefix="samverkan-simulering-", dir=folder_in) as folder, Mailbox(mail_dir) as mailbox:
         db = Database(f"sqlite:///{Path(folder) / 'simulering.db'}")
         try:
             _run(db, loaded, timeline, mailbox)
