@@ -99,8 +99,9 @@ def store_before_adoption(env: dict[str, str], folder: Path) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, *options: str):
-    """`samverkan serve [options]` as a user would run it; stopped with Ctrl-C (SIGINT) at the end."""
+def serving(env: dict[str, str], log: Path, *options: str, stop_within: float = 30):
+    """`samverkan serve [options]` as a user would run it; stopped with Ctrl-C (SIGINT) at the
+    end, which it must obey within `stop_within` seconds."""
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-m", "samverkan", "serve", *options], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -109,7 +110,7 @@ def serving(env: dict[str, str], log: Path, *options: str):
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=stop_within)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

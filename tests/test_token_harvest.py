@@ -32,7 +32,10 @@ pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
 ADOPT = "Registrera antagande (Antaget)"
 REJECT = "Registrera avslag (Ej antaget: parten står utanför)"
-ATTACK = "§666"  # the attacker's paragraph: it must never reach the record
+ATTACK = "§666"
+# A serving process here drains what Prefect's client queued while the server was being read
+# every 50 ms (events it could not yet deliver); how fast it stops is tested elsewhere, at 30 s.
+STOP_WITHIN = 120  # the attacker's paragraph: it must never reach the record
 # Within any text: a code's shape, or a long run of a token's characters.
 _PIECES = re.compile(r"[0-9A-Za-z]{4}(?:[- ][0-9A-Za-z]{4}){3}|[A-Za-z0-9_-]{12,}")
 
@@ -170,7 +173,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
     owners: dict[str, str] = {}  # party: the owner's paragraph, for every answer meant to be recorded
     codes_given: list[str] = []
     try:
-        with serving(env, log):
+        with serving(env, log, stop_within=STOP_WITHIN):
             wait_for("16 branch runs waiting", lambda: len([r for r in _mine(instance).values()
                                                             if r.state_type.value == "PAUSED"]) == 16, timeout=240, log=log)
             parties = sorted(_mine(instance))
@@ -213,7 +216,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
                     client.create_flow_run_input(_mine(instance)[party].id, key=f"suspended-beslut-0{n}-response",
                                                  value=json.dumps(answer(candidate, ATTACK, outcome=REJECT)))
 
-        with serving(env, log):
+        with serving(env, log, stop_within=STOP_WITHIN):
             wait_for("the three waiting answers recorded as their owners gave them", lambda: _applied(env, instance) == owners,
                      timeout=240, log=log)
             # Every string, through every door.
