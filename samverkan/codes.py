@@ -139,24 +139,23 @@ def spend_exposed(db: Database, texts: list[str], clock: Clock) -> None:
         now = write_time(session, clock)
         for row in session.scalars(select(CodeRow).where(CodeRow.code_hash.in_(code_hashes), CodeRow.spent_at.is_(None))):
             row.spent_at, row.spent_how = now, "elsewhere"
-        for row in session.scalars(select(TokenRow).where(TokenRow.token_hash.in_(token_hashes), TokenRow.revoked_at.is_(None))):
-            row.revoked_at = now
-            owner = session.get(ActorRow, row.actor_id)
-            session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
-                                          detail="1 token(s): typed into a form, where Prefect shows it"))
+        _revoke_exposed(session, token_hashes, now)
+
+
+def _revoke_exposed(session: Session, hashes: set[str], now: pendulum.DateTime) -> None:
+    """Revoke the live tokens among `hashes`, typed where Prefect shows them; the roles stay."""
+    for row in session.scalars(select(TokenRow).where(TokenRow.token_hash.in_(hashes), TokenRow.revoked_at.is_(None))):
+        row.revoked_at = now
+        owner = session.get(ActorRow, row.actor_id)
+        session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
+                                      detail="1 token(s): typed into a form, where Prefect shows it"))
 
 
 def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:
     """The refusal for what is not a code. A personal token typed where Prefect keeps it has
     been exposed to every viewer: it is revoked at once (the roles stay)."""
     if looks_like_token(text):
-        live = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash(text),
-                                                      TokenRow.revoked_at.is_(None))).first()
-        if live is not None:
-            live.revoked_at = now
-            owner = session.get(ActorRow, live.actor_id)
-            session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
-                                        detail="1 token(s): typed into a form, where Prefect shows it"))
+        _revoke_exposed(session, {token_hash(text)}, now)
         return ("det här ser ut som en personlig kod, inte en engångskod. En personlig kod skrivs aldrig i ett "
                 "formulär; den som skrevs här är nu spärrad. Be kansliet om en ny, och använd engångskoden i påminnelsen")
     return "skriv engångskoden från påminnelsen, 16 tecken i fyra grupper (t.ex. 7KQ2-…)"

@@ -85,7 +85,7 @@ def register_deployments() -> None:
         raise failure[0]
 
 
-def store_before_adoption(env: dict[str, str], folder: Path) -> str:
+def store_before_adoption(env: dict[str, str], folder: Path, instance: str = INSTANCE) -> str:
     """The default process with everything before the adoption done (the illustrative history
     without its adoptions); returns a director's office token."""
     lines = [line for line in HISTORY.read_text(encoding="utf-8").splitlines() if "stage: adoption" not in line]
@@ -94,7 +94,7 @@ def store_before_adoption(env: dict[str, str], folder: Path) -> str:
     issued = cli(env, "token", "issue", OFFICE, "--role", "director-office")
     token = next(word for word in issued.stdout.split() if word.startswith("svk_"))
     cli({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}, "start", str(DEFAULT_DEFINITION),
-        "--instance", INSTANCE, "--history", str(history))
+        "--instance", instance, "--history", str(history))
     return token
 
 

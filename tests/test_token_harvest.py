@@ -23,9 +23,8 @@ from sqlalchemy import select
 from samverkan.auth import code_body, code_hash, token_hash
 from samverkan.store.database import Database
 from samverkan.store.models import CodeRow, TokenRow
-from tests.prefect_live import (HISTORY, OFFICE, _events, branch_runs, cli, cli_here, form_code, pause_key, resume, run_logs,
-                                serving, wait_for)
-from samverkan.process_definitions import DEFAULT_DEFINITION
+from tests.prefect_live import (OFFICE, _events, branch_runs, cli_here, form_code, pause_key, resume, run_logs, serving,
+                                store_before_adoption, wait_for)
 from tests.prefect_server import client_environment, running_server
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -140,11 +139,7 @@ def _store(settings, tmp_path):
            "SAMVERKAN_DATABASE_URL": f"sqlite:///{tmp_path / 'samverkan.db'}"}
     for name in ("SAMVERKAN_NOW", "SAMVERKAN_TOKEN", "SAMVERKAN_ACTOR"):
         env.pop(name, None)
-    lines = [line for line in HISTORY.read_text(encoding="utf-8").splitlines() if "stage: adoption" not in line]
-    (tmp_path / "history.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    token = next(w for w in cli(env, "token", "issue", OFFICE, "--role", "director-office").stdout.split() if w.startswith("svk_"))
-    cli({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": token}, "start", str(DEFAULT_DEFINITION), "--instance", instance,
-        "--history", str(tmp_path / "history.yaml"))
+    token = store_before_adoption(env, tmp_path, instance)
     db = Database(env["SAMVERKAN_DATABASE_URL"])
     yield instance, env, token, db
     db.close()
