@@ -90,8 +90,10 @@ def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(defau
     assert party == {"kommunsekreterare@vannas.example.org", "naringsliv@vannas.example.org"}
     assert {n.due_date for n in mine} == {pendulum.date(2026, 12, 14)}
     assert {n.send_at for n in mine} == {local(2026, 11, 12, 8).in_timezone("UTC")}
-    # The sixteen open branches escalate each a week before its own agenda closes; those that
-    # escalate on the same day go in one message per recipient, naming them all.
+    # The sixteen open branches, none even registered as under preparation, escalate each the
+    # first business day after the last agenda that could keep its deadline closed (not before:
+    # until then it may be with its board unregistered); those that escalate on the same day go
+    # in one message per recipient, naming them all.
     escalations = [n for n in due if n.kind is NoticeKind.escalation]
     assert {(n.stage, n.party) for n in escalations} == {("adoption", "")}
     escalated = {n.recipient.email for n in escalations}
@@ -102,12 +104,12 @@ def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(defau
     assert all(len(group) == 2 for group in by_day.values())  # one per recipient and day
     named = [p for group in by_day.values() for p in group[0].facts["parties"]]
     assert sorted(named) == sorted(default_definition.party(p).name for p in default_definition.group_members("signatories"))
-    together = next(group[0] for group in by_day.values() if "Vännäs kommun" in group[0].facts["parties"])
-    assert together.due_date == pendulum.date(2026, 11, 5) and together.facts["party_name"] == "Dorotea kommun och Vännäs kommun"
+    together = next(group[0] for group in by_day.values() if "Lycksele kommun" in group[0].facts["parties"])
+    assert together.due_date == pendulum.date(2026, 11, 17) and together.facts["party_name"] == "Bjurholms kommun och Lycksele kommun"
     # Branches escalating together need not share a deadline (each is its own council's last
     # meeting): the message gives each its own, and its deadline (the subject, the calendar
     # event) is the first of them, not whichever branch the definition happens to list first.
-    own = {default_definition.party(p).name: ev.rows[Node("adoption", p)].deadline for p in ("dorotea", "vannas")}
+    own = {default_definition.party(p).name: ev.rows[Node("adoption", p)].deadline for p in ("bjurholm", "lycksele")}
     assert len(set(own.values())) == 2
     assert {name: pendulum.parse(day).date() for name, day in together.facts["party_deadlines"]} == own
     assert together.facts["deadline"] == min(own.values()).isoformat()
@@ -171,3 +173,49 @@ def test_nothing_is_due_once_the_process_is_finished(default_definition):
     state = driven_until(default_definition, pendulum.date(2027, 1, 1))
     assert all(isinstance(s, NodeState) for s in state.values())
     assert due_notices(evaluate(default_definition, state, local(2027, 1, 11, 8), "vb")) == []
+
+
+def _escalated(ev) -> set[tuple[str, str]]:
+    return {(n.stage, p) for n in due_notices(ev) if n.kind is NoticeKind.escalation
+            for p in (n.facts.get("party_ids") or [n.party])}
+
+
+def test_a_decision_planned_for_its_deadline_is_no_alarm_while_its_meeting_is_ahead(default_definition):
+    # The RUS decision is planned for regionfullmäktige on its deadline, 30 April 2026: a week
+    # before, nothing says it will be missed, so nothing escalates (it used to, on 23 April).
+    state = driven_until(default_definition, pendulum.date(2026, 4, 22))
+    assert state[Node("rus-update", None)].state in ("ready", "in-preparation")
+    for day in (pendulum.date(2026, 4, 23), pendulum.date(2026, 4, 29), pendulum.date(2026, 4, 30)):
+        assert ("rus-update", "") not in _escalated(evaluate(default_definition, state, local(day.year, day.month, day.day, 8), "vb"))
+    # Its deadline passed with nothing recorded: now it is a fact, and it escalates.
+    assert ("rus-update", "") in _escalated(evaluate(default_definition, state, local(2026, 5, 4, 8), "vb"))
+
+
+def test_a_forgotten_registration_earns_reminders_not_an_escalation_until_the_last_agenda_closed(default_definition, adoption_phase):
+    # Vännäs's matter is still "Beslutsunderlag skickat": never registered as under preparation.
+    # Past the day it had to reach the board it may well be there, unregistered: the party is
+    # reminded, nobody is alarmed, until the last agenda that keeps its deadline has closed.
+    ev = evaluate(default_definition, adoption_phase, local(2026, 10, 21, 8), "vb")
+    meetings = ev.plan.get("adoption", "vannas").meetings
+    first_close, last_close = meetings.latest[0].agenda_closes, meetings.latest[-1].agenda_closes
+    assert first_close < last_close
+    between = first_close.add(days=1)
+    while not is_business_day(between):
+        between = between.add(days=1)
+    ev = evaluate(default_definition, adoption_phase, local(between.year, between.month, between.day, 8), "vb")
+    assert ("adoption", "vannas") not in _escalated(ev)
+    after = next(d for d in (last_close.add(days=n) for n in range(1, 8)) if is_business_day(d))
+    ev = evaluate(default_definition, adoption_phase, local(after.year, after.month, after.day, 8), "vb")
+    assert ("adoption", "vannas") in _escalated(ev)
+
+
+def test_a_matter_with_its_board_escalates_only_once_its_last_meeting_passed_undecided(default_definition, adoption_phase):
+    state = dict(adoption_phase)
+    at = local(2026, 10, 21, 16)
+    for change in decide(default_definition, state, TransitionRequest("adoption", "vannas", "in-preparation", at), at):
+        state[change.node] = change.after
+    last = evaluate(default_definition, state, local(2026, 10, 22, 8), "vb").plan.get("adoption", "vannas").meetings.latest[-1]
+    on_the_day = evaluate(default_definition, state, local(last.day.year, last.day.month, last.day.day, 8), "vb")
+    assert ("adoption", "vannas") not in _escalated(on_the_day)
+    after = next(d for d in (last.day.add(days=n) for n in range(1, 8)) if is_business_day(d))
+    assert ("adoption", "vannas") in _escalated(evaluate(default_definition, state, local(after.year, after.month, after.day, 8), "vb"))

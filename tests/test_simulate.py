@@ -62,14 +62,16 @@ def test_the_default_process_completes_in_2026_sending_exactly_what_the_policy_p
     assert len(sweeps) == doc["sweeps"]
     nodes = {(s["id"], s["party"]): (pendulum.parse(s["ready_at"]).in_timezone(TIMEZONE),
                                      pendulum.parse(s["simulated_done"] + "T16:00", tz=TIMEZONE)) for s in doc["stages"]}
-    expected = prescribed(default_definition, nodes, plan, sweeps, start=start, end=last.date()).notices
+    expected = prescribed(default_definition, nodes, plan, sweeps, start=start, end=last.date(), prepared=True).notices
     got = Counter((n["kind"], n["stage"] or "", n["party"] or "", n["recipient"], pendulum.parse(n["day"]).date())
                   for n in doc["notices"])
     assert [key for key, count in got.items() if count > 1] == []  # nothing twice
     assert set(got) - expected == set(), "sent but not prescribed"
     assert expected - set(got) == set(), "prescribed but not sent"
     assert doc["notices_sent"] == len(expected) == sum(doc["notices_by_kind"].values()) == sum(doc["notices_by_recipient"].values())
-    assert doc["notices_by_kind"]["escalation"] > 0 and doc["notices_by_kind"]["confirmation"] > 0
+    # On plan nothing is late, so nothing escalates and nothing is overdue.
+    assert doc["notices_by_kind"].get("escalation", 0) == doc["notices_by_kind"].get("overdue", 0) == 0
+    assert doc["notices_by_kind"]["confirmation"] > 0
     # --mail-dir: every message delivered, as the recipient gets it, in the order sent.
     files = sorted((tmp_path / "post").glob("*.eml"))
     assert len(files) == doc["notices_sent"]
@@ -95,9 +97,11 @@ def test_drafting_six_weeks_late_shows_its_escalations_and_the_parties_that_miss
     for party in set(branch_parties(default_definition, default_definition.stage("adoption"))) - unable:
         assert stages["in-force", party]["simulated_done"] == "2027-01-01"  # the others still make it
     assert doc["completed_on"] is None
-    # The slip escalates: the final proposal, then the adoptions, the day their agendas are out of reach.
+    # The slip escalates when it is a fact, not before: the drafting once its deadline passed
+    # undone, then the adoptions, the day their last agendas are out of reach.
     escalations = [n for n in doc["notices"] if n["kind"] == "escalation"]
-    assert {"final-proposal", "adoption"} <= {n["stage"] for n in escalations}
+    assert {n["stage"] for n in escalations} == {"drafting", "adoption"}
+    assert min(n["day"] for n in escalations if n["stage"] == "drafting") > stages["drafting", None]["planned_deadline"]
     assert all(n["day"] >= sent.isoformat() for n in escalations if n["stage"] == "adoption")
     # The text says the same, in Swedish.
     text = run_cli(capsys, "simulate", DEFAULT_DEFINITION, "--until", "2027-01-31", "--scenario",
@@ -113,8 +117,9 @@ def test_a_decline_and_an_amendment(capsys, default_definition):
     assert stages["adoption", "vannas"]["state"] == "rejected"
     assert stages["signing", "vannas"]["outside"] and stages["in-force", "vannas"]["outside"]
     umea = [a for a in doc["acts"] if a["id"] == "adoption" and a["party"] == "umea"]
-    assert [a["to"] for a in umea] == ["amended", "in-preparation", "adopted"]
-    assert umea[0]["day"] == stages["adoption", "umea"]["planned_finish"] == "2026-11-30"
+    # Registered as under preparation the day it goes to the board, as a secretary does.
+    assert [a["to"] for a in umea] == ["in-preparation", "amended", "in-preparation", "adopted"]
+    assert umea[1]["day"] == stages["adoption", "umea"]["planned_finish"] == "2026-11-30"
     assert umea[-1]["day"] == "2026-12-18"  # decided again, at the council's next meeting
     others = set(branch_parties(default_definition, default_definition.stage("adoption"))) - {"vannas"}
     assert all(stages["in-force", p]["simulated_done"] == "2027-01-01" for p in others)

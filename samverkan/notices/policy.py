@@ -9,9 +9,10 @@ The rules, per open stage or branch (ready or active, not held up by a "no"):
   reminders due (it did not run for a while), only the latest goes: the older are superseded;
 - overdue reminders stop at the last day that still keeps a hard deadline: after it they can
   change nothing, and the escalation has already gone;
-- the escalation goes to the stage owner and the director's office some time after the
-  deadline, but at the latest `before_hard` before that last day: time to act, never in January
-  for a process that enters into force on 1 January;
+- the escalation goes to the stage owner and the director's office only once the recorded
+  facts and the calendars say the deadline will be missed (`out_of_reach`), never merely because
+  it is near; then at its slot (some time after the deadline, but at the latest `before_hard`
+  before that last day: time to act), or at once if it became out of reach later;
 - a confirmation goes when a branch's decision is recorded (a "no" included);
 - the digest goes weekly to the director's office while the process is not finished.
 A slot is the policy's local time on a business day: never at night, on a weekend, a holiday
@@ -110,6 +111,34 @@ def schedule(ev: Evaluation, node: Node) -> tuple[Slot | None, list[Slot], Slot 
     return ready, chain, escalation
 
 
+def out_of_reach(ev: Evaluation, node: Node) -> pendulum.DateTime | None:
+    """The moment from which the open node can no longer keep its deadline, by what is recorded
+    and the calendars, or None while it still can. A moment, not a verdict of today: an
+    escalation is named by when it became due, so a later one is never mistaken for an earlier.
+
+    A branch decided at meetings is out of reach when the last agenda that keeps the deadline
+    closed with the matter not even registered as under preparation (a forgotten registration
+    earns reminders until then), or when its last meeting passed with no decision; other work
+    when its plan finishes after the deadline, or when the deadline passed."""
+    item = ev.plan.get(node.stage, node.party)
+    meetings = item.meetings
+    if meetings is not None and item.completed is None:
+        if not meetings.latest:
+            return _start_of(item.start)
+        last = meetings.latest[-1]
+        if ev.rows[node].kind is StateKind.ready:
+            return _start_of(last.agenda_closes.add(days=1))
+        return _start_of(last.day.add(days=1))
+    if item.finish > item.deadline:
+        current = ev.state[node]
+        return current.changed_at or current.ready_at or _start_of(item.start)
+    return _start_of(item.deadline.add(days=1))
+
+
+def _start_of(day: pendulum.Date) -> pendulum.DateTime:
+    return local_datetime(day, "00:00")
+
+
 def due_slots(ev: Evaluation, node: Node) -> list[Slot]:
     """What an open node prescribes at ev.now: the latest of ready and its reminders, and the escalation."""
     ready, chain, escalation = schedule(ev, node)
@@ -122,8 +151,12 @@ def due_slots(ev: Evaluation, node: Node) -> list[Slot]:
         due.append([s for s in qualifying if s.at == latest][-1])
     elif ready is not None and ready.at <= ev.now and settings.ready:
         due.append(ready)
-    if escalation is not None and escalation.at <= ev.now:
-        due.append(escalation)
+    if escalation is not None:
+        missed = out_of_reach(ev, node)
+        if missed is not None and missed <= ev.now:
+            at = max(escalation.at, first_slot(missed, ev.definition.reminder_policy(ev.definition.stage(node.stage)).at))
+            if at <= ev.now:
+                due.append(Slot(NoticeKind.escalation, 1, at))
     return due
 
 

@@ -62,6 +62,7 @@ class Script:
         self._scripted: set[tuple[Node, str, pendulum.DateTime | None]] = set()
         self._applied: set[Node] = set()  # nodes whose scenario outcome has happened once
         self._number = 100  # paragraph numbers, as in a council's minutes
+        self._decision_due: dict[Node, Act] = {}  # decisions scripted when the matter went to its first body
 
     def next_acts(self, state: InstanceState, today: pendulum.Date, changed: Iterable[Node] | None = None) -> list[Act]:
         """The acts for every node open and not yet scripted in its current state; `changed`:
@@ -102,6 +103,9 @@ class Script:
     def _decision(self, stage: Stage, node: Node, current: NodeState, state: InstanceState, step: Step | None,
                   since: pendulum.Date, today: pendulum.Date) -> Act | None:
         party = node.party or stage.owner
+        scripted = self._decision_due.pop(node, None)
+        if scripted is not None and current.state == self._new_matter(stage):
+            return Act(max(scripted.day, today), scripted.node, scripted.to, scripted.fields)
         outcome = step.outcome if step and node not in self._applied else Outcome.done
         if current.state == Outcome.amended.value:
             # The contract is renegotiated, then goes back to the bodies as a new matter.
@@ -123,7 +127,14 @@ class Script:
             outcome = Outcome.postponed  # at most once a matter: the lifecycle has no postponing a postponed one
         elif outcome is not Outcome.done:
             self._applied.add(node)
-        return self._finish(stage, node, day, outcome)
+        decision = self._finish(stage, node, day, outcome)
+        if self.definition.state_kind(stage.lifecycle, current.state) is StateKind.ready and self._allowed(
+                stage, current.state, self._new_matter(stage)):
+            # A secretary registers the matter ("Påbörja beredning") the day it goes to the first
+            # body; the decision then comes as scripted from here.
+            self._decision_due[node] = decision
+            return Act(max(available, today), node, self._new_matter(stage))
+        return decision
 
     def _allowed(self, stage: Stage, state: str, to: str) -> bool:
         return any(t.to == to and state in t.source for t in self.definition.lifecycle(stage.lifecycle).transitions)
