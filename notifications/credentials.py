@@ -14,9 +14,9 @@ from samverkan.notices.model import CODE_MARK, FORM_MARK, Credentials
 from .render import POLICY
 
 # What stands in for a code or an address that cannot be given, in the notice's language.
-_NO_CODE = {"sv": "(ingen: du har ingen roll för det här beslutet i Samverkan; be kansliet om en)",
-            "en": "(none: you hold no role for this decision in Samverkan; ask the office for one)"}
-_NO_FORM = {"sv": "(be kansliet om adressen)", "en": "(ask the office for its address)"}
+_NO_CODE = {"sv": "(ingen: ni har ingen roll för det här beslutet i Samverkan; be projektledaren om en)",
+            "en": "(none: you hold no role for this decision in Samverkan; ask the project lead for one)"}
+_NO_FORM = {"sv": "(be projektledaren om adressen)", "en": "(ask the project lead for its address)"}
 
 
 def has_marks(message: bytes) -> bool:

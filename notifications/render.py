@@ -24,7 +24,7 @@ from samverkan.errors import SamverkanError
 from samverkan.notices.model import CODE_MARK, DEADLINE_KINDS, FORM_MARK, Notice, NoticeKind, Recipient, message_id, notice_key
 from samverkan.notifications import dates, ics
 from samverkan.process_definitions.model import check_email
-from samverkan.text import shown
+from samverkan.text import in_sentence, shown
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 WIDTH = 72  # plain text is readable at 72 columns
@@ -286,5 +286,7 @@ def _cached_environment(folder: pathlib.Path, language: str) -> jinja2.Environme
     )
     environment.filters.update(dates.filters(language))
     environment.filters["fill"] = fill
+    environment.filters["in_sentence"] = in_sentence
+    environment.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     environment.globals.update(code_mark=CODE_MARK, form_mark=FORM_MARK)
     return environment

@@ -20,6 +20,7 @@ def check_definition(definition: Definition, at: Locator) -> list[str]:
         problems.append(at.problem(("period",), f"ends ({definition.period.end}) before it starts ({definition.period.start})"))
     problems += _escalation(definition, ("reminder_defaults",), definition.reminder_defaults, at)
     problems += _notices(definition, at)
+    problems += _process_contact(definition, at)
     problems += _groups(definition, at)
     problems += _lifecycles(definition, at)
     for index, stage in enumerate(definition.stages):
@@ -249,6 +250,17 @@ def _escalation(d: Definition, here: tuple, policy: ReminderPolicy, at: Locator)
         return [at.problem((*here, "escalate", "to_party"), f"unknown party {escalate.to_party!r}")]
     if not any(c.role is escalate.to_role for c in party.contacts):
         return [at.problem((*here, "escalate", "to_role"), f"party {party.id!r} has no contact with role {escalate.to_role.value!r}")]
+    return []
+
+
+def _process_contact(d: Definition, at: Locator) -> list[str]:
+    if d.contact is None:
+        return []
+    party = next((p for p in d.parties if p.id == d.contact.party), None)
+    if party is None:
+        return [at.problem(("contact", "party"), f"unknown party {d.contact.party!r}")]
+    if not any(c.role is d.contact.role for c in party.contacts):
+        return [at.problem(("contact", "role"), f"party {party.id!r} has no contact with role {d.contact.role.value!r}")]
     return []
 
 

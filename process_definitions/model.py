@@ -111,9 +111,21 @@ ROLE_NAMES = {
 }
 
 
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,22}[0-9]$", description="A telephone number, e.g. 090-785 00 00.")]
+
+
 class Contact(Strict):
     name: Name
     email: Email
+    role: Role
+    phone: Phone | None = None
+
+
+class ProcessContact(Strict):
+    """Whom every notice names for questions and whom escalations reach besides the director's
+    office: one contact of one party, by role (the project lead at the region)."""
+
+    party: Slug
     role: Role
 
 
@@ -402,6 +414,8 @@ class Definition(Strict):
     timezone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
     calendar: Literal["SE"] = Field(default="SE", description="Swedish public holidays and lag (1930:173).")
     period: DateRange = Field(description="The period the process prepares, e.g. the agreement's 2027–2030.")
+    contact: ProcessContact | None = Field(
+        default=None, description="The process's own contact: named in every notice for questions, and told of every escalation.")
     reminder_defaults: ReminderPolicy = Field(default_factory=ReminderPolicy)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     meetings: Meetings = Field(default_factory=Meetings, description="Meeting calendars and the periods without meetings.")
@@ -491,6 +505,14 @@ class Definition(Strict):
 
         expand(group_id, (group_id,))
         return tuple(seen)
+
+    def process_contact(self) -> tuple[Party, Contact] | None:
+        """The process's own contact and the party it belongs to, if the definition names one."""
+        if self.contact is None:
+            return None
+        party = self.party(self.contact.party)
+        found = next((c for c in party.contacts if c.role is self.contact.role), None)
+        return (party, found) if found else None
 
     def reminder_policy(self, stage: Stage) -> ReminderPolicy:
         return stage.reminders or self.reminder_defaults

@@ -97,7 +97,8 @@ def test_a_sweep_that_did_not_run_for_weeks_sends_only_the_latest_reminder(defau
     escalations = [n for n in due if n.kind is NoticeKind.escalation]
     assert {(n.stage, n.party) for n in escalations} == {("adoption", "")}
     escalated = {n.recipient.email for n in escalations}
-    assert escalated == {"fullmaktige@region-vasterbotten.example.org", "utvecklingsdirektor@region-vasterbotten.example.org"}
+    # to whoever can act on it: the project lead and the director's office, not the council's secretary
+    assert escalated == {"projektledare@region-vasterbotten.example.org", "utvecklingsdirektor@region-vasterbotten.example.org"}
     by_day: dict = {}
     for n in escalations:
         by_day.setdefault(n.due_date, []).append(n)

@@ -109,10 +109,11 @@ def test_the_parts_come_in_order_with_the_deadline_as_a_calendar_event(default_d
 
 
 @pytest.mark.parametrize("kind, sequence, days_left, subject", [
-    (NoticeKind.ready, 1, 60, f"Ni kan nu påbörja: {ADOPTION} – Vännäs kommun, senast 30 december 2026"),
+    (NoticeKind.ready, 1, 60, f"Kan påbörjas: {ADOPTION} – Vännäs kommun, senast 30 december 2026"),
     (NoticeKind.on_day, 1, 0, f"Sista dagen i dag: {ADOPTION} – Vännäs kommun"),
     (NoticeKind.overdue, 1, -7, f"Försenat: {ADOPTION} – Vännäs kommun (7 dagar efter 30 december 2026)"),
-    (NoticeKind.escalation, 1, -7, f"Eskalering: {ADOPTION} – Vännäs kommun riskerar att missa 30 december 2026"),
+    (NoticeKind.escalation, 1, -7, f"Eskalering: {ADOPTION} – Vännäs kommun har missat 30 december 2026"),
+    (NoticeKind.escalation, 1, 3, f"Eskalering: {ADOPTION} – Vännäs kommun riskerar att missa 30 december 2026"),
 ])
 def test_every_deadline_kind_has_its_subject_and_a_calendar_event(default_definition, kind, sequence, days_left, subject):
     facts = node_facts(default_definition, days_left=days_left)
@@ -134,7 +135,7 @@ def test_a_confirmation_has_the_record_and_no_calendar_event(default_definition)
 
 
 def test_a_stage_without_a_party_leaves_the_party_out(default_definition):
-    facts = node_facts(default_definition, stage_name="Undertecknande", party_id=None, party_name=None)
+    facts = node_facts(default_definition, stage_name="Undertecknande", party_id=None, party_name=None, days_left=0)
     _, msg = parsed(render(notice(facts, NoticeKind.on_day, sequence=1, party=""), SENDER, NOW))
     assert msg["Subject"] == "Sista dagen i dag: Undertecknande"
 

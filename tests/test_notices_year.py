@@ -178,7 +178,8 @@ def prescribed(definition, nodes: dict, plan: dict, sweeps: list[pendulum.DateTi
         policy = stage.reminders or definition.reminder_defaults
         roles = set(policy.to_roles or [stage.responsible_role])
         party_to = [c.email for c in definition.party(party or stage.owner).contacts if c.role in roles]
-        escalate_to = {c.email for c in definition.party(stage.owner).contacts if c.role is stage.responsible_role}
+        # whoever can act on it: the process's own contact (the project lead) and the director's office
+        escalate_to = {c.email for c in definition.party(definition.contact.party).contacts if c.role is definition.contact.role}
         if policy.escalate:
             escalate_to |= {c.email for c in definition.party(policy.escalate.to_party).contacts if c.role is policy.escalate.to_role}
         row = plan[stage_id, party]
@@ -324,7 +325,8 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
             continue
         stage = message["X-Samverkan-Stage"]
         parties = policy.escalated[stage, moment.date()]
-        words = " ".join(message.get_body(("plain",)).get_content().split())
+        # the opening names the branches (the region is named further down as the contact's employer)
+        words = " ".join(message.get_body(("plain",)).get_content().split("Vad gäller det?")[0].split())
         assert {p for p, name in names.items() if name in words} == parties, (stage, moment)
         for party in parties:
             if stage == "adoption":
@@ -349,6 +351,8 @@ def test_a_year_of_daily_sweeps_sends_exactly_what_the_policy_prescribes(year_en
         if kind == "escalation" and default_definition.stage(stage).for_each:
             # several branches, each with its own deadline: the event is on the first of them
             deadline = min(plan[stage, p]["deadline"] for p in policy.escalated[stage, moment.date()])
+        elif (stage, party) in policy.act_by:  # a countdown names the step due that day, not the council's day
+            deadline = policy.act_by[stage, party].isoformat()
         else:
             deadline = plan[stage, party]["deadline"]
         assert event.decoded("dtstart").isoformat() == deadline, (kind, stage, party, moment)

@@ -175,7 +175,7 @@ def test_each_reminder_brings_a_fresh_code_put_in_as_it_is_sent(adoption_store, 
             actor = redeem(adoption_store, code, "vb", SKELLEFTEA, None, "f", FixedClock(business_day(0)))
             assert actor.email == holder
         else:
-            assert not CODE_IN_TEXT.search(text) and "be kansliet om en" in text
+            assert not CODE_IN_TEXT.search(text) and "be projektledaren om en" in text
     with adoption_store.read() as session:
         assert session.scalars(select(CodeRow.spent_how)).all() == ["used"]
 

@@ -10,14 +10,18 @@ import email
 import email.policy
 
 import json
+import re
 from collections import Counter
 
+import icalendar
 import pendulum
 import pytest
 
 from samverkan.calendar import TIMEZONE, parse_period, subtract_period
 from samverkan.graph import Node, branch_parties
+from samverkan.notifications.dates import long_date
 from samverkan.process_definitions import DEFAULT_DEFINITION
+from samverkan.process_definitions.model import ROLE_NAMES
 from samverkan.simulation.odds import odds
 from samverkan.simulation.scenario import AS_PLANNED, WITH_SPREAD
 
@@ -79,6 +83,56 @@ def test_the_default_process_completes_in_2026_sending_exactly_what_the_policy_p
     assert files[0].name.startswith(f"0001-{doc['notices'][0]['day'][:10]}-") and first["Subject"] and first.get_body(("plain",))
     assert {email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"].addresses[0].addr_spec
             for f in files} == set(doc["notices_by_recipient"])
+    _read_as_recipients_would(default_definition, files)
+
+
+DAYS_LEFT = re.compile(r"\((\d+) dag(?:ar)? (kvar|sedan)\)|\((i dag)\)")
+
+
+def _read_as_recipients_would(definition, files) -> None:
+    """Every countdown mail's subject, text, days left and calendar event agree with the day it
+    was sent; every one asking a party to act says how (its form's link, a one-time code, whom
+    to ask); nobody is told a derived date is fixed, nor the process's own last day; each
+    recipient is told the one role in which they get it."""
+    roles = {c.email: (c.role, p.name) for p in definition.parties for c in p.contacts}
+    countdowns = 0
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        sent = pendulum.parse(path.name.split("-", 1)[1][:10]).date()
+        kind, stage = message["X-Samverkan-Notice"], message.get("X-Samverkan-Stage")
+        plain = " ".join(message.get_body(("plain",)).get_content().split())
+        address = message["To"].addresses[0].addr_spec
+        role, party = roles[address]
+        if kind != "digest":
+            assert f"Ni får det här meddelandet som {ROLE_NAMES[role]} för {party}." in plain, path.name
+        assert "Senaste dag som ändå håller" not in plain, path.name
+        if kind.split("-")[0] not in ("ready", "before", "on", "overdue"):
+            continue
+        countdowns += 1
+        [calendar] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+        due = next(c for c in icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT")).decoded("dtstart")
+        left = due.toordinal() - sent.toordinal()
+        assert long_date(due) in plain, path.name
+        shown = DAYS_LEFT.search(plain)
+        if left == 0:
+            assert shown and shown.group(3) == "i dag", path.name
+        else:
+            assert shown and int(shown.group(1)) == abs(left) and shown.group(2) == ("kvar" if left > 0 else "sedan"), (path.name, left)
+        if kind == "on-day":
+            expected = {0: "Sista dagen i dag", 1: "Sista dagen i morgon"}.get(left, f"Sista dagen {long_date(due)}")
+            assert message["Subject"].removeprefix("[EXEMPEL] ").startswith(expected + ":"), (path.name, message["Subject"])
+            opening = {0: f"I dag, {long_date(due)}, är sista dagen", 1: f"I morgon, {long_date(due)}, är sista dagen"}
+            assert opening.get(left, f"är {long_date(due)}, om {left} dagar") in plain, path.name
+        if stage == "adoption":  # the step due that day, and the meeting it leads to
+            assert "för att hinna till kommunfullmäktige" in plain or "för att hinna till regionfullmäktige" in plain, path.name
+            assert "Datumet är fast" not in plain, path.name
+        if message.get("X-Samverkan-Party"):  # a party's branch: its form, with a code
+            assert re.search(r"<https?://[^>]+/runs/flow-run/[0-9a-f-]{36}>", plain), path.name
+            assert re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", plain), path.name
+            assert "Om länken eller koden inte fungerar: kontakta Karin Berglund" in plain, path.name
+        else:  # the office's own stage: the command that records it
+            assert f"samverkan transition simulering {stage} --to" in plain, path.name
+    assert countdowns > 200
 
 
 def test_drafting_six_weeks_late_shows_its_escalations_and_the_parties_that_miss_2026(capsys, default_definition):

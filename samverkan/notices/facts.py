@@ -3,6 +3,8 @@ JSON-serialisable data, Swedish where it is words, stored in the outbox with the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -45,11 +47,31 @@ def overview_line(definition: Definition, state: InstanceState, rows: list[Statu
     return " · ".join(parts)
 
 
-def _ask(definition: Definition, stage_id: str) -> tuple[str | None, str | None]:
-    """Whom to ask: the stage owner's contact in the stage's responsible role."""
-    stage = definition.stage(stage_id)
-    contact = next((c for c in definition.party(stage.owner).contacts if c.role is stage.responsible_role), None)
-    return (contact.name, contact.email) if contact else (None, None)
+def ask_facts(definition: Definition, stage_id: str) -> dict[str, Any]:
+    """Whom to ask: the process's own contact (the project lead), else the stage owner's
+    contact in the stage's responsible role."""
+    found = definition.process_contact()
+    if found is None:
+        stage = definition.stage(stage_id)
+        owner = definition.party(stage.owner)
+        contact = next((c for c in owner.contacts if c.role is stage.responsible_role), None)
+        found = (owner, contact) if contact else None
+    if found is None:
+        return {"ask_name": None, "ask_email": None, "ask_phone": None, "ask_role": None}
+    party, contact = found
+    return {"ask_name": contact.name, "ask_email": contact.email, "ask_phone": contact.phone,
+            "ask_role": f"{ROLE_NAMES[contact.role]} på {party.name}"}
+
+
+def recipient_role(definition: Definition, email: str, parties: Iterable[str]) -> str | None:
+    """The role in which this recipient gets the message ("sekreterare för Bjurholms kommun"):
+    their own contact entry among the parties the message concerns, the first that names them."""
+    for party_id in dict.fromkeys(parties):
+        party = definition.party(party_id)
+        roles = [ROLE_NAMES[c.role] for c in party.contacts if c.email.lower() == email.lower()]
+        if roles:
+            return f"{' och '.join(roles)} för {party.name}"
+    return None
 
 
 def _actions(definition: Definition, stage_id: str, state: str) -> list[str]:
@@ -65,13 +87,16 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     item = ev.plan.get(node.stage, node.party)
     limit = item.latest_finish
     send_day = send_at.in_timezone(TIMEZONE).date()
-    ask_name, ask_email = _ask(definition, node.stage)
     policy = definition.reminder_policy(stage)
     roles = policy.to_roles or [stage.responsible_role]
     if kind is NoticeKind.escalation:  # it goes to the stage's owner and the director's office instead
         roles = list(dict.fromkeys([stage.responsible_role, *([policy.escalate.to_role] if policy.escalate else [])]))
     current = ev.state[node]
     note = example_note(definition) if item.meetings and item.meetings.example else None
+    # A countdown asks for the step due next, on its own day: for a matter decided at meetings,
+    # the day it must reach a body's agenda, not the council's day it aims at.
+    step = _next_step(item) if kind.value in ACTION_KINDS else None
+    due = step.due if step else row.deadline
     facts: dict[str, Any] = {
         "process_name": definition.name,
         "instance_id": ev.instance_id,
@@ -83,14 +108,18 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "party_name": party.name if party else None,
         "state_name": row.state_name,
         "actions": _actions(definition, node.stage, current.state),
-        "deadline": row.deadline.isoformat(),
-        "deadline_hard": item.hard,
-        "deadline_reason": row.deadline_reason,
-        "hard_limit": limit.isoformat() if limit is not None and limit != row.deadline else None,
-        "days_left": row.deadline.toordinal() - send_day.toordinal(),
+        "deadline": due.isoformat(),
+        "deadline_fixed": _fixed(item) and not step,
+        "deadline_reason": row.deadline_reason if not step else None,
+        # The process's own last day belongs in an escalation, not beside a party's own deadline.
+        "hard_limit": limit.isoformat() if kind is NoticeKind.escalation and limit is not None and limit != row.deadline else None,
+        "days_left": due.toordinal() - send_day.toordinal(),
+        "step": step.kind if step else None,
+        "step_body": step.body if step else None,
+        "goal": step.goal if step else None,
+        "goal_day": step.goal_day.isoformat() if step else None,
         "decision_body": (party or definition.party(stage.owner)).decision_body,
-        "ask_name": ask_name,
-        "ask_email": ask_email,
+        **ask_facts(definition, node.stage),
         "overview": ev.overview,
         "recipient_role": ", ".join(ROLE_NAMES[Role(r)] for r in roles),
         "escalated_to": escalated_to,
@@ -100,6 +129,9 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "outcome_failed": False,
         # A reminder to a party about its branch says how to act: its form, with a one-time code.
         "form_code": node.party is not None and kind.value in ACTION_KINDS,
+        # A stage of the office's own is recorded from the command line (or the transition
+        # deployment's form): the mail gives the command.
+        "command": f"samverkan transition {ev.instance_id} {stage.id} --to …" if node.party is None and kind.value in ACTION_KINDS else None,
     }
     if kind is NoticeKind.confirmation:
         names = {f.id: f.name for f in stage.record}
@@ -108,6 +140,34 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         facts["outcome_failed"] = row.kind is StateKind.failed
         facts["actions"] = []
     return facts
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: str  # "to-body": the matter must reach `body`; "on-agenda": be on `body`'s agenda
+    body: str  # the body's name, as the calendar gives it ("Kommunstyrelsen")
+    due: pendulum.Date
+    goal: str  # the deciding body whose meeting it must reach in time for
+    goal_day: pendulum.Date
+
+
+def _next_step(item: PlannedNode) -> NextStep | None:
+    """The step a branch decided at meetings must take next, and by when, to reach the last
+    deciding meeting that keeps its deadline."""
+    meetings = item.meetings
+    if meetings is None or item.completed is not None or not meetings.latest or meetings.material_by is None:
+        return None
+    last = meetings.latest[-1]
+    if item.act_by is not None and item.act_by != meetings.material_by:  # with its first body already
+        return NextStep("on-agenda", last.body_name, item.act_by, last.body_name, last.day)
+    return NextStep("to-body", meetings.latest[0].body_name, meetings.material_by, last.body_name, last.day)
+
+
+def _fixed(item: PlannedNode) -> bool:
+    """Only a date that truly cannot move is "fast": the process's hard deadline as the
+    definition gives it, or a date a decision fixed; never one derived from estimates or from
+    meeting calendars."""
+    return bool(getattr(item, "deadline_fixed", item.hard and item.meetings is None))
 
 
 def meeting_lines(item: PlannedNode) -> list[str]:

@@ -105,7 +105,7 @@ def message_id(key: str, domain: str) -> str:
 #   process_name, instance_id, marks (list of str: EXEMPEL / SIMULERAD banners, first in the text),
 #   stage_id, stage_name, stage_description (str|None), party_id (str|None), party_name (str|None),
 #   state_name (its state now, Swedish), actions (list of str: what can be done now, the
-#   lifecycle's transition names), deadline (ISO date), deadline_hard (bool),
+#   lifecycle's transition names), deadline (ISO date: for a countdown to a branch decided at meetings, the day its next step is due), deadline_fixed (bool: truly fixed),
 #   deadline_reason (str|None: why the deadline is not the nominal one), hard_limit (ISO date|None:
 #   the last day that still keeps the process's hard deadline, when it differs from deadline),
 #   days_left (int: calendar days from the send day to the deadline, negative when late),

@@ -33,7 +33,7 @@ from samverkan.process_definitions.model import Definition, Role, Stage, StateKi
 from samverkan.reminders import ReminderKind
 from samverkan.status import StatusRow, plan_for, status_rows
 
-from .facts import digest_facts, meeting_lines, node_facts, overview_line
+from .facts import digest_facts, meeting_lines, node_facts, overview_line, recipient_role
 from .model import Notice, NoticeKind, Recipient
 
 OPEN_KINDS = (StateKind.ready, StateKind.active)
@@ -200,8 +200,20 @@ def _grouped_escalation(ev: Evaluation, stage_id: str, nodes: list[Node], slot: 
                              for line in meeting_lines(ev.plan.get(n.stage, n.party))]
     day = slot.at.in_timezone(TIMEZONE).date()
     return [Notice(instance_id=ev.instance_id, kind=NoticeKind.escalation, sequence=1, stage=stage_id, party="", due_date=day,
-                   send_at=slot.at.in_timezone("UTC"), recipient=r, facts=facts, language=definition.notices.language)
+                   send_at=slot.at.in_timezone("UTC"), recipient=r, facts=_as_recipient(definition, facts, r, stage.owner),
+                   language=definition.notices.language)
             for r in recipients]
+
+
+def _as_recipient(definition: Definition, facts: dict, recipient: Recipient, *parties: str) -> dict:
+    """The facts for one recipient: the role in which they get it, and no "ask yourself"."""
+    concerned = [*parties, *([definition.contact.party] if definition.contact else []),
+                 *(p.escalate.to_party for p in [definition.reminder_defaults] if p.escalate)]
+    role = recipient_role(definition, recipient.email, [p for p in concerned if p])
+    mine = dict(facts, recipient_role=role or facts.get("recipient_role"))
+    if facts.get("ask_email") and facts["ask_email"].lower() == recipient.email.lower():
+        mine |= {"ask_name": None, "ask_email": None, "ask_phone": None, "ask_role": None}
+    return mine
 
 
 def _several(names: list[str]) -> str:
@@ -227,7 +239,22 @@ def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
               and change.after.record and change.before != change.after.state):  # not for an addition (the announcement)
             slot = Slot(NoticeKind.confirmation, 1, first_slot(ev.now, ev.definition.reminder_policy(stage).at))
             notices += _node_notices(ev, change.node, slot, decided_on=change.at)
+            if after is StateKind.failed and change.node.party:
+                notices += _told_to_the_office(ev, change.node, slot, change.at)
     return notices
+
+
+def _told_to_the_office(ev: Evaluation, node: Node, slot: Slot, decided_on: pendulum.DateTime) -> list[Notice]:
+    """A party's "no" goes to whoever can act on it (the project lead, the director's office)
+    at once, not in next week's digest."""
+    definition = ev.definition
+    stage = definition.stage(node.stage)
+    facts = node_facts(ev, node, NoticeKind.confirmation, slot.at, []) | {"to_office": True}
+    party_addresses = {r.email.lower() for r in party_recipients(definition, stage, node)}
+    return [Notice(instance_id=ev.instance_id, kind=NoticeKind.confirmation, sequence=1, stage=node.stage, party=node.party or "",
+                   due_date=decided_on.in_timezone(TIMEZONE).date(), send_at=slot.at.in_timezone("UTC"), recipient=r,
+                   facts=_as_recipient(definition, facts, r, stage.owner), language=definition.notices.language)
+            for r in escalation_recipients(definition, stage) if r.email.lower() not in party_addresses]
 
 
 def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date: pendulum.Date,
@@ -264,8 +291,14 @@ def party_recipients(definition: Definition, stage: Stage, node: Node) -> list[R
 
 
 def escalation_recipients(definition: Definition, stage: Stage) -> list[Recipient]:
+    """Whoever can act on it: the process's own contact (the project lead) and the director's
+    office; without a process contact, the stage owner's responsible contact."""
     policy = definition.reminder_policy(stage)
-    found = _recipients(definition, stage.owner, [stage.responsible_role])
+    own = definition.process_contact()
+    if own is not None:
+        found = [Recipient(own[1].email, own[1].name)]
+    else:
+        found = _recipients(definition, stage.owner, [stage.responsible_role])
     if policy.escalate:
         found += _recipients(definition, policy.escalate.to_party, [policy.escalate.to_role])
     unique: dict[str, Recipient] = {}
@@ -288,7 +321,7 @@ def _node_notices(ev: Evaluation, node: Node, slot: Slot, decided_on: pendulum.D
         who = definition.party(node.party or stage.owner).name
         return [Notice(**common, recipient=None, facts=facts,
                        missing_reason=f"{who} har ingen kontakt i definitionen som kan ta emot meddelandet")]
-    return [Notice(**common, recipient=r, facts=facts) for r in recipients]
+    return [Notice(**common, recipient=r, facts=_as_recipient(definition, facts, r, node.party or stage.owner)) for r in recipients]
 
 
 def week_start(moment: pendulum.DateTime) -> pendulum.Date:

@@ -12,6 +12,7 @@ import os
 import random
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import pendulum
 from sqlalchemy import func, select
 
 from samverkan import engine
+from samverkan.actors import grant_role
 from samverkan.auth import Actor, Grant, GrantRole
 from samverkan.calendar import TIMEZONE
 from samverkan.clock import FixedClock
@@ -135,6 +137,7 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
     definition = loaded.definition
     clock = _Clock(timeline.start)
     start_instance(db, loaded, ACTOR.email, clock, instance_id=INSTANCE)
+    _grant_contacts(db, definition, clock)
     with db.read() as session:
         state = dict(load(session, INSTANCE).state)
     script = Script(definition, timeline.scenario, random.Random(timeline.seed))
@@ -146,7 +149,7 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
         if day.day_of_week not in (pendulum.SATURDAY, pendulum.SUNDAY) and moment > timeline.start:
             clock.at = moment
             mailbox.day = day
-            sweep(db, clock, MailSender(settings))  # a sweep closes its sender, as a real one does
+            sweep(db, clock, MailSender(settings), form_links=_simulated_form)  # a sweep closes its sender, as a real one does
             timeline.sweeps.append(moment)
             if timeline.completed_on and not _outbox_busy(db):
                 break  # complete, and every notice it caused has gone
@@ -167,6 +170,22 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
                                 and r.simulated_done and r.node.party is None), default=None) if timeline.completed_on else None
     with db.read() as session:
         timeline.outbox = dict(session.execute(select(NoticeRow.state, func.count()).group_by(NoticeRow.state)).all())
+
+
+def _grant_contacts(db: Database, definition: Definition, clock: _Clock) -> None:
+    """As the office sets a process up: each party's contacts may decide their party's
+    branches, so that every reminder brings its recipient a one-time code."""
+    for party in definition.parties:
+        for contact in party.contacts:
+            grant_role(db, contact.email, Grant(GrantRole.party_contact, party=party.id), ACTOR, clock, name=contact.name,
+                       known=[definition])
+
+
+def _simulated_form(instance_id: str, node: Node) -> str:
+    """Where the branch's form would be: the dashboard's public address (PREFECT_UI_URL, as
+    the real link is made) and a run id fixed by the branch, since no Prefect runs here."""
+    base = os.environ.get("PREFECT_UI_URL", "http://127.0.0.1:4200").rstrip("/")
+    return f"{base}/runs/flow-run/{uuid.uuid5(uuid.NAMESPACE_URL, f'samverkan:{instance_id}:{node.key}')}"
 
 
 def _outbox_busy(db: Database) -> bool:
