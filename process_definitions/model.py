@@ -390,6 +390,11 @@ class Stage(Strict):
     description: str | None = None
     owner: Slug = Field(description="The party that owns the stage (coordinates it, for a parallel stage).")
     responsible_role: Role = Field(description="The role that answers for the stage (in the branch's party, per branch).")
+    assumption: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        default=None,
+        description="What the plan assumes about the stage that its sources do not say (who proposes, which body), and "
+                    "what they do say: one Swedish sentence or two, shown beside the stage's owner wherever it is presented.",
+    )
     depends_on: list[Slug] = Field(default_factory=list)
     timing: Timing | None = None
     deadline: Deadline | None = None

@@ -139,6 +139,8 @@ def form_description(definition: Definition, state: InstanceState, node: Node, n
     lines.append(f"- **Senast:** {row.deadline.isoformat()}" + (f" ({row.deadline_reason})" if row.deadline_reason else ""))
     if party.decision_body:
         lines.append(f"- **Beslutande organ:** {party.decision_body}")
+    if stage.assumption and node.party is None:  # the owner above is the plan's assumption
+        lines.append(f"- **Antaget i planen:** {stage.assumption}")
     lines.append(f"- **Process:** {definition.name} (`{instance_id}`)")
     if refusal:
         lines += ["", f"**Förra svaret avvisades:** {refusal}", "", "Inget registrerades. Rätta och skicka igen."]

@@ -51,9 +51,13 @@ class PlannedNode:
     finish: pendulum.Date  # the actual finish, or the planned one (never before as_of while open)
     nominal_deadline: pendulum.Date
     deadline: pendulum.Date  # after the move for weekends, holidays and eves
-    deadline_basis: Basis
+    deadline_basis: Basis  # the basis of the date the definition gives (its deadline, else its timing)
     deadline_reason: str | None  # why the deadline differs from the nominal one, in Swedish
-    hard: bool
+    hard: bool  # the stage has a hard deadline: missing this node's deadline breaks the process
+    # The deadline is a date a decision fixed, as the definition gives it (moved only off a
+    # closed day): a hard deadline, a fixed day or window. Not one counted from a duration or
+    # from estimates, nor a council's last meeting in time, taken from a meeting calendar.
+    deadline_fixed: bool
     completed: pendulum.Date | None
     latest_finish: pendulum.Date | None = None
     critical: bool = False
@@ -237,19 +241,22 @@ def _forward(
     start = max(candidates)
 
     period = timing.duration_period if timing else None
+    basis = timing.basis if timing else Basis.estimate
     if period is not None:
         due = legal_due(start, period)
         planned, nominal, deadline, reason = due.due, due.nominal, due.due, due.reason
+        fixed = False  # counted from a start its dependencies set
     else:
         latest = to_date(timing.latest) if timing and timing.latest else None
         planned = max(start, latest) if latest else start
         nominal = deadline = latest or start
         reason = None
-    basis = timing.basis if timing else Basis.estimate
+        fixed = latest is not None and basis is Basis.fixed
     if stage.deadline is not None:
         nominal = to_date(stage.deadline.date)
         deadline, reason = _adjusted(nominal, stage.deadline.adjust)
         basis = stage.deadline.basis
+        fixed = basis is Basis.fixed
 
     actual = actuals.get(node, Actual())
     completed = actual.finished
@@ -272,6 +279,7 @@ def _forward(
         deadline_basis=basis,
         deadline_reason=reason,
         hard=bool(stage.deadline and stage.deadline.hard),
+        deadline_fixed=fixed,
         completed=completed,
     )
     return item
@@ -352,6 +360,7 @@ def _join(stage: Stage, branches: list[PlannedNode], actuals: Mapping[Node, Actu
         deadline_basis=latest.deadline_basis,
         deadline_reason=latest.deadline_reason,
         hard=latest.hard,
+        deadline_fixed=latest.deadline_fixed,
         completed=completed,
     )
 
@@ -402,6 +411,7 @@ def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actu
     if last is not None:  # done or not: what it was measured against stays its deadline
         item.nominal_deadline = item.deadline = last.day
         item.deadline_reason = None
+        item.deadline_fixed = False  # the calendar's date, example or published, not the process's limit
         if item.completed is None:
             item.act_by = last.agenda_closes if actual.started is not None else meetings.material_by
     return meetings.material_by if meetings.latest else item.latest_finish

@@ -61,7 +61,9 @@ def municipality(party: str, council_days: tuple[int, ...], ks_lead: str, kf_lea
 def region() -> str:
     run = [dt.date(2026, m, d) for m, d in ((1, 28), (3, 11), (5, 6), (6, 3), (8, 26), (10, 21), (11, 11), (12, 2))]
     rs = [dt.date(2026, m, d) for m, d in ((2, 3), (3, 24), (5, 19), (6, 9), (9, 1), (10, 27), (11, 24), (12, 8))]
-    rf = [dt.date(2026, m, d) for m, d in ((2, 17), (4, 14), (6, 16), (9, 8), (10, 20), (11, 17), (12, 17))]
+    # Regionfullmäktige's April meeting is the 30th: the day the plan and the illustrative
+    # history give its decision on the updated RUS ("i april 2026", seeds/003).
+    rf = [dt.date(2026, m, d) for m, d in ((2, 17), (4, 30), (6, 16), (9, 8), (10, 20), (11, 17), (12, 17))]
     return (f"    - party: region-vasterbotten\n      example: true\n      source: \"{EXAMPLE}\"\n      bodies:\n"
             f"        - {{id: run, name: Regionala utvecklingsnämnden, agenda_closes: P2W, meetings: {flow(run)}}}\n"
             f"        - {{id: rs, name: Regionstyrelsen, agenda_closes: P10D, meetings: {flow(rs)}}}\n"

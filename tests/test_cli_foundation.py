@@ -86,6 +86,66 @@ def test_plan_table_shows_names_with_swedish_letters(capsys):
     assert "Planerat per 2026-11-22" in result.out
 
 
+ASSUMPTION = ("Beslutsunderlaget säger inte vilket arbetsutskott som lämnar förslaget; planen utgår från primärkommunala "
+              "delegationens arbetsutskott. Enligt underlaget föreslår förvaltningen att både primärkommunala delegationens "
+              "arbetsutskott och regionala utvecklingsnämnden ger regionala utvecklingsdirektören uppdraget.")
+
+
+def _plan_rows(out: str) -> list[dict[str, str]]:
+    """The plan's main table as {heading: cell} per row, cut where the dashes under the headings are."""
+    lines = out.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("----"))
+    spans, at = [], 0
+    for dashes in lines[rule].split("  "):
+        spans.append((at, at + len(dashes)))
+        at += len(dashes) + 2
+    heads = [lines[rule - 1][a:b].strip() for a, b in spans]
+    rows = []
+    for line in lines[rule + 1:]:
+        if not line.strip():
+            break
+        rows.append({head: line[a:b].strip() for head, (a, b) in zip(heads, spans)})
+    return rows
+
+
+def test_plan_table_marks_the_assumed_proposer_and_says_what_is_assumed(capsys):
+    out = run_cli(capsys, "plan", DEFAULT_DEFINITION).out
+    [row] = [r for r in _plan_rows(out) if r["Steg"] == "start-proposal"]
+    assert (row["Namn"], row["Ansvarig part"]) == ("Arbetsutskottets förslag (efter Samrådet §88)", "Primärkommunala delegationen ‡")
+    lines = out.splitlines()
+    head = lines.index("‡ antagande i planen, inte angivet i underlaget:")
+    assert lines[head + 1] == f"  Arbetsutskottets förslag (efter Samrådet §88): {ASSUMPTION}"
+    assert out.count("‡") == 2  # the one stage that assumes, and its note
+
+
+def test_plan_table_says_which_deadlines_are_fixed_and_which_a_calendar_gives(capsys):
+    rows = _plan_rows(run_cli(capsys, "plan", DEFAULT_DEFINITION).out)
+    stage = ""
+    for row in rows:
+        stage = row["Steg"] or stage
+        row["stage"] = stage
+    basis = {(r["stage"], r["Namn"]): (r["Deadline"], r["Grund"]) for r in rows}
+    # The evaluation "under slutet av 2025" is an estimate; Bjurholm's deadline is its example
+    # council's last meeting in time, neither fixed nor hard; the process's own limit is both.
+    assert basis["evaluation", "Utvärdering av överenskommelsen 2023–2026"] == ("2025-12-31", "uppskattad")
+    assert basis["adoption", "└ Bjurholms kommun"] == ("2026-11-30", "exempelkalender")
+    assert basis["adoption", "Antagande av överenskommelse och samverkansavtal"] == ("2026-12-30† (hård)", "fast")
+    assert basis["in-force", "└ Umeå kommun"] == ("2027-01-01 (hård)", "fast")
+    branches = [r for r in rows if r["stage"] == "adoption" and r["Namn"].startswith("└")]
+    assert len(branches) == 16 and {r["Grund"] for r in branches} == {"exempelkalender"}
+    assert not [r for r in branches if "hård" in r["Deadline"]]
+
+
+def test_plan_json_says_whether_a_deadline_is_fixed_and_what_is_assumed(capsys):
+    stages = json.loads(run_cli(capsys, "plan", DEFAULT_DEFINITION, "--json").out)["stages"]
+    by = {(s["id"], s["party"]): s for s in stages}
+    assert by[("in-force", None)]["deadline_fixed"] and by[("adoption", None)]["deadline_fixed"]
+    assert not by[("evaluation", None)]["deadline_fixed"] and by[("evaluation", None)]["deadline_basis"] == "estimate"
+    assert not any(s["deadline_fixed"] for s in stages if s["id"] == "adoption" and s["party"])
+    assert by[("start-proposal", None)]["assumption"] == ASSUMPTION
+    assert [s["id"] for s in stages if s["assumption"]] == ["start-proposal"]
+
+
 def test_schema_is_json_schema_for_the_format(capsys):
     schema = json.loads(run_cli(capsys, "schema").out)
     assert schema["$schema"].endswith("2020-12/schema")
@@ -113,3 +173,23 @@ def test_the_core_imports_nothing_from_prefect():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_status_marks_the_assumed_proposer_and_says_what_is_assumed(default_definition):
+    import pendulum
+
+    from samverkan.cli.status_output import status_as_dict, status_as_table
+    from samverkan.status import status_rows
+    from tests.illustrative import illustrative
+
+    state, _ = illustrative(default_definition, keep=1)  # the memo is done: the proposal can be made
+    now = pendulum.datetime(2025, 11, 3, 10, tz="Europe/Stockholm")
+    rows = status_rows(default_definition, state, now)
+    out = status_as_table("vb", default_definition, rows, now)
+    [row] = [line for line in out.splitlines() if line.startswith("start-proposal ")]
+    assert "Primärkommunala delegationen ‡ " in row and row.rstrip().endswith("Primärkommunala delegationen ‡ (sekreterare)")
+    lines = out.splitlines()
+    head = lines.index("‡ antagande i planen, inte angivet i underlaget:")
+    assert lines[head + 1] == f"  Arbetsutskottets förslag (efter Samrådet §88): {ASSUMPTION}"
+    stages = status_as_dict("vb", default_definition, rows, now)["stages"]
+    assert [(s["id"], s["assumption"]) for s in stages if s["assumption"]] == [("start-proposal", ASSUMPTION)]

@@ -194,3 +194,44 @@ def test_a_loaded_instance_brings_its_marks_illustrative_first(default_definitio
     assert dash.marks == [mark, SIMULATED_MARK, calendars] and dash.instance_id == "samverkan-2027-2030"
     assert dash.summary_markdown.splitlines()[:5] == [f"> **{md_text(mark)}**", "", f"> **{md_text(SIMULATED_MARK)}**",
                                                       "", f"> **{md_text(calendars)}**"]
+
+
+ASSUMED_PROPOSER = ("Beslutsunderlaget säger inte vilket arbetsutskott som lämnar förslaget; planen utgår från primärkommunala "
+                    "delegationens arbetsutskott. Enligt underlaget föreslår förvaltningen att både primärkommunala "
+                    "delegationens arbetsutskott och regionala utvecklingsnämnden ger regionala utvecklingsdirektören uppdraget.")
+BEFORE_THE_PROPOSAL = pendulum.datetime(2025, 11, 3, 10, tz="Europe/Stockholm")
+
+
+def _memo_done(definition):
+    state, _ = illustrative(definition, keep=1)  # the memo of 2025-10-17: the proposal can be made
+    return state
+
+
+def test_the_assumed_proposer_is_marked_where_the_dashboard_names_it(default_definition):
+    dash = dashboard(default_definition, _memo_done(default_definition), BEFORE_THE_PROPOSAL, "vb", [])
+    [row] = [r for r in dash.stages if r["Steg"] == "Arbetsutskottets förslag (efter Samrådet §88)"]
+    assert row["Ansvarig"] == row["Väntar på"] == "Primärkommunala delegationen (sekreterare) – antaget i planen"
+    assert "väntar på Primärkommunala delegationen (sekreterare) – antaget i planen" in dash.summary_markdown
+    assumptions = dash.summary_markdown.split("### Antaganden i planen\n\n")[1].splitlines()
+    assert assumptions[0] == f"- **{md_text('Arbetsutskottets förslag (efter Samrådet §88)')}**: {md_text(ASSUMED_PROPOSER)}"
+    # Other owners are not marked: the memo's is the region, as the seed says.
+    [memo] = [r for r in dash.stages if r["Steg"] == "Förvaltningens tjänsteskrivelse"]
+    assert memo["Ansvarig"] == "Region Västerbotten (utvecklingsdirektörens kansli)"
+
+
+def test_once_the_proposal_is_recorded_the_overview_no_longer_lists_the_assumption(example):
+    dash, _ = example
+    assert "Antaganden i planen" not in dash.summary_markdown
+    [row] = [r for r in dash.stages if r["Steg"] == "Arbetsutskottets förslag (efter Samrådet §88)"]
+    assert row["Ansvarig"].endswith("– antaget i planen")
+
+
+def test_the_proposals_decision_form_says_the_proposer_is_assumed(default_definition):
+    from samverkan.decisions import form_description
+    text = form_description(default_definition, _memo_done(default_definition), Node("start-proposal", None),
+                            BEFORE_THE_PROPOSAL, [], "vb")
+    lines = text.splitlines()
+    assert "- **Beslutande organ:** Primärkommunala delegationens arbetsutskott" in lines
+    assert f"- **Antaget i planen:** {ASSUMED_PROPOSER}" in lines
+    assert "Antaget i planen" not in form_description(default_definition, _memo_done(default_definition),
+                                                     Node("rus-update", None), BEFORE_THE_PROPOSAL, [], "vb")

@@ -34,6 +34,52 @@ def test_adoption_deadline_moves_back_from_new_years_eve(default_definition):
     assert umea.latest_finish == D(2026, 12, 23) and umea.deadline == D(2026, 12, 18) and umea.hard
 
 
+def test_only_the_hard_deadline_and_dates_a_decision_fixed_are_fixed(default_definition):
+    result = plan(default_definition)
+    # The hard deadlines as the definition gives them (31 December moved back to the 30th by
+    # the process's rule), and the dates the seeds fix: the memo, the RUS decision in April.
+    fixed = {(n.node.stage, n.node.party): n.deadline for n in result.nodes if n.deadline_fixed}
+    assert fixed[("in-force", None)] == fixed[("in-force", "umea")] == D(2027, 1, 1)
+    assert fixed[("adoption", None)] == fixed[("signing", "umea")] == D(2026, 12, 30)
+    assert fixed[("memo", None)] == D(2025, 10, 17) and fixed[("rus-update", None)] == D(2026, 4, 30)
+    assert {stage for stage, _ in fixed} == {"memo", "rus-update", "adoption", "signing", "in-force"}
+
+
+def test_an_adoption_deadline_derived_from_a_meeting_calendar_is_not_fixed(default_definition):
+    result = plan(default_definition)
+    branches = [n for n in result.nodes if n.node.stage == "adoption" and n.node.party]
+    # Bjurholm's is its example council's last meeting in time, 30 November: a date the
+    # calendar gives, not the process's limit, even though missing it breaks that limit.
+    bjurholm = result.get("adoption", "bjurholm")
+    assert (bjurholm.deadline, bjurholm.deadline_fixed, bjurholm.hard) == (D(2026, 11, 30), False, True)
+    assert len(branches) == 16 and not any(b.deadline_fixed for b in branches)
+    # Decided or not, the deadline it was measured against stays the meeting's.
+    done = plan(default_definition, actuals={Node("adoption", "bjurholm"): Actual(finished=D(2026, 11, 30))})
+    assert not done.get("adoption", "bjurholm").deadline_fixed
+
+
+def test_the_evaluation_late_in_2025_is_an_estimate_not_a_fixed_date(default_definition):
+    # The seed says only "under slutet av 2025": the window is a planning estimate.
+    assert default_definition.stage("evaluation").timing.basis is Basis.estimate
+    result = plan(default_definition)
+    evaluation = [n for n in result.nodes if n.node.stage == "evaluation"]
+    assert len(evaluation) == 4 and {(n.deadline, n.deadline_basis, n.deadline_fixed) for n in evaluation} == {
+        (D(2025, 12, 31), Basis.estimate, False)}
+    # An estimate bounds nothing: finishing it in January is late, not a broken fixed date.
+    late = plan(default_definition, actuals={Node("evaluation", "delegation-pkd"): Actual(finished=D(2026, 1, 21))})
+    assert not [i for i in late.infeasible if i.node.stage == "evaluation"]
+
+
+def test_a_deadline_counted_from_a_duration_is_not_fixed(default_definition):
+    result = plan(default_definition)
+    drafting, referral = result.get("drafting"), result.get("referral", "umea")
+    assert (drafting.deadline, drafting.deadline_fixed) == (D(2026, 6, 25), False)
+    assert (referral.deadline, referral.deadline_fixed) == (D(2026, 9, 17), False)
+    fixed_period = small_definition("all", **{"timing: {duration: P4W, basis: estimate}": "timing: {duration: P4W, basis: fixed}"})
+    # A fixed period counted from a start that its dependencies set is still not a fixed date.
+    assert not any(n.deadline_fixed for n in plan(fixed_period).nodes if n.node.stage == "branches")
+
+
 def test_estimates_chain_from_the_rus_decision_by_legal_counting(default_definition):
     result = plan(default_definition)
     assert result.get("rus-update").finish == D(2026, 4, 30)

@@ -18,7 +18,7 @@ def plan_as_dict(plan: Plan) -> dict:
         "process": {"id": d.id, "name": d.name, "version": d.version, "timezone": d.timezone},
         "as_of": plan.as_of.isoformat() if plan.as_of else None,
         "example_calendars": d.example_calendars,
-        "stages": [_node(n) for n in plan.nodes],
+        "stages": [{**_node(n), "assumption": d.stage(n.node.stage).assumption} for n in plan.nodes],
         "blocked": [
             {"id": n.node.stage, "party": n.node.party, "blocked_by": [{"id": b.stage, "party": b.party} for b in n.blocked_by],
              "next_steps": [next_step(d, b) for b in n.blocked_by]}
@@ -55,6 +55,7 @@ def _node(n: PlannedNode) -> dict:
         "deadline": n.deadline.isoformat(),
         "nominal_deadline": n.nominal_deadline.isoformat(),
         "deadline_basis": n.deadline_basis.value,
+        "deadline_fixed": n.deadline_fixed,
         "deadline_moved_because": n.deadline_reason,
         "deadline_moved_by": n.deadline_moved_by.value if n.deadline_moved_by else None,
         "hard_deadline": n.hard,
@@ -110,6 +111,28 @@ def _short(text: str, width: int = _NAME_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def basis_text(n: PlannedNode) -> str:
+    """Where a deadline comes from, in Swedish: a date a decision fixed, a council's last meeting
+    in time in its calendar (an invented example or the published one), or an estimate."""
+    if n.deadline_fixed:
+        return "fast"
+    if n.meetings is not None and n.meetings.last_decision is not None:
+        return "exempelkalender" if n.meetings.example else "sammanträdesplan"
+    return "uppskattad"
+
+
+# A stage whose owner or course the plan assumes rather than takes from its sources.
+ASSUMPTION_MARK = "‡"
+ASSUMPTION_HEAD = f"{ASSUMPTION_MARK} antagande i planen, inte angivet i underlaget:"
+
+
+def assumption_notes(definition, stage_ids) -> list[str]:
+    """The footnote for the stages marked with ASSUMPTION_MARK: each stage's assumption once."""
+    stages = [definition.stage(s) for s in dict.fromkeys(stage_ids)]
+    notes = [f"  {stage.name}: {stage.assumption}" for stage in stages if stage.assumption]
+    return [ASSUMPTION_HEAD, *notes] if notes else []
+
+
 # What moved a deadline: the law moves a last day forward; the process's own rule moves a
 # limit that must not be passed back. Only the first is lag (1930:173) 2 §.
 MOVE_MARKS = {MoveRule.law: "*", MoveRule.process_rule: "†"}
@@ -155,6 +178,11 @@ def _meeting_row(n: PlannedNode) -> tuple:
             slack, ", ".join(r.at.date().isoformat() for r in n.reminders) or "–")
 
 
+def _owner(d, stage_id: str) -> str:
+    stage = d.stage(stage_id)
+    return d.party(stage.owner).name + (f" {ASSUMPTION_MARK}" if stage.assumption else "")
+
+
 def plan_as_table(plan: Plan) -> str:
     d = plan.definition
     rows = []
@@ -163,12 +191,13 @@ def plan_as_table(plan: Plan) -> str:
         rows.append((
             "" if n.node.party else n.node.stage,
             f"  └ {n.party_name}" if n.node.party else _short(n.name),
-            n.party_name if n.node.party else d.party(d.stage(n.node.stage).owner).name,
+            n.party_name if n.node.party else _owner(d, n.node.stage),
             n.start.isoformat(),
             ("AVSLAG" if n.blocked_by == (n.node,) else "blockerad") if n.blocked
             else "utanför" if n.outside_by is not None else n.finish.isoformat(),
-            deadline + (" (hård)" if n.hard else ""),
-            "fast" if n.deadline_basis.value == "fixed" else "uppskattad",
+            # Hard only where the date is the hard deadline itself, not a meeting that keeps it.
+            deadline + (" (hård)" if n.hard and n.deadline_fixed else ""),
+            basis_text(n),
             "–" if n.slack_days is None or n.blocked or n.outside_by is not None else f"{n.slack_days} d",
             "ja" if n.critical else "",
         ))
@@ -184,6 +213,7 @@ def plan_as_table(plan: Plan) -> str:
         lines += ["", "Sammanträden (beslut på sammanträde; påminnelserna siktar på dagen då ärendet måste vara hos organet):"]
         lines += table_lines(_MEETING_HEADINGS, [_meeting_row(n) for n in meetings])
     notes = moved_notes([(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
+    notes += assumption_notes(d, [n.node.stage for n in plan.nodes])
     if notes:
         lines.append("")
         lines += notes

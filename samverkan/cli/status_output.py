@@ -13,7 +13,7 @@ from samverkan.graph import Node
 from samverkan.rejections import Rejection
 from samverkan.status import StatusRow, finality_line
 
-from .plan_output import move_mark, moved_notes
+from .plan_output import ASSUMPTION_MARK, assumption_notes, move_mark, moved_notes
 from .table import table_lines
 
 
@@ -98,6 +98,7 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "state_name": r.state_name,
             "owner": r.owner,
             "owner_name": definition.party(r.owner).name,
+            "assumption": definition.stage(r.node.stage).assumption,
             "responsible_role": r.responsible_role,
             "deadline": r.deadline.isoformat(),
             "nominal_deadline": r.nominal_deadline.isoformat(),
@@ -138,13 +139,19 @@ def _days(row: StatusRow) -> str:
     return f"{-row.days_left} d sen" if row.days_left < 0 else f"{row.days_left} d"
 
 
+def _owner(definition: Definition, row: StatusRow) -> str:
+    """The stage's owner, marked where the plan assumes it (the footnote says what)."""
+    marked = definition.stage(row.node.stage).assumption is not None
+    return definition.party(row.owner).name + (f" {ASSUMPTION_MARK}" if marked else "")
+
+
 def _waiting(definition: Definition, row: StatusRow) -> str:
     if row.outside_by is not None and not row.failed:  # its party said no: nothing is waited for
         return f"står utanför: {_who(definition, row.outside_by)}"
     if not row.waiting_for:
         return ""
     if row.waiting_for == (row.node,):
-        return f"{definition.party(row.owner).name} ({ROLE_NAMES[Role(row.responsible_role)]})"
+        return f"{_owner(definition, row)} ({ROLE_NAMES[Role(row.responsible_role)]})"
     names = [_who(definition, n) if not n.party or n.stage != row.node.stage else definition.party(n.party).name
              for n in row.waiting_for]
     shown = ", ".join(names[:4]) + (f" och {len(names) - 4} till" if len(names) > 4 else "")
@@ -155,7 +162,7 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
                     illustrative: str | None = None, rejections: list[Rejection] | None = None, marks: list[str] | None = None) -> str:
     table = [(
         "" if r.node.party else r.node.stage,
-        f"  └ {r.party_name}" if r.node.party else definition.party(r.owner).name,
+        f"  └ {r.party_name}" if r.node.party else _owner(definition, r),
         ("! " if r.failed else "") + r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
         r.deadline.isoformat() + move_mark(r.deadline_moved_by),
         _days(r),
@@ -170,6 +177,7 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         lines.append("")
     lines += table_lines(_HEADINGS, table)
     notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
+    notes += assumption_notes(definition, [r.node.stage for r in rows])
     if notes:
         lines += ["", *notes]
     overdue = [r for r in rows if r.late]

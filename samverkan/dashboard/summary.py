@@ -73,6 +73,14 @@ def _blocked(definition: Definition, rows: list[StatusRow]) -> list[str]:
             for row in rows if row.blocked_by and not row.failed and row.node.party is None]
 
 
+def _assumptions(definition: Definition, rows: list[StatusRow]) -> list[str]:
+    """What the plan assumes about the stages still open (who proposes): once done, the record
+    says who decided."""
+    return [f"- **{md_text(row.name)}**: {md_text(definition.stage(row.node.stage).assumption)}"
+            for row in rows if row.node.party is None and row.completed_at is None
+            and definition.stage(row.node.stage).assumption is not None]
+
+
 def finality_markdown(rows: list[StatusRow]) -> str:
     """The adopted decisions not yet final (laga kraft): not yet announced, or open for appeal."""
     pending = [line for line in map(finality_line, rows) if line]
@@ -109,4 +117,7 @@ def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[
     on_whom = _waiting_lines(definition, [row for row in rows if _acting(row) and not row.late])
     if on_whom:
         lines += ["### Vad väntar på vem", "", *on_whom, ""]
+    assumed = _assumptions(definition, rows)
+    if assumed:
+        lines += ["### Antaganden i planen", "", *assumed, ""]
     return "\n".join(lines).rstrip() + "\n"

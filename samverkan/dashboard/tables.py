@@ -8,7 +8,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.graph import branch_parties
 from samverkan.status import StatusRow
 
-from .words import NOTHING, day_of, days, nodes_text, responsible
+from .words import ASSUMED, NOTHING, day_of, days, nodes_text, responsible
 
 
 def days_left_text(row: StatusRow) -> str:
@@ -33,8 +33,15 @@ def waiting_text(definition: Definition, row: StatusRow) -> str:
     if row.blocked_by and not row.failed:
         return f"avslag: {nodes_text(definition, row.blocked_by)}"
     if row.waiting_for == (row.node,):
-        return responsible(definition, row.owner, row.responsible_role)
+        return owner_text(definition, row)
     return nodes_text(definition, row.waiting_for) or NOTHING
+
+
+def owner_text(definition: Definition, row: StatusRow) -> str:
+    """Who answers for it; a stage's owner that the plan assumes says so (the overview says what)."""
+    text = responsible(definition, row.owner, row.responsible_role)
+    assumed = row.node.party is None and definition.stage(row.node.stage).assumption is not None
+    return f"{text} – {ASSUMED}" if assumed else text
 
 
 def part_text(definition: Definition, row: StatusRow) -> str:
@@ -61,7 +68,7 @@ def stage_table(definition: Definition, rows: list[StatusRow]) -> list[dict[str,
         "Steg": row.name,
         "Part": part_text(definition, row),
         "Status": row.state_name,
-        "Ansvarig": responsible(definition, row.owner, row.responsible_role),
+        "Ansvarig": owner_text(definition, row),
         "Deadline": row.deadline.isoformat(),
         "Dagar kvar": days_left_text(row),
         "Väntar på": waiting_text(definition, row),

@@ -9,6 +9,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
 
 NOTHING = "–"  # an empty cell: a blank one reads as missing data
+ASSUMED = "antaget i planen"  # beside an owner the plan assumes (a stage's `assumption`)
 
 
 def days(n: int) -> str:
