@@ -167,7 +167,7 @@ def _fixed(item: PlannedNode) -> bool:
     """Only a date that truly cannot move is "fast": the process's hard deadline as the
     definition gives it, or a date a decision fixed; never one derived from estimates or from
     meeting calendars."""
-    return bool(getattr(item, "deadline_fixed", item.hard and item.meetings is None))
+    return item.deadline_fixed
 
 
 def meeting_lines(item: PlannedNode) -> list[str]:
