@@ -361,8 +361,21 @@ class Blackout(Strict):
     name: Name = Field(description="Swedish, as shown: Sommaruppehåll, Julveckan, Valet (nya fullmäktige tillträder 15 oktober).")
     start: Day
     end: Day
-    meetings: StrictBool = Field(default=True, description="No meeting in it is planned for.")
+    meetings: StrictBool | Literal["warn"] = Field(
+        default=True,
+        description="true: no meeting in it is planned for (July, the Christmas week). false: meetings go on as usual. "
+                    "warn: every body's meetings go on as planned, and a deciding body's meeting in it is warned about "
+                    "(the election: the boards, whose term runs to 31 December, keep meeting; the outgoing council "
+                    "still decides, with a warning).",
+    )
+    warning: Name | None = Field(
+        default=None, description="With meetings: warn, what a decision at a meeting in it means, in Swedish, shown with it."
+    )
     reminders: StrictBool = Field(default=True, description="No reminder is sent in it; one due in it goes before it.")
+
+    @property
+    def stops_meetings(self) -> bool:
+        return self.meetings is True
 
 
 class Meetings(Strict):

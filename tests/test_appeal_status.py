@@ -180,7 +180,7 @@ def test_the_overview_lists_what_is_not_yet_final_after_the_risks_with_the_marks
     state, mark = announced_state
     text = dashboard(default_definition, state, NOW, "vb", [mark, "SIMULERAD"]).summary_markdown
     assert text.startswith("> **EXEMPEL") and text.splitlines()[2] == "> **SIMULERAD**"
-    assert text.index("### I riskzonen") < text.index("### Ej laga kraft (2)") < text.index("### Vad väntar på vem")
+    assert text.index("### Väntar på registrering (4)") < text.index("### Ej laga kraft (2)") < text.index("### Vad väntar på vem")
     section = text.split("### Ej laga kraft (2)")[1].split("###")[0]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
         "- Storumans kommun: antaget 2026-11-20 (§147); anslaget 2026-11-25, kan överklagas till och med 2026-12-16",

@@ -127,8 +127,13 @@ def test_the_summary_puts_the_mark_first_and_rejections_before_lateness(rejected
     assert text.startswith(f"> **{md_text(mark)}**\n")
     assert text.splitlines()[2].startswith("> **EXEMPEL: sammanträdesdagarna för 16 parter")
     assert "**Antagande av överenskommelse och samverkansavtal: 1 av 16 har antagit** (6 %)" in text
-    # Who cannot make it and who is outside lead, then the "no", then what is late.
-    assert text.index("### I riskzonen (14)") < text.index("### Utanför (1)") < text.index("### Avslag (1)") < text.index("### Försenat")
+    # Who cannot make it, whose decision is awaited in the register (Umeå and the region met
+    # within the last fortnight) and who is outside lead, then the "no", then what is late.
+    assert text.index("### Hinner inte (12)") < text.index("### Väntar på registrering (2)") < text.index("### Utanför (1)") \
+        < text.index("### Avslag (1)") < text.index("### Försenat")
+    assert "### I riskzonen" not in text
+    assert ("- Umeå kommun: kommunfullmäktige sammanträdde 2026-12-18; beslutet är ännu inte registrerat (protokollet ska "
+            "vara justerat senast 2027-01-04)") in text  # 1 January is a holiday, 2 and 3 January a weekend
     assert "### Blockerat" not in text  # the others go on without Skellefteå
     assert "- Skellefteå kommun står utanför: kommunfullmäktige beslutade 2026-11-20 (§187) att inte anta" in text
     rejection = next(line for line in text.splitlines() if line.startswith("- **Skellefteå kommun**"))

@@ -17,12 +17,20 @@ def test_forecast_of_a_running_instance(cli_env, capsys):
     assert table.code == 0
     lines = table.out.splitlines()
     assert lines[0].startswith("SIMULERAD") and lines[1].startswith("EXEMPEL")  # the marks first
-    assert "I RISKZONEN (16):" in table.out  # nothing recorded since October 2025: no party can make it
-    assert "Vännäs kommun: inget sammanträde som ärendet kan nå hinner besluta i tid" in table.out
+    assert "HINNER INTE (16):" in table.out  # nothing recorded since October 2025: no party can make it
+    assert "I RISKZONEN" not in table.out  # those that cannot are not counted again as at risk
+    vannas = next(line for line in lines if line.startswith("  Vännäs kommun: "))
+    assert vannas.startswith("  Vännäs kommun: beslutsunderlaget väntas ")
+    assert vannas.endswith(", men ärendet måste vara hos kommunstyrelsen senast 2026-11-12 för att hinna till kommunfullmäktige "
+                           "2026-12-14, det sista sammanträde där beslutet hinner fattas; inget planerat sammanträde hinner; "
+                           "kommunfullmäktige kan kallas till ett extra sammanträde (kommunallagen 5 kap.) senast 2026-12-18, "
+                           "efter beredning i kommunstyrelsen")
     data = json.loads(run_cli(capsys, "forecast", "vb", "--json").out)
     assert data["as_of"] == "2026-11-22" and len(data["parties"]) == 16 and len(data["example_calendars"]) == 16
     vannas = next(p for p in data["parties"] if p["party"] == "vannas")
-    assert vannas["outlook"] == "cannot" and vannas["last_decision_meeting"]["date"] == "2026-12-14"
+    assert vannas["outlook"] == "cannot" and vannas["outlook_name"] == "hinner inte"
+    assert vannas["last_decision_meeting"]["date"] == "2026-12-14"
+    assert len(data["cannot"]) == 16 and data["at_risk"] == [] and data["awaiting_registration"] == []
     assert vannas["last_decision_meeting"]["body_name"] == "Kommunfullmäktige" and vannas["in_force"] is None
     assert dump(cli_env) == before  # a read changes nothing
     unknown = run_cli(capsys, "forecast", "nobody")

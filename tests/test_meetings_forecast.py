@@ -9,7 +9,7 @@ import itertools
 import pendulum
 import pytest
 
-from samverkan.calendar import TIMEZONE, parse_period, previous_business_day, subtract_period, to_date
+from samverkan.calendar import TIMEZONE, legal_due, parse_period, previous_business_day, subtract_period, to_date
 from samverkan.dashboard.content import dashboard
 from samverkan.engine import TransitionRequest, decide, outside, start
 from samverkan.forecast import Outlook, forecast
@@ -35,7 +35,7 @@ def _closes(body, day):
 
 
 def _in_blackout(definition, day):
-    return any(b.meetings and b.start <= day <= b.end for b in definition.meetings.blackouts)
+    return any(b.meetings is True and b.start <= day <= b.end for b in definition.meetings.blackouts)
 
 
 def reachable_decisions(definition, party, available, limit):
@@ -136,19 +136,35 @@ def test_drafting_six_weeks_late_names_the_parties_that_can_no_longer_reach_a_me
             assert p.in_force is None
         else:
             assert p.decision.day in reachable_decisions(definition, p.party, sent, limit)
-    # The dashboard and the weekly digest lead with them.
+        # The material came too late for them, through nothing the party did: said so, and what is left.
+        if p.party in unable:
+            calendar = definition.meeting_calendar(p.party)
+            board, council = calendar.bodies[-2].name.lower(), calendar.deciding.name.lower()
+            assert p.cause == (f"{definition.party(p.party).name}: beslutsunderlaget kom 2026-11-26, men ärendet måste vara hos "
+                               f"{calendar.bodies[0].name.lower()} senast {p.material_by} för att hinna till {council} "
+                               f"{p.last_decision.day}, det sista sammanträde där beslutet hinner fattas; inget planerat "
+                               f"sammanträde hinner; {council} kan kallas till ett extra sammanträde (kommunallagen 5 kap.) "
+                               f"senast 2026-12-18, efter beredning i {board}")  # 23 December is in the Christmas week
+    # The two still able to have no meeting in reserve, but nothing the plan expected by now is
+    # missing (the material has just come): they are on their way, not at risk.
+    able = [p for p in ahead.parties if p.party not in unable]
+    assert ahead.at_risk == [] and {p.outlook for p in able} == {Outlook.on_track} and {p.slack_meetings for p in able} == {0}
+    # The dashboard and the weekly digest lead with those that cannot make it.
     dash = dashboard(definition, state, pendulum.datetime(2026, 11, 26, 9, tz=TIMEZONE), "i", [])
     assert dash.marks[0].startswith("EXEMPEL")
-    # Those that cannot make it come first; the two still able to, with no meeting to spare, after them.
     overview = dash.summary_markdown
-    assert overview.startswith("> **EXEMPEL") and overview.index("### I riskzonen") < overview.index("har antagit")
-    assert f"### I riskzonen ({len(ahead.at_risk)})" in overview
-    assert len(ahead.at_risk) == 16 and [p.outlook for p in ahead.at_risk][len(unable):] == [Outlook.at_risk] * (16 - len(unable))
+    assert overview.startswith("> **EXEMPEL") and overview.index(f"### Hinner inte ({len(unable)})") < overview.index("har antagit")
+    assert "### I riskzonen" not in overview
     flagged = {row["Part"] for row in dash.forecast[:len(unable)]}
     assert flagged == {definition.party(p).name for p in unable}
+    assert {row["Läge"] for row in dash.forecast[:len(unable)]} == {"hinner inte"}
+    assert {row["I reserv"] for row in dash.forecast[len(unable):]} == {"inget sammanträde"}
     ev = evaluate(definition, state, pendulum.datetime(2026, 11, 30, 8, tz=TIMEZONE), "i", [])
     facts = digest_facts(ev, pendulum.date(2026, 11, 30))
-    assert {line.split(":")[0] for line in facts["at_risk"][:len(unable)]} == {definition.party(p).name for p in unable}
+    # Four days on, the two that were able have not registered the matter with their boards by
+    # the day it had to be there (26 November): now no party can make it.
+    assert {line.split(":")[0] for line in facts["cannot"]} == {definition.party(p.party).name for p in ahead.parties}
+    assert facts["at_risk"] == []
     assert any(mark.startswith("EXEMPEL") for mark in facts["marks"])
 
 
@@ -216,18 +232,32 @@ def test_a_postponed_matter_goes_to_the_deciding_bodys_next_meeting(definition):
     vannas = next(p for p in ahead.parties if p.party == "vannas")
     later = min(d for d in council if d > first.decision.day)  # the council's next meeting; the board is behind it
     assert vannas.decision.day == later == vannas.last_decision.day and vannas.slack_meetings == 0
-    assert vannas.outlook is Outlook.at_risk
-    assert vannas.cause == (f"Vännäs kommun: kommunfullmäktige sammanträder {later}, det sista sammanträdet som hinner; "
-                            f"ärendet måste finnas på dess föredragningslista senast {vannas.last_decision.agenda_closes}; "
-                            "bordlagt till ett senare sammanträde")
+    # Its last meeting in time is ahead and nothing the plan expected by now is missing: on its
+    # way, with no meeting in reserve; not at risk.
+    assert vannas.outlook is Outlook.on_track and vannas.cause is None
+    # That meeting passes with no decision recorded: until its minutes are due (14 days, moved
+    # past a closed day) the decision is awaited in the register, not missed.
+    minutes_by = legal_due(later, "P14D").due
+    for day in (later.add(days=1), minutes_by):
+        vannas = next(p for p in forecast(definition, state, day).parties if p.party == "vannas")
+        assert vannas.outlook is Outlook.awaiting_registration and vannas.in_force is None, day
+        assert vannas.cause == (f"Vännäs kommun: kommunfullmäktige sammanträdde {later}; beslutet är ännu inte registrerat "
+                                f"(protokollet ska vara justerat senast {minutes_by})")
+    vannas = next(p for p in forecast(definition, state, minutes_by.add(days=1)).parties if p.party == "vannas")
+    assert vannas.outlook is Outlook.cannot
+    assert vannas.cause == (f"Vännäs kommun: kommunfullmäktige sammanträdde {later}, det sista sammanträde där beslutet hann "
+                            "fattas i tid, och inget beslut är registrerat; bordlagt till ett senare sammanträde; inget planerat "
+                            "sammanträde hinner, och ett extra sammanträde med kommunfullmäktige kan inte längre kungöras en "
+                            "vecka i förväg och hållas senast 2026-12-18")
 
 
 def test_a_matter_with_the_board_goes_on_from_the_day_it_got_there(definition):
     """Bjurholm's matter reaches its board on the day the agenda closes. Weeks later, with the
     board's meeting past and nothing recorded since, the plan takes that meeting as held on it
     and expects the council's next meeting; once that has passed with no decision, the
-    council's next one; once no meeting keeps the deadline, the party cannot make it, and the
-    forecast says why."""
+    council's next one, each passed meeting's decision awaited in the register until its minutes
+    are due; once no meeting keeps the deadline and the last one's minutes are due, the party
+    cannot make it, and the forecast says why."""
     state, _ = start(definition, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
     state = _drive_until(definition, dict(state), "adoption")
     calendar = definition.meeting_calendar("bjurholm")
@@ -243,13 +273,21 @@ def test_a_matter_with_the_board_goes_on_from_the_day_it_got_there(definition):
     day = board_meeting.add(days=1)
     for chance in chances:
         ahead = next(p for p in forecast(definition, state, day).parties if p.party == "bjurholm")
-        assert ahead.decision.day == chance and ahead.outlook is not Outlook.cannot, day
+        # Registered the day its agenda closed for the last meetings in time: nothing it was
+        # expected to have by now is missing, so no alarm (the planner's hopes are earlier).
+        assert ahead.outlook is Outlook.on_track and ahead.cause is None, day
+        assert ahead.decision.day == chance, day
         assert plan_for(definition, state, day).get("adoption", "bjurholm").finish == chance
         day = chance.add(days=1)  # the meeting passes with no decision recorded
-    gone = next(p for p in forecast(definition, state, day).parties if p.party == "bjurholm")
+    # After the last one: awaited until its minutes are due, then it did not make it.
+    minutes_by = legal_due(chances[-1], "P14D").due
+    waiting = next(p for p in forecast(definition, state, minutes_by).parties if p.party == "bjurholm")
+    assert waiting.outlook is Outlook.awaiting_registration and waiting.unregistered.meeting.day == chances[-1]
+    gone = next(p for p in forecast(definition, state, minutes_by.add(days=1)).parties if p.party == "bjurholm")
     assert gone.outlook is Outlook.cannot
-    assert gone.cause.startswith(f"Bjurholms kommun: inget sammanträde hinner längre besluta i tid; sista chansen var "
-                                 f"kommunfullmäktige {chances[-1]}")
+    assert gone.cause.startswith(f"Bjurholms kommun: kommunfullmäktige sammanträdde {chances[-1]}, det sista sammanträde där "
+                                 "beslutet hann fattas i tid, och inget beslut är registrerat; ärendet bereds; inget planerat "
+                                 "sammanträde hinner")
 
 
 def test_a_notice_says_which_agenda_matters_before_and_after_the_board_has_the_matter(definition):
@@ -261,15 +299,18 @@ def test_a_notice_says_which_agenda_matters_before_and_after_the_board_has_the_m
     sent = plan_for(definition, state, day).get("adoption", "umea")
     board, council = sent.meetings.latest
     assert meeting_lines(sent)[0] == (f"Ärendet måste vara hos kommunstyrelsen senast {board.agenda_closes} för att hinna till "
-                                      f"kommunstyrelsen {board.day} och kommunfullmäktige {council.day}, de sista sammanträdena "
-                                      "som hinner besluta i tid.")
-    assert meeting_lines(sent)[1] == f"Väntat beslut: kommunfullmäktige {sent.meetings.decision.day} (1 sammanträde i marginal)."
+                                      f"kommunstyrelsen {board.day} och kommunfullmäktige {council.day}, de sista sammanträden "
+                                      "där beslutet hinner fattas.")
+    assert meeting_lines(sent)[1] == f"Väntat beslut: kommunfullmäktige {sent.meetings.decision.day} (1 sammanträde i reserv)."
     state = _finish(definition, state, Node("adoption", "umea"), day, to="in-preparation")
     with_board = plan_for(definition, state, day).get("adoption", "umea")
     assert with_board.act_by == council.agenda_closes
     assert meeting_lines(with_board)[0] == (f"Ärendet måste finnas på kommunfullmäktiges föredragningslista senast "
                                             f"{council.agenda_closes} för att hinna till kommunfullmäktige {council.day}, det "
-                                            "sista sammanträdet som hinner besluta i tid.")
+                                            "sista sammanträde där beslutet hinner fattas.")
+    # With no meeting in reserve the line says so in words.
+    assert meeting_lines(with_board)[1] == (f"Väntat beslut: kommunfullmäktige {with_board.meetings.decision.day} "
+                                            f"({'inget sammanträde' if with_board.meetings.slack_meetings == 0 else '1 sammanträde'} i reserv).")
 
 
 def test_a_matter_that_reaches_the_board_too_late_is_told_so_before_the_last_meeting(definition):
@@ -284,8 +325,10 @@ def test_a_matter_that_reaches_the_board_too_late_is_told_so_before_the_last_mee
     state = _finish(definition, state, Node("adoption", "bjurholm"), late, to="in-preparation")
     bjurholm = next(p for p in forecast(definition, state, late).parties if p.party == "bjurholm")
     assert bjurholm.outlook is Outlook.cannot
-    assert bjurholm.cause == (f"Bjurholms kommun: kommunfullmäktige sammanträder {last_council}, det sista sammanträdet som "
-                              "hinner, men ärendet hinner inte genom kommunstyrelsen före det; ärendet bereds")
+    assert bjurholm.cause == (f"Bjurholms kommun: kommunfullmäktige sammanträder {last_council}, det sista sammanträde där "
+                              "beslutet hinner fattas, men ärendet hinner inte beredas av kommunstyrelsen före det; ärendet "
+                              "bereds; inget planerat sammanträde hinner; kommunfullmäktige kan kallas till ett extra "
+                              "sammanträde (kommunallagen 5 kap.) senast 2026-12-18, efter beredning i kommunstyrelsen")
 
 
 def test_the_digest_counts_as_done_only_the_branches_that_are(definition):

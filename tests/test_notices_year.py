@@ -127,7 +127,7 @@ def last_meetings(definition, party: str, limit: pendulum.Date) -> list[tuple[pe
     still decide by `limit`, read from the definition's meeting calendar: the deciding body's
     last meeting on or before the limit; going back, each body's last meeting before the next
     one's agenda closes. A meeting in a blackout that stops meetings does not count."""
-    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.meetings]
+    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.meetings is True]  # "warn" lets them count
     chain: list[tuple[pendulum.Date, pendulum.Date]] = []
     bound = limit
     for body in reversed(definition.meeting_calendar(party).bodies):

@@ -4,7 +4,9 @@ definition's blackouts, and a day.
 A matter passes the party's bodies in order (the board prepares, the council decides). It must
 be with a body when that body's agenda closes (`agenda_closes` before the meeting, moved back
 to a business day); a body can take it up only after the body before it has met on it.
-Meetings in a blackout (July, the Christmas week, the election) are not planned for.
+Meetings in a blackout that stops them (July, the Christmas week) are not planned for; one
+that only warns (the election: the boards keep meeting, the outgoing council still decides)
+lets every meeting count, and a deciding meeting in it carries a warning.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ def meetings_text(count: int) -> str:
     return f"{count} möte" if count == 1 else f"{count} möten"
 
 
+def reserve_text(count: int) -> str:
+    """The deciding meetings after the expected one that still keep the deadline, in Swedish:
+    "inget sammanträde", "1 sammanträde", "2 sammanträden" (followed by "i reserv" in a sentence)."""
+    if count <= 0:
+        return "inget sammanträde"
+    return f"{count} sammanträde" if count == 1 else f"{count} sammanträden"
+
+
 @dataclass(frozen=True)
 class MeetingPlan:
     """A branch decided at meetings: the meetings it is expected to take, and the last ones
@@ -47,6 +57,7 @@ class MeetingPlan:
     latest: tuple[Sitting, ...] | None
     slack_meetings: int | None  # deciding meetings after the expected one that still keep the deadline
     example: bool  # the calendar is an invented example
+    warnings: tuple[str, ...] = ()  # the expected or last deciding meeting lies in a period that warns (Swedish)
 
     @property
     def material_by(self) -> pendulum.Date | None:
@@ -76,8 +87,20 @@ def closing_day(body: Body, day: pendulum.Date) -> pendulum.Date:
 
 def usable_meetings(definition: Definition, body: Body) -> list[pendulum.Date]:
     """The body's meetings outside every blackout that stops meetings, in order."""
-    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.meetings]
+    closed = [(b.start, b.end) for b in definition.meetings.blackouts if b.stops_meetings]
     return sorted(to_date(day) for day in body.meetings if not any(start <= day <= end for start, end in closed))
+
+
+def meeting_warning(definition: Definition, sitting: Sitting) -> str | None:
+    """A deciding meeting in a blackout that only warns, in Swedish ("Kommunfullmäktige
+    2026-10-05 infaller under ”Valet: …” (2026-09-13–2026-10-14): beslutet fattas då av det
+    avgående fullmäktige"); None outside every such period."""
+    for blackout in definition.meetings.blackouts:
+        if blackout.meetings == "warn" and blackout.start <= sitting.day <= blackout.end:
+            why = f": {blackout.warning}" if blackout.warning else ""
+            return (f"{sitting.body_name} {sitting.day.isoformat()} infaller under ”{blackout.name}” "
+                    f"({blackout.start.isoformat()}–{blackout.end.isoformat()}){why}")
+    return None
 
 
 def _sittings(definition: Definition, calendar: MeetingCalendar, body: Body) -> tuple[tuple[pendulum.Date, pendulum.Date], ...]:
@@ -153,4 +176,6 @@ def meeting_plan(definition: Definition, party: str, available: pendulum.Date, l
     if expected and latest:
         deciding = [d for d, _ in _sittings(definition, calendar, calendar.deciding)]
         slack = deciding.index(latest[-1].day) - deciding.index(expected[-1].day)
-    return MeetingPlan(party, expected, latest, slack, calendar.example)
+    deciding_sittings = dict.fromkeys(chain[-1] for chain in (expected, latest) if chain)
+    warnings = tuple(w for w in (meeting_warning(definition, s) for s in deciding_sittings) if w)
+    return MeetingPlan(party, expected, latest, slack, calendar.example, warnings)

@@ -13,9 +13,9 @@ from samverkan.calendar import TIMEZONE
 from samverkan.dashboard.adoption import progress
 from samverkan.dashboard.tables import first_late_and_rejected
 from samverkan.engine import InstanceState
-from samverkan.forecast import forecast
+from samverkan.forecast import awaiting_registration, forecast
 from samverkan.graph import Node
-from samverkan.meetings.chains import example_note
+from samverkan.meetings.chains import example_note, reserve_text
 from samverkan.planner import PlannedNode
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
 from samverkan.rejections import rejections
@@ -25,6 +25,8 @@ from samverkan.text import in_sentence
 from .model import ACTION_KINDS, NoticeKind
 
 if TYPE_CHECKING:
+    from samverkan.forecast import Unregistered
+
     from .policy import Evaluation
 
 MAX_LIST = 40  # a digest lists at most this many of each; the dashboard has the rest
@@ -97,6 +99,7 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     # the day it must reach a body's agenda, not the council's day it aims at.
     step = _next_step(item) if kind.value in ACTION_KINDS else None
     due = step.due if step else row.deadline
+    unregistered = awaiting_registration(definition, ev.state, node, send_day) if kind is not NoticeKind.confirmation else None
     facts: dict[str, Any] = {
         "process_name": definition.name,
         "instance_id": ev.instance_id,
@@ -123,7 +126,12 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "overview": ev.overview,
         "recipient_role": ", ".join(ROLE_NAMES[Role(r)] for r in roles),
         "escalated_to": escalated_to,
-        "meetings": meeting_lines(item) if kind is not NoticeKind.confirmation else [],
+        "meetings": meeting_lines(item, unregistered) if kind is not NoticeKind.confirmation else [],
+        # Its meeting has passed and the minutes are not yet due: the decision is probably
+        # taken; the party is asked to register it, not told it is late.
+        "awaiting_registration": None if unregistered is None else {
+            "body": unregistered.meeting.body_name, "meeting": unregistered.meeting.day.isoformat(),
+            "minutes_by": unregistered.minutes_by.isoformat()},
         "record": [],
         "outcome": None,
         "outcome_failed": False,
@@ -170,30 +178,38 @@ def _fixed(item: PlannedNode) -> bool:
     return item.deadline_fixed
 
 
-def meeting_lines(item: PlannedNode) -> list[str]:
-    """What a branch decided at meetings must reach, and when, in Swedish."""
+def meeting_lines(item: PlannedNode, unregistered: Unregistered | None = None) -> list[str]:
+    """What a branch decided at meetings must reach, and when, in Swedish; once its meeting has
+    passed with the decision not yet registered, that it should be registered."""
     meetings = item.meetings
     if meetings is None or item.completed is not None:
         return []
+    if unregistered is not None:
+        meeting = unregistered.meeting
+        return [f"{meeting.body_name} sammanträdde {meeting.day.isoformat()}. Om beslutet fattades då: registrera det när "
+                f"protokollet är justerat, senast {unregistered.minutes_by.isoformat()}."]
     lines = []
     under_way = item.act_by is not None and item.act_by != meetings.material_by  # with its first body already
     if meetings.latest and under_way:
         last = meetings.latest[-1]
         lines.append(f"Ärendet måste finnas på {in_sentence(last.body_name)}s föredragningslista senast {item.act_by.isoformat()} "
-                     f"för att hinna till {in_sentence(last.body_name)} {last.day.isoformat()}, det sista sammanträdet som hinner "
-                     "besluta i tid.")
+                     f"för att hinna till {in_sentence(last.body_name)} {last.day.isoformat()}, det sista sammanträde där "
+                     "beslutet hinner fattas.")
     elif meetings.latest:
         sittings = [f"{in_sentence(s.body_name)} {s.day.isoformat()}" for s in meetings.latest]
         chain = " och ".join([", ".join(sittings[:-1]), sittings[-1]]) if len(sittings) > 1 else sittings[0]
         lines.append(f"Ärendet måste vara hos {in_sentence(meetings.latest[0].body_name)} senast {meetings.material_by.isoformat()} "
-                     f"för att hinna till {chain}, de sista sammanträdena som hinner besluta i tid.")
+                     f"för att hinna till {chain}, {'de sista sammanträden' if len(sittings) > 1 else 'det sista sammanträde'} "
+                     "där beslutet hinner fattas.")
     if meetings.decision:
         spare = meetings.slack_meetings
-        margin = "" if spare is None else f" ({spare} sammanträde{'n' if spare != 1 else ''} i marginal)" if spare >= 0 \
-            else " – efter det sista sammanträdet som hinner besluta i tid"
+        margin = "" if spare is None else f" ({reserve_text(spare)} i reserv)" if spare >= 0 \
+            else " – efter det sista sammanträde där beslutet hinner fattas"
         lines.append(f"Väntat beslut: {in_sentence(meetings.decision.body_name)} {meetings.decision.day.isoformat()}{margin}.")
     else:
-        lines.append("Inget sammanträde i kalendern som ärendet kan nå hinner besluta i tid.")
+        lines.append("Inget planerat sammanträde som ärendet kan nå hinner fatta beslutet i tid; ett extra sammanträde "
+                     "(kommunallagen 5 kap.) kan behövas.")
+    lines += [f"Observera: {warning}." for warning in meetings.warnings]
     return lines
 
 
@@ -218,12 +234,14 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
         branches = [r for r in rows if r.node.stage == stage_id]
         done = sum(1 for r in branches if r.kind is StateKind.done)
         progress_lines.append(f"{definition.stage(stage_id).name}: {done} av {len(branches)} klara")
-    ahead = forecast(definition, ev.state, today, ev.plan)  # the digest leads with the parties at risk
+    ahead = forecast(definition, ev.state, today, ev.plan)  # the digest leads with who cannot make it and who is at risk
     return {
         "process_name": definition.name,
         "instance_id": ev.instance_id,
         "marks": list(ev.marks) + ([example_note(definition)] if definition.example_calendars else []),
+        "cannot": [p.cause for p in ahead.cannot][:MAX_LIST],
         "at_risk": [p.cause for p in ahead.at_risk][:MAX_LIST],
+        "awaiting_registration": [p.cause for p in ahead.awaiting_registration][:MAX_LIST],
         "outside": [p.cause for p in ahead.outside][:MAX_LIST],
         "week": monday.isocalendar()[1],
         "week_start": monday.isoformat(),
