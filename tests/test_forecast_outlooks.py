@@ -18,7 +18,7 @@ import pendulum
 import pytest
 
 from samverkan import engine
-from samverkan.calendar import TIMEZONE, legal_due, parse_period, subtract_period, to_date
+from samverkan.calendar import TIMEZONE, legal_due, parse_period, subtract_period
 from samverkan.cli.forecast_output import forecast_as_table
 from samverkan.dashboard.content import dashboard
 from samverkan.dashboard.forecast import forecast_markdown
