@@ -18,7 +18,7 @@ import pendulum
 import pytest
 
 from samverkan import engine
-from samverkan.calendar import TIMEZONE, legal_due, parse_period, subtract_period, to_date
+from samverkan.calendar import TIMEZONE, legal_due, parse_period, subtract_period
 from samverkan.cli.forecast_output import forecast_as_table
 from samverkan.dashboard.content import dashboard
 from samverkan.dashboard.forecast import forecast_markdown
@@ -242,3 +242,76 @@ def test_the_forecast_shows_the_day_of_the_decision_not_the_day_it_was_registere
     assert "2026-11-30 (beslutat)" in row and "2026-12-04" not in row
     dash = dashboard(default_definition, state, _at(pendulum.date(2026, 12, 7), 9), "vb", [mark])
     assert next(r for r in dash.forecast if r["Part"] == "Bjurholms kommun")["Väntat beslut"] == "beslutat 2026-11-30"
+
+
+WARNING = "beslutet fattas då av det avgående fullmäktige"
+
+
+def _variant(election: str | None = None, *, replace: tuple[str, str] | None = None):
+    """The default definition with its election blackout replaced by `election` (a YAML flow
+    mapping's fields; None: no election blackout), or with one text replaced."""
+    import re
+
+    from samverkan.process_definitions import parse_definition
+
+    text = DEFAULT_DEFINITION.read_text(encoding="utf-8")
+    if replace:
+        assert replace[0] in text
+        text = text.replace(*replace)
+    else:
+        entry = re.compile(r"\n    - \{id: election,[^}]*\}")
+        assert entry.search(text)
+        text = entry.sub("" if election is None else f"\n    - {{id: election, name: \"Valet: nya fullmäktige tillträder 15 "
+                         f"oktober\", {election}}}", text)
+    return parse_definition(text, "variant.yaml").definition
+
+
+def _planned(definition):
+    from samverkan.planner import plan
+
+    return [(n.node, n.start, n.finish, n.deadline) for n in plan(definition).nodes]
+
+
+def test_the_election_lets_the_boards_meet_and_plans_a_councils_meeting_in_it_with_a_warning(default_definition):
+    from samverkan.meetings.chains import usable_meetings
+    from samverkan.notices.facts import meeting_lines
+    from samverkan.planner import plan
+
+    (election,) = [b for b in default_definition.meetings.blackouts if b.id == "election"]
+    assert election.meetings == "warn" and election.warning == WARNING
+    # The boards, whose term runs to 31 December, keep meeting: Bjurholm's board on 8 October counts.
+    board = default_definition.meeting_calendar("bjurholm").bodies[0]
+    assert pendulum.date(2026, 10, 8) in usable_meetings(default_definition, board)
+    # Every meeting counts, as if there were no such period (July and the Christmas week still stop them).
+    assert _planned(default_definition) == _planned(_variant(None))
+
+    # With the period over November, the councils' meetings in it are planned for, with a warning.
+    november = _variant(f"start: 2026-11-01, end: 2026-11-30, reminders: false, meetings: warn, warning: \"{WARNING}\"")
+    assert _planned(november) == _planned(_variant("start: 2026-11-01, end: 2026-11-30, reminders: false, meetings: false"))
+    stopped = plan(_variant("start: 2026-11-01, end: 2026-11-30, reminders: false")).get("adoption", "bjurholm")
+    assert stopped.meetings.decision is None  # where the period stops meetings, November's are dropped
+    bjurholm = plan(november).get("adoption", "bjurholm")
+    assert bjurholm.meetings.decision.day == pendulum.date(2026, 11, 30)
+    said = ("Kommunfullmäktige 2026-11-30 infaller under ”Valet: nya fullmäktige tillträder 15 oktober” (2026-11-01–2026-11-30): "
+            f"{WARNING}")
+    assert bjurholm.meetings.warnings == (said,)
+    assert meeting_lines(bjurholm)[-1] == f"Observera: {said}."
+    state, changes = engine.start(november, pendulum.datetime(2025, 10, 1, tz=TIMEZONE))
+    state = dict(state)
+    apply(state, changes)
+    ahead = forecast(november, state, pendulum.date(2026, 2, 2))
+    assert f"OBSERVERA: Bjurholms kommun: {said}" in forecast_as_table(ahead, "vb", [], None).splitlines()
+    markdown = forecast_markdown(ahead)
+    warned = [p for p in ahead.parties if p.warnings]
+    assert f"### Observera ({len(warned)})" in markdown and f"- Bjurholms kommun: {said}" in markdown
+    # Only the deciding body's meetings are warned about; the boards' in the period are not.
+    assert all(w.startswith(("Kommunfullmäktige", "Regionfullmäktige")) for p in warned for w in p.warnings)
+
+
+def test_a_blackout_that_neither_stops_nor_warns_is_refused_in_one_line():
+    from samverkan.errors import SamverkanError
+
+    with pytest.raises(SamverkanError) as refused:
+        _variant(replace=("meetings: warn,", "meetings: sometimes,"))
+    assert str(refused.value).count("\n") == 0
+    assert "meetings.blackouts[election].meetings: Input should be a valid boolean, or 'warn' (got 'sometimes')" in str(refused.value)

@@ -113,12 +113,18 @@ def message_id(key: str, domain: str) -> str:
 #   contact), overview (one line: where the whole process stands), recipient_role (str, Swedish),
 #   escalated_to (list of str, escalation only: who else receives it),
 #   record (list of [field name, value], confirmation only), outcome (str|None, confirmation:
-#   the state reached), outcome_failed (bool, confirmation: a "no").
+#   the state reached), outcome_failed (bool, confirmation: a "no"), meetings (list of str: what
+#   a branch decided at meetings must reach, and when), awaiting_registration ({body, meeting,
+#   minutes_by}|None: the meeting that could have decided the branch has passed with nothing
+#   recorded and its minutes are not yet due: ask the party to register the decision).
 #   An escalation of several branches of one stage (one message per day) also has: parties,
 #   party_ids (lists), party_deadlines (list of [party name, ISO date]: each branch's own);
 #   its deadline is the earliest of them and its meetings name each branch's party.
 # The digest has:
 #   process_name, instance_id, marks, week (int), week_start (ISO date), overview (str),
+#   cannot, at_risk, awaiting_registration, outside (lists of str: the forecast's causes, one
+#   sentence each; cannot and awaiting_registration may be missing from a digest queued before
+#   they existed),
 #   progress (list of str, one line per stage in progress), late (list of {stage_name, party_name,
 #   deadline, days_late, owner_name}), rejected (list of {stage_name, party_name, state_name,
 #   reason, blocks}), blocked (list of {stage_name, party_name, waiting_on}), failed_notices (list of
