@@ -215,7 +215,8 @@ def test_an_older_database_upgrades_and_keeps_its_data(db_url, capsys, monkeypat
     assert result.code == 0 and f"0001 -> {head_revision()}" in result.out
     after = dump(db_url)
     for table in ("definitions", "instances", "nodes"):
-        assert after[table] == before[table]
+        # Kept as they were; a column added since (the instance's diarienummer) is empty.
+        assert [row[:len(old)] for row, old in zip(after[table], before[table])] == before[table]
     assert len(after["transitions"]) == len(before["transitions"])
     trail = json.loads(run_cli(capsys, "audit", "old", "--format", "json").out)["transitions"]
     assert {t["outcome"] for t in trail} == {"applied"} and len(trail) == len(changes)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from samverkan.calendar import TIMEZONE, add_period, is_business_day, next_business_day, parse_period, to_date
+from samverkan.calendar.appeal import ANNOUNCED, DECIDED, MINUTES_APPROVED
 from samverkan.engine import InstanceState, NodeState, TransitionRequest
 from samverkan.graph import Node
 from samverkan.planner import Actual, node_finish
@@ -28,6 +29,7 @@ from .records import decision_body, record_for
 from .scenario import Outcome, Scenario, Step
 
 ACT_HOUR = 16  # transitions are recorded in the afternoon, after the morning's sweep
+MINUTES_AFTER = 3  # days from a meeting to its minutes approved and announced (the next business day from then)
 REASON = "Simulering"
 
 
@@ -76,6 +78,11 @@ class Script:
             if stage.for_each and node.party is None:
                 continue  # the engine finishes a parallel stage when its branches meet its join
             kind = self.definition.state_kind(stage.lifecycle, current.state)
+            if kind is StateKind.done:
+                self._scripted.add(key)
+                act = self._minutes(stage, node, current, today)
+                acts += [act] if act is not None else []
+                continue
             if kind not in (StateKind.ready, StateKind.active):
                 continue
             self._scripted.add(key)
@@ -124,6 +131,22 @@ class Script:
         elif outcome is not Outcome.done:
             self._applied.add(node)
         return self._finish(stage, node, day, outcome)
+
+    def _minutes(self, stage: Stage, node: Node, current: NodeState, today: pendulum.Date) -> Act | None:
+        """A decision's minutes, as a secretary registers them: approved and announced on the
+        same day, MINUTES_AFTER days after the meeting (next business day), well within the
+        14 days the law gives (kommunallagen 8 kap. 12 §); for a stage whose lifecycle has the
+        step that records them, once."""
+        record = current.record
+        if record.get(ANNOUNCED) or not record.get(DECIDED):
+            return None
+        lifecycle = self.definition.lifecycle(stage.lifecycle)
+        step = next((t for t in lifecycle.transitions if t.source == [current.state] and t.to == current.state
+                     and t.fields is not None and {MINUTES_APPROVED, ANNOUNCED} <= set(t.fields)), None)
+        if step is None:
+            return None
+        day = next_business_day(to_date(record[DECIDED]).add(days=MINUTES_AFTER))
+        return Act(max(day, today), node, current.state, {MINUTES_APPROVED: day.isoformat(), ANNOUNCED: day.isoformat()})
 
     def _allowed(self, stage: Stage, state: str, to: str) -> bool:
         return any(t.to == to and state in t.source for t in self.definition.lifecycle(stage.lifecycle).transitions)
