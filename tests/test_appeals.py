@@ -164,3 +164,20 @@ def test_an_appeal_recorded_at_the_command_line(cli_env, capsys, monkeypatch):
     table = run_cli(capsys, "status").out
     assert ("  Storumans kommun: beslutat 2026-11-20 (§147), överklagat; laga kraft först när domstolen har avgjort målet "
             "(Förvaltningsrätten i Umeå, mål 1234-26)") in table.splitlines()
+
+
+def test_the_form_records_only_what_the_chosen_step_records(default_definition, announced):
+    from samverkan.decisions import OUTCOME, form_for, request_from_answer
+
+    state, _ = announced
+    form = form_for(default_definition, STORUMAN, state[STORUMAN])
+    assert list(form.outcomes) == ["Registrera justering och anslag (Antaget)", "Registrera överklagande (Antaget, överklagat)"]
+    typed = {"minutes_approved": pendulum.date(2026, 11, 24), "extract_received": pendulum.date(2026, 11, 27),
+             "appeal_court": COURT, "appeal_case": "1234-26"}
+    appeal = request_from_answer(default_definition, form, {OUTCOME: "Registrera överklagande (Antaget, överklagat)", **typed},
+                                 at("2026-12-10"))
+    assert (appeal.to, appeal.fields) == ("appealed", {"appeal_court": COURT, "appeal_case": "1234-26"})
+    filing = request_from_answer(default_definition, form, {OUTCOME: "Registrera justering och anslag (Antaget)", **typed},
+                                 at("2026-12-10"))
+    assert (filing.to, filing.fields) == ("adopted", {"minutes_approved": "2026-11-24", "extract_received": "2026-11-27"})
+    assert filing.at == pendulum.datetime(2026, 11, 27, tz=TZ)  # the latest date given
