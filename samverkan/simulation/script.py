@@ -55,12 +55,15 @@ def local_day(moment: pendulum.DateTime) -> pendulum.Date:
 
 
 class Script:
-    """The acts of one run. `rng` makes it random; the same seed gives the same run."""
+    """The acts of one run. `rng` makes it random; the same seed gives the same run.
+    `record_minutes`: each decision's minutes are registered too, as a secretary would (a run
+    whose notices are sent needs them: no reminder to register them then; the odds do not)."""
 
-    def __init__(self, definition: Definition, scenario: Scenario, rng: random.Random) -> None:
+    def __init__(self, definition: Definition, scenario: Scenario, rng: random.Random, record_minutes: bool = False) -> None:
         self.definition = definition
         self.scenario = scenario
         self.rng = rng
+        self.record_minutes = record_minutes
         self._scripted: set[tuple[Node, str, pendulum.DateTime | None]] = set()
         self._applied: set[Node] = set()  # nodes whose scenario outcome has happened once
         self._number = 100  # paragraph numbers, as in a council's minutes
@@ -78,7 +81,7 @@ class Script:
             if stage.for_each and node.party is None:
                 continue  # the engine finishes a parallel stage when its branches meet its join
             kind = self.definition.state_kind(stage.lifecycle, current.state)
-            if kind is StateKind.done:
+            if kind is StateKind.done and self.record_minutes:
                 self._scripted.add(key)
                 act = self._minutes(stage, node, current, today)
                 acts += [act] if act is not None else []
