@@ -30,7 +30,7 @@ events_task = task(name="handelser", cache_policy=NO_CACHE, retries=2, retry_del
 @task(name="dashboard", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def dashboard_task(snapshot: Snapshot) -> None:
     publish_dashboard(dashboard(snapshot.definition, snapshot.state, clock_from_env().now(), snapshot.instance_id,
-                                list(snapshot.marks)))
+                                list(snapshot.marks), snapshot.registration_number))
     publish_notices(snapshot.instance_id, snapshot.marks, snapshot.notices, snapshot.notice_counts or {})
 
 

@@ -117,6 +117,10 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
             if state.id in _duplicates(state_ids) and s_index != state_ids.index(state.id):
                 problems.append(at.problem((*here, "states", s_index, "id"), f"state {state.id!r} is defined twice"))
         kinds = Counter(s.kind for s in cycle.states)
+        for s_index, state in enumerate(cycle.states):
+            if state.appealed and state.kind is not StateKind.done:
+                problems.append(at.problem((*here, "states", s_index, "appealed"),
+                                           f"an appealed decision still stands: state {state.id!r} must be of kind done"))
         for kind in (StateKind.waiting, StateKind.ready):
             if kinds[kind] != 1:
                 problems.append(at.problem((*here, "states"), f"needs exactly one state of kind {kind.value} (has {kinds[kind]})"))
@@ -135,8 +139,9 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
                 elif kind_of[source] is StateKind.waiting:
                     problems.append(at.problem((*here, "transitions", t_index, "from", f_index),
                                                f"state {source!r} is left only by the engine, when dependencies are done"))
-                elif kind_of[source] is StateKind.done:
-                    # What a done stage released (the stages after it) cannot be taken back.
+                elif kind_of[source] is StateKind.done and not _appeal_step(cycle, source, transition.to):
+                    # What a done stage released (the stages after it) cannot be taken back; only
+                    # an appeal, and the court's ruling on it, move a decision that stands.
                     problems.append(at.problem((*here, "transitions", t_index, "from", f_index),
                                                f"state {source!r} is done and final; no transition may leave it"))
             if transition.to not in kind_of:
@@ -156,6 +161,13 @@ def _lifecycles(d: Definition, at: Locator) -> list[str]:
                 # A branch moved there could never finish: the whole process would wait on it forever.
                 problems.append(at.problem((*here, "states", s_index), f"from state {state.id!r} no state of kind done or failed can be reached"))
     return problems
+
+
+def _appeal_step(cycle, source: str, to: str) -> bool:
+    """A decision that stands is appealed (into a state marked `appealed`), and the court's
+    ruling takes it out of that state: to done (the appeal rejected) or failed (annulled)."""
+    appealed = {s.id for s in cycle.states if s.appealed}
+    return to in appealed or source in appealed
 
 
 def _can_finish(cycle, state_id: str) -> bool:

@@ -219,6 +219,11 @@ class State(Strict):
         description="For a stage decided at meetings: in this (active) state the matter waits at the deciding body "
                     "(postponed to a later meeting), so only that body's next meeting counts.",
     )
+    appealed: StrictBool = Field(
+        default=False,
+        description="A done state in which the decision is appealed (överklagat): it stands, but is not final (laga kraft) "
+                    "until the court has decided. Transitions may lead from a done state into it and out of it.",
+    )
 
 
 def _as_list(value: object) -> object:
@@ -235,6 +240,17 @@ class Transition(Strict):
         description="With requires_record: only these record fields, all required, added to what the branch recorded "
                     "before (the announcement of an adopted decision); without it, the whole record.",
     )
+    partial: StrictBool = Field(
+        default=False,
+        description="With fields: any of them may be given, at least one; the others stay as recorded (the minutes "
+                    "approved recorded before the approval is announced).",
+    )
+
+    @model_validator(mode="after")
+    def _partial_needs_fields(self) -> Transition:
+        if self.partial and self.fields is None:
+            raise ValueError("partial goes with fields")
+        return self
 
 
 class Lifecycle(Strict):
@@ -429,6 +445,11 @@ class Definition(Strict):
         description="Raise it on every change: running instances keep the version they started with."
     )
     name: Name
+    registration_number: Name | None = Field(
+        default=None,
+        description="The process's diarienummer in the owner's registry (e.g. RUN 2025/123), shown in the decision "
+                    "register; an instance may be given its own (`samverkan start --registration-number`).",
+    )
     timezone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
     calendar: Literal["SE"] = Field(default="SE", description="Swedish public holidays and lag (1930:173).")
     period: DateRange = Field(description="The period the process prepares, e.g. the agreement's 2027–2030.")
@@ -503,6 +524,9 @@ class Definition(Strict):
 
     def state_at_deciding_body(self, lifecycle_id: str, state_id: str) -> bool:
         return any(s.id == state_id and s.at_deciding_body for s in self.lifecycle(lifecycle_id).states)
+
+    def state_appealed(self, lifecycle_id: str, state_id: str) -> bool:
+        return any(s.id == state_id and s.appealed for s in self.lifecycle(lifecycle_id).states)
 
     def group_members(self, group_id: str) -> list[str]:
         """The party ids of a group, nested groups expanded, in order of first mention."""

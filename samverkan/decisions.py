@@ -10,7 +10,7 @@ A form carries no time of its own: when it happened is the decision's date (chec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pendulum
@@ -49,6 +49,9 @@ class Form:
     fields: tuple[FormField, ...]
     outcomes: Mapping[str, str]  # the outcome as shown -> the state it leads to
     recorded: frozenset[str]  # the outcomes whose transition records the decision's fields
+    # The outcomes whose transition records only some of the fields (the minutes, an appeal):
+    # what is typed in the form's other fields is not theirs, and is left out of the request.
+    only: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def field(self, field_id: str) -> FormField:
         return next(f for f in self.fields if f.id == field_id)
@@ -67,6 +70,7 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
     possible = [t for t in lifecycle.transitions if current.state in t.source]
     outcomes = {outcome_label(t.name or t.to, names[t.to]): t.to for t in possible}
     recorded = frozenset(outcome_label(t.name or t.to, names[t.to]) for t in possible if t.requires_record)
+    only = {outcome_label(t.name or t.to, names[t.to]): frozenset(t.fields) for t in possible if t.fields is not None}
     if not outcomes:
         raise SamverkanError(f"{node.key}: no transition leads on from {current.state!r}; there is nothing to decide")
     party = definition.party(node.party) if node.party else None
@@ -85,7 +89,7 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
                   help="Koden i den senaste påminnelsen om det här beslutet (16 tecken, t.ex. 7KQ2-…). Den gäller "
                        "bara det här beslutet och bara en gång. Skriv aldrig din personliga kod här."),
     ]
-    return Form(node, tuple(fields), outcomes, recorded)
+    return Form(node, tuple(fields), outcomes, recorded, only)
 
 
 def asked_fields(definition: Definition, stage: Stage, possible: list[Transition]) -> list[RecordField]:
@@ -112,7 +116,7 @@ def request_from_answer(definition: Definition, form: Form, answer: Mapping[str,
         raise SamverkanError(f"{OUTCOME}: {shown(label)} is not one of: {', '.join(form.outcomes)}")
     to = form.outcomes[label]
     fields: dict[str, str] = {}
-    asked = {f.id for f in form.fields}
+    asked = {f.id for f in form.fields} & form.only.get(label, frozenset(spec.id for spec in stage.record))
     if label in form.recorded:  # a step that records nothing ignores what was typed in the record's fields
         for spec in stage.record:
             value = answer.get(spec.id)

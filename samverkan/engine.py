@@ -207,8 +207,8 @@ def _check_record(stage: Stage, transition: Transition, request: TransitionReque
             raise TransitionRefused(f"{request.stage}: this transition records no fields (got {', '.join(sorted(fields))})")
         return {}
     specs = stage.record
-    if transition.fields is not None:  # only these, all required, added to what was recorded
-        specs = [f.model_copy(update={"required": True}) for f in stage.record if f.id in transition.fields]
+    if transition.fields is not None:  # only these, added to what was recorded: all required, or (partial) any
+        specs = [f.model_copy(update={"required": not transition.partial}) for f in stage.record if f.id in transition.fields]
     known = {f.id: f for f in specs}
     unknown = [name for name in fields if name not in known]
     problems = []
@@ -229,19 +229,32 @@ def _check_record(stage: Stage, transition: Transition, request: TransitionReque
             record[spec.id] = _field_value(spec, value, current, request.at)
         except ValueError as error:
             problems.append(f"{request.stage}: field {spec.id!r} ({spec.name}): {error}")
-    problems += _order_of_dates(request.stage, stage.record, record)
+    where = f"{request.stage}/{request.party}" if request.party else request.stage
+    if transition.partial and not problems and not any(fields.get(spec.id, "").strip() for spec in specs):
+        problems.append(f"{where}: ange minst ett av fälten " + ", ".join(f"{spec.id} ({spec.name})" for spec in specs))
+    problems += _order_of_dates(where, stage.record, record, set(fields))
     if problems:
         raise TransitionRefused(*problems)
     return record
 
 
-def _order_of_dates(stage_id: str, specs: list[RecordField], record: Mapping[str, Any]) -> list[str]:
-    """Dates that follow one another in law (decided, minutes approved, announced) in that order."""
+def _order_of_dates(where: str, specs: list[RecordField], record: Mapping[str, Any], given: set[str]) -> list[str]:
+    """Dates that follow one another in law (decided, minutes approved, announced) in that order:
+    one given needs the one before it, recorded before or given with it. In Swedish: the office
+    reads these lines."""
+    names = {spec.id: spec.name for spec in specs}
     problems = []
     for spec in specs:
         earlier = spec.not_before
-        if earlier and spec.id in record and earlier in record and record[spec.id] < record[earlier]:
-            problems.append(f"{stage_id}: field {spec.id!r} ({spec.name}): {record[spec.id]} is before {earlier} ({record[earlier]})")
+        if not earlier or spec.id not in record:
+            continue
+        if earlier not in record:
+            if spec.id in given:
+                problems.append(f"{where}: {spec.name} ({spec.id}) kan inte registreras innan {names[earlier]} ({earlier}) "
+                                f"är registrerat: ange båda, eller {earlier} först")
+        elif record[spec.id] < record[earlier]:
+            problems.append(f"{where}: {spec.name} ({spec.id}) {record[spec.id]} kan inte vara före "
+                            f"{names[earlier]} ({earlier}) {record[earlier]}")
     return problems
 
 

@@ -45,6 +45,11 @@ class Loaded:
     illustrative: str | None = None  # the mark (and the history's note) of an illustrative instance
     simulated: bool = False  # the store's clock is simulated: not the public record
 
+    @property
+    def registration_number(self) -> str | None:
+        """The process's diarienummer: the instance's own, else the definition's."""
+        return self.instance.registration_number or self.definition.registration_number
+
     def marks(self) -> list[str]:
         """What a person must read before the rest: the record is invented, or simulated."""
         return [*([self.illustrative] if self.illustrative else []), *([SIMULATED_MARK] if self.simulated else [])]
@@ -90,8 +95,10 @@ def start_instance(
     history: list[TransitionRequest] | None = None,
     history_source: str = "history",
     illustrative: str | None = None,
+    registration_number: str | None = None,
 ) -> str:
-    """Start an instance. `illustrative`, the mark of an invented history (see
+    """Start an instance. `registration_number`: its diarienummer, where the definition gives
+    none or the registry gave this instance another. `illustrative`, the mark of an invented history (see
     `illustrative_mark`), is kept without a schema change: in the record of the instance's
     first audit row (the start's own release, which records nothing else), and in the reason
     of every transition the history applies, so each exported row says it too."""
@@ -111,7 +118,7 @@ def start_instance(
             if session.get(InstanceRow, instance_id) is not None:
                 raise SamverkanError(f"instance {shown(instance_id)} already exists")
             instance = InstanceRow(id=instance_id, definition_id=definition_row.id, started_at=started,
-                                   created_at=now, started_by=actor, last_seq=0)
+                                   created_at=now, started_by=actor, last_seq=0, registration_number=registration_number)
             session.add(instance)
             state, changes = engine.start(loaded.definition, started)
             rows = {node: NodeRow(instance_id=instance_id, key=node.key, stage=node.stage, party=node.party,
@@ -347,6 +354,17 @@ REFUSED_TEXT_LIMIT = 120
 
 def _cut(text: str | None) -> str | None:
     return text if text is None or len(text) <= REFUSED_TEXT_LIMIT else text[: REFUSED_TEXT_LIMIT - 1] + "…"
+
+
+def set_registration_number(db: Database, instance_id: str | None, number: str, actor: Actor) -> str:
+    """Give an instance the process's diarienummer (the director's office only); returns the
+    instance's id. The registry's number, as it is written: text, not checked against a form."""
+    if not actor.is_director_office:
+        raise SamverkanError(f"{actor.email} får inte ange processens diarienummer; det får bara utvecklingsdirektörens kansli")
+    with db.transaction() as session:
+        loaded = load(session, instance_id, lock=True)
+        loaded.instance.registration_number = number
+        return loaded.instance.id
 
 
 def audit_rows(db: Database, instance_id: str | None) -> tuple[str, Definition, list[TransitionRow], str | None]:

@@ -77,7 +77,8 @@ def next_step(definition: Definition, node: Node) -> str:
     stage = definition.stage(node.stage)
     lifecycle = definition.lifecycle(stage.lifecycle)
     failed = {s.id for s in lifecycle.states if s.kind is StateKind.failed}
-    ways = [t for t in lifecycle.transitions if failed & set(t.source)]
+    # Out of a "no" to another state (not what is added to it, its minutes), each way once.
+    ways = list({(t.name, t.to): t for t in lifecycle.transitions if failed & set(t.source) and t.to not in t.source}.values())
     party = definition.party(node.party or stage.owner)
     body = party.decision_body or party.name
     if not ways:

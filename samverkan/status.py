@@ -10,6 +10,7 @@ import pendulum
 from samverkan.process_definitions.model import Definition, Stage, StateKind
 from samverkan.calendar import TIMEZONE
 from samverkan.calendar.appeal import ANNOUNCED, Finality, FinalityState, finality
+from samverkan.calendar.minutes import MinutesCheck, minutes_check
 from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
 from samverkan.planner import Actual, MoveRule, Plan, plan
@@ -41,6 +42,13 @@ class StatusRow:
     # way to laga kraft, with its reference (§). None for everything else.
     finality: FinalityState | None = None
     reference: str | None = None
+    # The same decision's minutes (kommunallagen 8 kap. 12 §): what is late to approve, announce
+    # or register, with its warnings. None for everything else.
+    minutes: MinutesCheck | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.minutes.warnings if self.minutes is not None else ()
 
     @property
     def late(self) -> bool:
@@ -61,23 +69,41 @@ def finality_of(definition: Definition, stage: Stage, current: NodeState, today:
     """Where a done branch of a stage that tracks its announcement stands on the way to laga kraft."""
     if not tracks_finality(stage) or kind_of(definition, stage, current.state) is not StateKind.done:
         return None
-    return finality(current.record, today)
+    return finality(current.record, today, appealed=definition.state_appealed(stage.lifecycle, current.state))
+
+
+def minutes_of(definition: Definition, stage: Stage, current: NodeState, today: pendulum.Date) -> MinutesCheck | None:
+    """The minutes of a done branch's decision, for a stage that tracks its announcement."""
+    if not tracks_finality(stage) or kind_of(definition, stage, current.state) is not StateKind.done:
+        return None
+    return minutes_check(current.record, today)
+
+
+def change_warnings(definition: Definition, node: Node, after: NodeState, today: pendulum.Date) -> tuple[str, ...]:
+    """What a person who just recorded a decision, or its minutes, should hear at once: the
+    minutes approved or announced later than the law allows, or not registered in time."""
+    check = minutes_of(definition, definition.stage(node.stage), after, today)
+    return check.warnings if check is not None else ()
 
 
 def finality_line(row: StatusRow) -> str | None:
     """One Swedish line for a decision not yet final: 'Åsele kommun: antaget 2026-11-17 (§ 88);
-    anslaget 2026-11-20, kan överklagas till och med 2026-12-11'; None once final."""
+    anslaget 2026-11-20, kan överklagas till och med 2026-12-11; laga kraft tidigast 2026-12-12,
+    om ingen överklagar'; None once final."""
     f = row.finality
     if f is None or f.state is Finality.final:
         return None
     decided = f.decided or (row.completed_at.in_timezone(TIMEZONE).date() if row.completed_at else None)
-    what = in_sentence(row.state_name)
+    what = "beslutat" if f.state is Finality.appealed else in_sentence(row.state_name)
     line = f"{row.party_name or row.name}: {what}" + (f" {decided.isoformat()}" if decided else "")
     line += f" ({row.reference})" if row.reference else ""
-    if f.state is Finality.open_for_appeal:
+    if f.state is Finality.appealed:
+        line += f", överklagat; laga kraft {f.final_text}"
+    elif f.state is Finality.open_for_appeal:
         line += f"; anslaget {f.announced.isoformat()}, kan överklagas till och med {f.appeal_until.isoformat()}"
         if f.appeal.moved:
             line += f" ({f.moved_because})"
+        line += f"; laga kraft {f.final_text}"
     elif f.minutes_approved is not None:
         line += f"; protokollet justerat {f.minutes_approved.isoformat()}, justeringen ännu inte anslagen"
     else:
@@ -153,5 +179,6 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             outside_by=item.outside_by,
             finality=finality_of(definition, stage, current, today),
             reference=reference_of(stage, current.record),
+            minutes=minutes_of(definition, stage, current, today),
         ))
     return rows

@@ -29,7 +29,7 @@ from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.notices import notices_table, notices_text
 from samverkan.text import SLUG
 
-ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos")
+ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos", "diarium")
 NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
 ODDS_KIND = "sannolikhet"  # published by the odds flow (a thousand simulated runs: not on every transition)
 OPERATIONS_KIND = "drift"  # published when the process flow finds runs whose process died
@@ -39,6 +39,8 @@ _DESCRIPTIONS = {
     "steg": "Alla steg och grenar: status, ansvarig, deadline, dagar kvar och vad de väntar på; avslag och förseningar först",
     "antaganden": "Varje parts beslut: utfall, beslutande organ, datum och paragraf",
     "tidslinje": "Planerat mot faktiskt per steg och gren",
+    "diarium": "Beslutsregister per part: beslutande organ, datum, paragraf, diarienummer, utfall, justering, anslag, "
+               "laga kraft, protokollsutdrag och undertecknande (samma som `samverkan audit --register`)",
     "prognos": "Prognos per part: väntat beslutssammanträde, sista möjliga, marginal i möten; parter i riskzonen och utanför först, med orsak",
     "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
     "sannolikhet": "Sannolikhet per part att besluta före den hårda tidsgränsen, ur simulerade förlopp från dagens läge; "
@@ -95,7 +97,7 @@ def _create(artifact_type: str, key: str, description: str, data: Any) -> UUID:
 
 
 def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
-    """Creates the five artifacts of an instance's dashboard, each a new version under its
+    """Creates the artifacts of an instance's dashboard, each a new version under its
     key; returns their ids by kind."""
     def create(kind: str, artifact_type: str, description: str, data: Any) -> UUID:
         return _create(artifact_type, artifact_key(dash.instance_id, kind), _description(dash, description), data)
@@ -108,6 +110,8 @@ def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
         "framsteg": create("framsteg", "progress", f"Antaganden: {progress}", dash.progress.fraction * 100),
         "tidslinje": create("tidslinje", "table", _DESCRIPTIONS["tidslinje"], dash.timeline),
         "prognos": create("prognos", "table", _DESCRIPTIONS["prognos"], dash.forecast or [{"Part": "Inget steg beslutas på sammanträden"}]),
+        "diarium": create("diarium", "table", f"Processens diarienummer: {md_text(dash.registration_number) if dash.registration_number else 'inte angivet'}. "
+                                              f"{_DESCRIPTIONS['diarium']}", dash.register or [{"Part": "Inga parter"}]),
     }
 
 

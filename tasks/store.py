@@ -43,6 +43,7 @@ class Snapshot:
     last_seq: int
     notices: tuple[dict, ...] = ()  # the outbox's latest rows, as plain data
     notice_counts: dict | None = None
+    registration_number: str | None = None  # the process's diarienummer: the instance's, else the definition's
 
     def party_name(self, node: Node) -> str | None:
         return self.definition.party(node.party).name if node.party else None
@@ -53,7 +54,8 @@ def read_snapshot(instance_id: str) -> Snapshot:
         loaded = load(session, instance_id)
         rows = outbox.listing(session, loaded.instance.id, None, NOTICES_SHOWN)
         return Snapshot(loaded.instance.id, loaded.definition, dict(loaded.state), tuple(loaded.marks()),
-                        loaded.instance.last_seq, tuple(_plain(r) for r in rows), outbox.counts(session, loaded.instance.id))
+                        loaded.instance.last_seq, tuple(_plain(r) for r in rows), outbox.counts(session, loaded.instance.id),
+                        loaded.registration_number)
 
 
 NOTICES_SHOWN = 100  # the notices artifact's rows; `samverkan outbox` lists all

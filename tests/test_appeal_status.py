@@ -26,7 +26,8 @@ ADOPT = ["transition", "vb", "adoption", "--party", "asele", "--to", "adopted", 
          "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget"]
 ANNOUNCE = ["transition", "vb", "adoption", "--party", "asele", "--to", "adopted"]
 PENDING = "Åsele kommun: antaget 2026-11-17 (§ 88); protokollet ännu inte justerat, justeringen inte anslagen"
-OPEN = "Åsele kommun: antaget 2026-11-17 (§ 88); anslaget 2026-11-20, kan överklagas till och med 2026-12-11"
+OPEN = ("Åsele kommun: antaget 2026-11-17 (§ 88); anslaget 2026-11-20, kan överklagas till och med 2026-12-11; "
+        "laga kraft tidigast 2026-12-12, om ingen överklagar")
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_justering_and_anslag_then_the_appeal_period_runs_out(adopted, capsys, m
     assert row["finality"] == {
         "state": "not-announced", "decision_date": "2026-11-17", "reference": "§ 88", "minutes_approved": None,
         "announced": None, "appeal_until": None, "appeal_until_nominal": None, "appeal_until_moved_because": None,
-        "final_from": None, "days_left": None, "law": "kommunallagen (2017:725) 13 kap. 5 §",
+        "final_from": None, "final_text": None, "days_left": None, "appeal": None, "law": "kommunallagen (2017:725) 13 kap. 5 §",
     }
     block = not_final_block(run_cli(capsys, "status", "vb").out)
     assert block[0].startswith("Ej laga kraft (1): ") and "kommunallagen (2017:725) 13 kap. 5 §" in block[0]
@@ -86,6 +87,7 @@ def test_justering_and_anslag_then_the_appeal_period_runs_out(adopted, capsys, m
     finality = row["finality"]
     assert (finality["state"], finality["minutes_approved"], finality["announced"]) == ("open-for-appeal", "2026-11-19", "2026-11-20")
     assert (finality["appeal_until"], finality["final_from"], finality["days_left"]) == ("2026-12-11", "2026-12-12", 20)
+    assert finality["final_text"] == "tidigast 2026-12-12, om ingen överklagar"  # not a plain date while it can be appealed
     assert finality["appeal_until_moved_because"] is None and finality["decision_date"] == "2026-11-17"
     assert not_final_block(run_cli(capsys, "status", "vb").out)[1:] == [OPEN]
     trail = json.loads(run_cli(capsys, "audit", "vb", "--format", "json").out)["transitions"]
@@ -102,6 +104,7 @@ def test_justering_and_anslag_then_the_appeal_period_runs_out(adopted, capsys, m
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-12-12T08:00:00")
     finality = asele(capsys)["finality"]
     assert (finality["state"], finality["final_from"], finality["days_left"]) == ("final", "2026-12-12", None)
+    assert finality["final_text"] == "2026-12-12"
     assert not_final_block(run_cli(capsys, "status", "vb").out) == []
     # --as-of looks back at a day when it was still open.
     back = json.loads(run_cli(capsys, "status", "vb", "--json", "--as-of", "2026-12-01").out)["stages"]
@@ -110,11 +113,16 @@ def test_justering_and_anslag_then_the_appeal_period_runs_out(adopted, capsys, m
 
 REFUSED = [
     (["minutes_approved=2026-11-20", "announced=2026-11-19"],
-     "field 'announced' (Justeringen anslagen): 2026-11-19 is before minutes_approved (2026-11-20)"),
+     "adoption/asele: Justeringen anslagen (announced) 2026-11-19 kan inte vara före Protokollet justerat "
+     "(minutes_approved) 2026-11-20"),
     (["minutes_approved=2026-11-16", "announced=2026-11-19"],
-     "field 'minutes_approved' (Protokollet justerat): 2026-11-16 is before decision_date (2026-11-17)"),
+     "adoption/asele: Protokollet justerat (minutes_approved) 2026-11-16 kan inte vara före Beslutsdatum "
+     "(decision_date) 2026-11-17"),
     (["minutes_approved=2026-11-19", "announced=2026-11-22"], "2026-11-22 is after the transition itself (2026-11-21)"),
-    (["minutes_approved=2026-11-19"], "missing field 'announced' (Justeringen anslagen)"),
+    (["announced=2026-11-20"],
+     "adoption/asele: Justeringen anslagen (announced) kan inte registreras innan Protokollet justerat (minutes_approved) "
+     "är registrerat: ange båda, eller minutes_approved först"),
+    ([], "adoption/asele: ange minst ett av fälten minutes_approved (Protokollet justerat), announced (Justeringen anslagen)"),
     (["minutes_approved=2026-11-19", "announced=2026-11-20", "paragraph=§ 89"], "unknown field 'paragraph'"),
 ]
 
@@ -168,7 +176,7 @@ def test_the_matrix_shows_justering_anslag_and_laga_kraft(default_definition, an
     assert list(storuman)[-4:] == ["Protokollet justerat", "Justeringen anslagen", "Laga kraft", "Status"]
     assert (storuman["Beslutsdatum"], storuman["Paragraf"]) == ("2026-11-20", "§147")
     assert (storuman["Protokollet justerat"], storuman["Justeringen anslagen"], storuman["Laga kraft"]) == \
-        ("2026-11-24", "2026-11-25", "2026-12-17")
+        ("2026-11-24", "2026-11-25", "tidigast 2026-12-17, om ingen överklagar")
     vannas = next(r for r in rows if r["Part"] == "Vännäs kommun")  # adopted, not yet announced
     assert (vannas["Protokollet justerat"], vannas["Justeringen anslagen"], vannas["Laga kraft"]) == ("–", "–", "–")
     assert next(r for r in rows if r["Part"] == "Skellefteå kommun")["Laga kraft"] == "–"  # not decided
@@ -183,7 +191,8 @@ def test_the_overview_lists_what_is_not_yet_final_after_the_risks_with_the_marks
     assert text.index("### Väntar på registrering (4)") < text.index("### Ej laga kraft (2)") < text.index("### Vad väntar på vem")
     section = text.split("### Ej laga kraft (2)")[1].split("###")[0]
     assert [line for line in section.splitlines() if line.startswith("- ")] == [
-        "- Storumans kommun: antaget 2026-11-20 (§147); anslaget 2026-11-25, kan överklagas till och med 2026-12-16",
+        "- Storumans kommun: antaget 2026-11-20 (§147); anslaget 2026-11-25, kan överklagas till och med 2026-12-16; "
+        "laga kraft tidigast 2026-12-17, om ingen överklagar",
         "- Vännäs kommun: antaget 2026-11-23 (§160); protokollet ännu inte justerat, justeringen inte anslagen",
     ]
     later = dashboard(default_definition, state, pendulum.datetime(2026, 12, 17, 9, tz="Europe/Stockholm"), "vb", [mark])
@@ -196,7 +205,7 @@ def test_a_moved_last_day_says_why_in_the_line(default_definition):
     apply(default_definition, state, [_announce("storuman", "2026-12-02", "2026-12-03")], now)  # three weeks end on julafton
     text = dashboard(default_definition, state, now, "vb", [mark]).summary_markdown
     assert ("- Storumans kommun: antaget 2026-11-20 (§147); anslaget 2026-12-03, kan överklagas till och med 2026-12-28 "
-            "(2026-12-24 är julafton, lag (1930:173) 2 §)") in text
+            "(2026-12-24 är julafton, lag (1930:173) 2 §); laga kraft tidigast 2026-12-29, om ingen överklagar") in text
 
 
 def test_the_decision_form_leaves_the_later_dates_out(default_definition):
@@ -216,10 +225,11 @@ def test_the_decision_form_leaves_the_later_dates_out(default_definition):
     assert "announced" not in request.fields and request.at == pendulum.datetime(2026, 11, 16, tz="Europe/Stockholm")
     for change in decide(default_definition, state, request, AT):
         state[change.node] = change.after
-    # Once adopted, the one step left records just the two dates; it happened on the later one.
+    # Once adopted, the steps left add to the record: the two dates (and what the registrar files),
+    # or an appeal; each records only its own fields, and happened on the latest date given.
     form = form_for(default_definition, node, state[node])
     assert [f.id for f in form.fields][1:3] == ["minutes_approved", "announced"]
-    assert list(form.outcomes) == ["Registrera justering och anslag (Antaget)"]
+    assert list(form.outcomes) == ["Registrera justering och anslag (Antaget)", "Registrera överklagande (Antaget, överklagat)"]
     answer = {OUTCOME: "Registrera justering och anslag (Antaget)", "minutes_approved": pendulum.date(2026, 11, 19),
               "announced": pendulum.date(2026, 11, 20)}
     request = request_from_answer(default_definition, form, answer, AT)
@@ -227,7 +237,7 @@ def test_the_decision_form_leaves_the_later_dates_out(default_definition):
     assert request.fields == {"minutes_approved": "2026-11-19", "announced": "2026-11-20"}
     after = decide(default_definition, state, request, AT)[0].after
     assert after.record["announced"] == "2026-11-20" and after.record["paragraph"] == "§154"
-    with pytest.raises(TransitionRefused, match="is before minutes_approved"):
+    with pytest.raises(TransitionRefused, match="kan inte vara före Protokollet justerat"):
         decide(default_definition, state, request_from_answer(
             default_definition, form, {**answer, "minutes_approved": pendulum.date(2026, 11, 21)}, AT), AT)
 

@@ -85,6 +85,9 @@ def test_publishing_twice_keeps_the_latest_under_each_key_and_both_in_its_histor
     forecast = latest[keys["prognos"]]
     assert json.loads(forecast.data) == now.forecast and now.forecast[0]["Läge"] == "i fas"  # on 23 November all is on plan
     assert "sammanträdesdagarna för 16 parter är påhittade exempel" in forecast.description  # the calendars' mark too
+    register = latest[keys["diarium"]]  # the decision register, as `samverkan audit --register` has it
+    assert json.loads(register.data) == now.register and len(now.register) == 16
+    assert "Processens diarienummer: inte angivet. Beslutsregister per part" in register.description
 
 
 def test_a_watcher_thread_outside_any_run_can_publish(prefect_server, default_definition):

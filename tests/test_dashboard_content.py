@@ -192,7 +192,7 @@ def test_text_people_supplied_cannot_break_the_markdown():
 
 def test_a_loaded_instance_brings_its_marks_illustrative_first(default_definition):
     state, mark = illustrative(default_definition)
-    loaded = Loaded(instance=SimpleNamespace(id="samverkan-2027-2030"), definition=default_definition, rows={},
+    loaded = Loaded(instance=SimpleNamespace(id="samverkan-2027-2030", registration_number=None), definition=default_definition, rows={},
                     state=state, illustrative=mark, simulated=True)
     dash = dashboard_of(loaded, AT)
     calendars = "EXEMPEL: sammanträdesdagarna för 16 parter är påhittade exempel, inte parternas publicerade kalendrar"

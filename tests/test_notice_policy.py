@@ -22,10 +22,11 @@ def local(*args) -> pendulum.DateTime:
 
 
 def driven_until(definition, day: pendulum.Date):
-    """The default process with every step done on its planned day (16:00) up to `day`."""
+    """The default process with every step done on its planned day (16:00) up to `day`, each
+    decision's minutes registered three days after it."""
     state, _ = start(definition, local(2025, 10, 1, 9))
     state = dict(state)
-    for step in planned_steps(definition):
+    for step in planned_steps(definition, minutes=True):
         if step.day > day:
             break
         at = local(step.day.year, step.day.month, step.day.day, 16)

@@ -37,6 +37,18 @@ def node_facts(definition, **changes):
     return facts | changes
 
 
+# What a reminder to register a decision's minutes adds to a node's facts (notices/model.py).
+MINUTES_FACTS = {
+    "minutes_missing": "approval", "decision_date": "2026-11-23", "paragraph": "§160", "approve_by": "2026-12-07",
+    "approve_by_reason": None, "minutes_approved": None, "announce_by": None, "announce_by_reason": None,
+    "law": "kommunallagen (2017:725) 8 kap. 12 §", "register_state": "adopted", "register_fields": ["minutes_approved", "announced"],
+    "register_command": "samverkan transition samverkan-2027-2030 adoption --party vannas --to adopted "
+                        "--field minutes_approved=ÅÅÅÅ-MM-DD --field announced=ÅÅÅÅ-MM-DD",
+    "register_json": '{"minutes_approved": "ÅÅÅÅ-MM-DD", "announced": "ÅÅÅÅ-MM-DD"}',
+    "registrar_name": "Registrator", "registrar_email": "registrator@region-vasterbotten.example.org",
+}
+
+
 def digest_facts(definition, **changes):
     facts = {
         "process_name": definition.name, "instance_id": "samverkan-2027-2030", "marks": [],
@@ -160,7 +172,8 @@ def test_the_html_is_escaped_marked_with_its_language_and_accessible(default_def
     assert "onsdag 30 december 2026" in html
 
 
-DATES = {"deadline", "hard_limit", "week_start"}
+DATES = {"deadline", "hard_limit", "week_start", "decision_date", "approve_by", "minutes_approved", "announce_by",
+         "minutes_missing"}  # dates, and the one choice a template makes on its value
 
 
 def tainted(value, key=""):
@@ -186,7 +199,7 @@ def test_every_fact_is_escaped_in_the_html_and_plain_in_the_text(default_definit
             next_deadlines=[{"stage_name": "s", "party_name": "p", "deadline": "2026-12-30", "days_left": 16}])
     else:
         facts = node_facts(default_definition, escalated_to=["e"], record=[["f", "v"]], outcome="o", outcome_failed=True,
-                           hard_limit="2026-12-30", marks=["EXEMPEL"])
+                           hard_limit="2026-12-30", marks=["EXEMPEL"], **MINUTES_FACTS)
     facts = tainted(facts)
     facts["marks"] = [] if kind is NoticeKind.digest else ["EXEMPEL"]
     _, msg = parsed(render(notice(facts, kind, sequence=1), SENDER, NOW))

@@ -171,10 +171,12 @@ def test_a_decline_and_an_amendment(capsys, default_definition):
     assert stages["adoption", "vannas"]["state"] == "rejected"
     assert stages["signing", "vannas"]["outside"] and stages["in-force", "vannas"]["outside"]
     umea = [a for a in doc["acts"] if a["id"] == "adoption" and a["party"] == "umea"]
-    # Registered as under preparation the day it goes to the board, as a secretary does.
-    assert [a["to"] for a in umea] == ["in-preparation", "amended", "in-preparation", "adopted"]
+    # Registered as under preparation the day it goes to the board, as a secretary does; decided
+    # again, then its minutes approved and announced (registered three days on, a Monday).
+    assert [a["to"] for a in umea] == ["in-preparation", "amended", "in-preparation", "adopted", "adopted"]
     assert umea[1]["day"] == stages["adoption", "umea"]["planned_finish"] == "2026-11-30"
-    assert umea[-1]["day"] == "2026-12-18"  # decided again, at the council's next meeting
+    assert umea[-2]["day"] == "2026-12-18"  # decided again, at the council's next meeting
+    assert umea[-1]["day"] == "2026-12-21"
     others = set(branch_parties(default_definition, default_definition.stage("adoption"))) - {"vannas"}
     assert all(stages["in-force", p]["simulated_done"] == "2027-01-01" for p in others)
     assert doc["completed_on"] is not None and doc["completed_on"] <= "2026-12-31"

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
-from samverkan.text import MAX_FIELD_VALUE, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, inert, shown
+from samverkan.text import MAX_FIELD_VALUE, MAX_NAME, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, inert, shown
 
 from . import context
 from .args import checked_instance, checked_text
@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command("forecast")(forecast)
     app.command("transition")(transition)
     app.command("audit")(audit)
+    app.command("registration-number")(registration_number)
 
 
 def start(
@@ -37,6 +38,8 @@ def start(
     instance: Annotated[Optional[str], typer.Option("--instance", help="An id for the instance (default: the process id).")] = None,
     history: Annotated[Optional[Path], typer.Option("--history", help="What already happened: back-dated transitions (YAML).")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="When the process began (default: the first date the definition names).")] = None,
+    registration_number: Annotated[Optional[str], typer.Option(
+        "--registration-number", help="The process's diarienummer, e.g. 'RUN 2025/123' (default: the definition's).")] = None,
     actor: ActorOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -52,6 +55,7 @@ def start(
     if history is not None:
         checked_text(str(history), "--history", MAX_PATH)
     instance = checked_instance(instance, "--instance")
+    registration_number = _registration_number(registration_number, "--registration-number")
     actor, token = context.credentials(actor, token)
     loaded = load_definition(path)
     requests, started_at, source, illustrative = [], None, "history", None
@@ -69,7 +73,7 @@ def start(
         # A fresh install: no one has a token yet, so an --actor given is unproven; not recorded.
         starter = who.email if who else "bootstrap"
         instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source,
-                                               illustrative)
+                                               illustrative, registration_number)
         simulated = context.store_is_simulated(db)
     print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
           f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
@@ -78,6 +82,34 @@ def start(
     if simulated:
         print(f"warning: {context.SIMULATED_WARNING}", file=sys.stderr)
     print(instance_id)
+
+
+def _registration_number(value: str | None, what: str) -> str | None:
+    """A diarienummer as the registry writes it: one line of text, at most 200 characters."""
+    if value is None:
+        return None
+    value = checked_text(value, what, MAX_NAME).strip()
+    if not value or any(not c.isprintable() for c in value):
+        raise SamverkanError(f"{what}: {shown(value)} är inget diarienummer; ange det på en rad, t.ex. 'RUN 2025/123'")
+    return value
+
+
+def registration_number(
+    instance: Annotated[str, typer.Argument(help="The instance.")],
+    number: Annotated[str, typer.Argument(help="The process's diarienummer, e.g. 'RUN 2025/123'.")],
+    actor: ActorOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Give an instance the process's diarienummer, shown in the decision register (`audit --register`)."""
+    from samverkan import instances
+
+    instance = checked_instance(instance, "INSTANCE")
+    number = _registration_number(number, "NUMMER")
+    actor, token = context.credentials(actor, token)
+    with context.database() as db:
+        who = context.actor(db, actor, token)
+        instance_id = instances.set_registration_number(db, instance, number, who)
+    print(f"Processens diarienummer för {instance_id}: {number}")
 
 
 def status(
@@ -180,9 +212,24 @@ def transition(
     with context.database() as db:
         who = context.actor(db, actor, token)
         changes = instances.transition(db, instance, request, who, clock)
+        with db.read() as session:
+            definition = instances.load(session, instance).definition
     for change in changes:
         marker = "  (följd)" if change.automatic else ""
         print(f"{change.node.key}: {change.before} -> {change.after.state}{marker}")
+    _warn_about(definition, changes, now)
+
+
+def _warn_about(definition, changes, now) -> None:
+    """Recorded, but worth a word: minutes approved or announced late (kommunallagen 8 kap. 12 §)."""
+    from samverkan.calendar import TIMEZONE
+    from samverkan.status import change_warnings
+
+    today = now.in_timezone(TIMEZONE).date()
+    for change in changes:
+        if not change.automatic:
+            for warning in change_warnings(definition, change.node, change.after, today):
+                print(f"varning: {change.node.key}: {warning}", file=sys.stderr)
 
 
 AUDIT_COLUMNS = ("seq", "recorded_at", "occurred_at", "instance", "stage", "party", "party_name", "from_state", "to_state",
@@ -191,13 +238,19 @@ AUDIT_COLUMNS = ("seq", "recorded_at", "occurred_at", "instance", "stage", "part
 
 def audit(
     instance: Annotated[Optional[str], typer.Argument(help="The instance (may be left out when there is one).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or json (default csv); with --register also text (its default).")] = None,
+    register: Annotated[bool, typer.Option("--register", help="The decision register: one row per party, what a registrar files.")] = False,
 ) -> None:
-    """The full audit trail, fit to be filed: every transition, who, when, reference, refusals."""
+    """The full audit trail, fit to be filed: every transition, who, when, reference, refusals.
+    With --register, the decision register beside it: per party the body, date, §, diarienummer,
+    outcome, minutes approved and announced, laga kraft, protokollsutdrag and signature."""
     from samverkan import instances
     from samverkan.calendar import TIMEZONE
 
     instance = checked_instance(instance, "INSTANCE")
+    if register:
+        return _register(instance, fmt or "text")
+    fmt = fmt or "csv"
     if fmt not in ("csv", "json"):
         raise SamverkanError(f"--format: {shown(fmt)} is not csv or json")
     with context.database() as db:
@@ -226,6 +279,34 @@ def audit(
         row = {**record, "record": json.dumps(record["record"], ensure_ascii=False) if record["record"] else ""}
         writer.writerow({key: _no_formula(value) for key, value in row.items()})
     sys.stdout.write(out.getvalue())
+
+
+def _register(instance: str | None, fmt: str) -> None:
+    """`audit --register`: the decision register as of now, in Swedish, to be filed as it is."""
+    from samverkan import instances
+    from samverkan.calendar import TIMEZONE
+    from samverkan.dashboard.register import headings, register_entries, register_rows
+
+    from .register_output import register_as_csv, register_as_dict, register_as_text
+
+    if fmt not in ("text", "csv", "json"):
+        raise SamverkanError(f"--format: {shown(fmt)} är inte text, csv eller json")
+    now = context.clock().now()
+    with context.database() as db, db.read() as session:
+        loaded = instances.load(session, instance)
+        today = now.in_timezone(TIMEZONE).date()
+        columns = headings(loaded.definition)
+        # What was stored before the text gate, or came in some other way, is escaped as it goes out.
+        rows = [inert(row) for row in register_rows(loaded.definition, loaded.state, today)]
+        entries = [inert(entry) for entry in register_entries(loaded.definition, loaded.state, today)]
+        about = {"instance": loaded.instance.id, "process": loaded.definition.name,
+                 "registration_number": inert(loaded.registration_number), "as_of": now, "marks": loaded.marks()}
+    if fmt == "json":
+        sys.stdout.write(json.dumps(register_as_dict(about, entries), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(register_as_csv(about, columns, rows, _no_formula))
+    else:
+        sys.stdout.write(register_as_text(about, columns, rows))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

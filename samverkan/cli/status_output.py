@@ -9,6 +9,7 @@ import pendulum
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role
 from samverkan.calendar import TIMEZONE
 from samverkan.calendar.appeal import APPEAL_LAW, FinalityState
+from samverkan.calendar.minutes import MINUTES_LAW, MinutesCheck
 from samverkan.graph import Node
 from samverkan.rejections import Rejection
 from samverkan.status import StatusRow, finality_line
@@ -74,8 +75,25 @@ def finality_as_dict(f: FinalityState | None, reference: str | None) -> dict | N
         "appeal_until_nominal": _iso(f.appeal.nominal) if f.appeal else None,
         "appeal_until_moved_because": f.appeal.reason if f.appeal else None,
         "final_from": _iso(f.final_from),
+        "final_text": f.final_text,
         "days_left": f.days_left,
+        "appeal": {"court": f.court, "case": f.case, "decided": _iso(f.appeal_decided)} if f.court or f.appeal_decided else None,
         "law": APPEAL_LAW,
+    }
+
+
+def minutes_as_dict(m: MinutesCheck | None) -> dict | None:
+    """A decision's minutes: the last days the law gives, what is missing, and the warnings."""
+    if m is None:
+        return None
+    return {
+        "approve_by": m.approve_by.due.isoformat(),
+        "minutes_approved": _iso(m.approved),
+        "announce_by": m.announce_by.due.isoformat() if m.announce_by else None,
+        "announced": _iso(m.announced),
+        "missing": m.missing.value if m.missing else None,
+        "warnings": list(m.warnings),
+        "law": MINUTES_LAW,
     }
 
 
@@ -114,6 +132,7 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "completed_at": r.completed_at.in_timezone(TIMEZONE).isoformat() if r.completed_at else None,
             "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
             "finality": finality_as_dict(r.finality, r.reference),
+            "minutes": minutes_as_dict(r.minutes),
         } for r in rows],
     }
 
@@ -187,4 +206,9 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
     if pending:
         lines += ["", f"Ej laga kraft ({len(pending)}): kan överklagas i tre veckor från att justeringen anslagits ({APPEAL_LAW})"]
         lines += [f"  {line}" for line in pending]
+    warnings = [(r.party_name or r.name, w) for r in rows for w in r.warnings]
+    if warnings:
+        lines += ["", f"Justering och anslag ({len(warnings)}): protokollet justeras inom 14 dagar, justeringen anslås "
+                      f"inom två dagar därefter ({MINUTES_LAW})"]
+        lines += [f"  {who}: {warning}" for who, warning in warnings]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pendulum
 
-from samverkan.calendar.appeal import Finality
+from samverkan.calendar.appeal import APPEAL_CASE, APPEAL_COURT, APPEAL_DECIDED
 from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, StateKind
 from samverkan.engine import InstanceState, kind_of
 from samverkan.graph import Node, branch_parties
@@ -41,6 +41,15 @@ def _outcome_heading(spec: RecordField) -> str:
 
 LAGA_KRAFT = "Laga kraft"
 
+# What the registrar files (the decision register, samverkan.dashboard.register) and an appeal's
+# court and case (said in the column "Laga kraft"): not columns of the matrix.
+REGISTRATION_NUMBER = "registration_number"
+EXTRACT_RECEIVED = "extract_received"
+SIGNED_BY = "signed_by"
+SIGNED_ON = "signed_on"
+FILING_FIELDS = (REGISTRATION_NUMBER, EXTRACT_RECEIVED, SIGNED_BY, SIGNED_ON)
+NOT_IN_MATRIX = frozenset({*FILING_FIELDS, APPEAL_COURT, APPEAL_CASE, APPEAL_DECIDED})
+
 
 def _recorded_later(definition: Definition, stage: Stage) -> set[str]:
     """The fields a later step adds to a finished decision's record (its announcement)."""
@@ -61,7 +70,8 @@ def _columns(definition: Definition, stage: Stage) -> list[tuple[str, RecordFiel
     )
     ordered: dict[str, RecordField] = {}  # the first group a field is in places it
     for spec in [*(f for g in groups for f in g), *stage.record]:
-        ordered.setdefault(spec.id, spec)
+        if spec.id not in NOT_IN_MATRIX:
+            ordered.setdefault(spec.id, spec)
     return [(_outcome_heading(f) if f.success is not None else f.name, f) for f in ordered.values()]
 
 
@@ -70,10 +80,11 @@ def _cell(record: Mapping[str, Any], spec: RecordField) -> str:
     return str(value) if value not in (None, "") else NOTHING
 
 
-def _final_from(definition: Definition, stage: Stage, current, today: pendulum.Date) -> str:
-    """The day the decision became, or will become, final (laga kraft); '–' until announced."""
+def final_text(definition: Definition, stage: Stage, current, today: pendulum.Date) -> str:
+    """The day the decision became final (laga kraft); before that, when at the earliest, or
+    that a court tries it; '–' until the approval of the minutes is announced."""
     f = finality_of(definition, stage, current, today)
-    return f.final_from.isoformat() if f is not None and f.state is not Finality.not_announced else NOTHING
+    return (f.final_text if f is not None else None) or NOTHING
 
 
 def matrix(definition: Definition, state: InstanceState, today: pendulum.Date) -> list[dict[str, str]]:
@@ -90,7 +101,7 @@ def matrix(definition: Definition, state: InstanceState, today: pendulum.Date) -
         row = {"Part": definition.party(party).name}
         row.update({heading: _cell(current.record, spec) for heading, spec in columns})
         if tracks_finality(stage):
-            row[LAGA_KRAFT] = _final_from(definition, stage, current, today)
+            row[LAGA_KRAFT] = final_text(definition, stage, current, today)
         row["Status"] = states[current.state]
         rows.append(row)
     return rows

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pendulum
@@ -17,8 +17,9 @@ from samverkan.meetings.chains import example_note
 from samverkan.status import plan_for, status_rows
 
 from .adoption import Progress, adoption_stage, matrix, progress
-from .summary import finality_markdown, summary_markdown
+from .summary import finality_markdown, minutes_markdown, summary_markdown
 from .forecast import forecast_markdown, forecast_table
+from .register import register_rows
 from .tables import stage_table, timeline
 
 if TYPE_CHECKING:  # the store's types only: building a dashboard needs no database
@@ -38,10 +39,14 @@ class Dashboard:
     timeline: list[dict[str, str]]  # Steg, Part, Planerat, Faktiskt, Avvikelse
     summary_markdown: str
     forecast: list[dict[str, str]]  # per party: Part, Läge, Orsak, the meetings; at risk first
+    # The decision register (samverkan.dashboard.register), per party, and the process's diarienummer.
+    register: list[dict[str, str]] = field(default_factory=list)
+    registration_number: str | None = None
 
 
 def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTime, instance_id: str,
-              marks: list[str]) -> Dashboard:
+              marks: list[str], registration_number: str | None = None) -> Dashboard:
+    """`registration_number`: the instance's own diarienummer, if it has one (else the definition's)."""
     today = now.in_timezone(TIMEZONE).date()
     planned = plan_for(definition, state, today)
     rows = status_rows(definition, state, now, planned)
@@ -56,13 +61,17 @@ def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTi
         matrix=matrix(definition, state, today),
         progress=done,
         timeline=timeline(definition, rows),
-        # The marks first, then who is at risk or outside, then the decisions not yet final.
+        # The marks first, then who is at risk or outside, then the decisions not yet final, then
+        # the minutes late to approve, announce or register.
         summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done, adoption_stage(definition),
-                                          now, instance_id, marks, lead=[forecast_markdown(ahead), finality_markdown(rows)]),
+                                          now, instance_id, marks,
+                                          lead=[forecast_markdown(ahead), finality_markdown(rows), minutes_markdown(rows)]),
         forecast=forecast_table(ahead),
+        register=register_rows(definition, state, today),
+        registration_number=registration_number or definition.registration_number,
     )
 
 
 def dashboard_of(loaded: Loaded, now: pendulum.DateTime) -> Dashboard:
     """The dashboard of an instance as the store loaded it, with its marks."""
-    return dashboard(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks())
+    return dashboard(loaded.definition, loaded.state, now, loaded.instance.id, loaded.marks(), loaded.registration_number)

@@ -14,7 +14,8 @@ from .words import NOTHING
 
 STATE_NAMES = {"queued": "köad", "sending": "skickas", "sent": "skickad", "failed": "misslyckad", "cancelled": "inte längre aktuell"}
 KIND_NAMES = {"ready": "kan påbörjas", "before": "påminnelse", "on-day": "sista dagen", "overdue": "försenad",
-              "escalation": "eskalering", "confirmation": "bekräftelse", "digest": "veckosammanställning"}
+              "escalation": "eskalering", "confirmation": "bekräftelse", "digest": "veckosammanställning",
+              "minutes": "justering och anslag"}
 _ORDER = {"failed": 0, "sending": 1, "queued": 2, "sent": 3, "cancelled": 4}
 
 

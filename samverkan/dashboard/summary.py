@@ -89,6 +89,21 @@ def finality_markdown(rows: list[StatusRow]) -> str:
     return "\n".join([f"### Ej laga kraft ({len(pending)})", "", *(f"- {md_text(line)}" for line in pending)]) + "\n"
 
 
+def minutes_lines(rows: list[StatusRow]) -> list[str]:
+    """'Åsele kommun: Justeringen är inte registrerad: …', per warning about a decision's
+    minutes (kommunallagen 8 kap. 12 §), in the order of the rows."""
+    return [f"{row.party_name or row.name}: {warning}" for row in rows for warning in row.warnings]
+
+
+def minutes_markdown(rows: list[StatusRow]) -> str:
+    """The decisions whose minutes were approved or announced late, or are not registered as
+    approved or announced after the last day the law gives."""
+    lines = minutes_lines(rows)
+    if not lines:
+        return ""
+    return "\n".join([f"### Justering och anslag ({len(lines)})", "", *(f"- {md_text(line)}" for line in lines)]) + "\n"
+
+
 def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[Rejection], progress: Progress,
                      adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str],
                      lead: Sequence[str] = ()) -> str:

@@ -3,16 +3,20 @@ JSON-serialisable data, Swedish where it is words, stored in the outbox with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pendulum
 
 from samverkan.calendar import TIMEZONE
+from samverkan.calendar.appeal import ANNOUNCED, MINUTES_APPROVED
+from samverkan.calendar.legal import LAW_SECTION_2, why_closed
+from samverkan.calendar.minutes import MINUTES_LAW, MinutesCheck, Missing
 from samverkan.dashboard.adoption import progress
 from samverkan.dashboard.tables import first_late_and_rejected
-from samverkan.engine import InstanceState
+from samverkan.engine import InstanceState, reference_of
 from samverkan.forecast import awaiting_registration, forecast
 from samverkan.graph import Node
 from samverkan.meetings.chains import example_note, reserve_text
@@ -148,6 +152,51 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         facts["outcome_failed"] = row.kind is StateKind.failed
         facts["actions"] = []
     return facts
+
+
+def minutes_facts(ev: Evaluation, node: Node, check: MinutesCheck) -> dict[str, Any]:
+    """What a reminder to register a decision's minutes says beyond a node's facts: what is
+    missing, the last days the law gives, and exactly how to register it (model.py)."""
+    definition = ev.definition
+    stage = definition.stage(node.stage)
+    current = ev.state[node]
+    state = current.state
+    loop = next((t for t in definition.lifecycle(stage.lifecycle).transitions
+                 if t.source == [state] and t.to == state and t.fields is not None), None)
+    wanted = [MINUTES_APPROVED, ANNOUNCED] if check.missing is Missing.approval or loop is None or not loop.partial else [ANNOUNCED]
+    if loop is not None:
+        wanted = [f for f in wanted if f in loop.fields]
+    values = {f: (current.record.get(f) if f == MINUTES_APPROVED and check.approved and check.missing is Missing.announcement
+                  else "ÅÅÅÅ-MM-DD") for f in wanted}
+    party = f" --party {node.party}" if node.party else ""
+    command = (f"samverkan transition {ev.instance_id} {node.stage}{party} --to {state} "
+               + " ".join(f"--field {f}={v}" for f, v in values.items()))
+    registrar = next((c for c in definition.party(stage.owner).contacts if c.role is Role.registrar), None)
+    return {
+        "minutes_missing": check.missing.value,
+        "decision_date": check.decided.isoformat(),
+        "paragraph": reference_of(stage, current.record),
+        "approve_by": check.approve_by.due.isoformat(),
+        "approve_by_reason": _moved(check.approve_by),
+        "minutes_approved": check.approved.isoformat() if check.approved else None,
+        "announce_by": check.announce_by.due.isoformat() if check.announce_by else None,
+        "announce_by_reason": _moved(check.announce_by),
+        "law": MINUTES_LAW,
+        "register_state": state,
+        "register_fields": wanted,
+        "register_command": command,
+        "register_json": json.dumps(values, ensure_ascii=False),
+        "registrar_name": registrar.name if registrar else None,
+        "registrar_email": registrar.email if registrar else None,
+    }
+
+
+def _moved(due) -> str | None:
+    """Why a last day is not the one counted: '2026-11-21 är en lördag, lag (1930:173) 2 §'."""
+    if due is None or not due.moved:
+        return None
+    return f"{due.nominal.isoformat()} är {why_closed(due.nominal)}, {LAW_SECTION_2}"
+
 
 
 @dataclass(frozen=True)

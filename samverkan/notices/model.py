@@ -23,6 +23,7 @@ class NoticeKind(StrEnum):
     escalation = "escalation"  # to the stage owner and the director's office
     confirmation = "confirmation"  # a branch's decision is recorded
     digest = "digest"  # the weekly digest to the director's office
+    minutes = "minutes"  # to the party's secretary: register the minutes approved, or their announcement
 
 
 # Where a message says how to act on a branch, the one-time code and the link to the branch's
@@ -117,6 +118,13 @@ def message_id(key: str, domain: str) -> str:
 #   a branch decided at meetings must reach, and when), awaiting_registration ({body, meeting,
 #   minutes_by}|None: the meeting that could have decided the branch has passed with nothing
 #   recorded and its minutes are not yet due: ask the party to register the decision).
+#   A minutes notice (register the approval of the minutes, or its announcement: kommunallagen
+#   8 kap. 12 §) also has: minutes_missing ("approval" or "announcement"), decision_date,
+#   paragraph (str|None), approve_by, approve_by_reason, minutes_approved (ISO date|None),
+#   announce_by, announce_by_reason (ISO date / Swedish text, None until approved), law, and how
+#   to register it: register_state (the state to give, --to), register_fields (list of field ids),
+#   register_command (the command line), register_json (the transition form's fields),
+#   registrar_name, registrar_email (the stage owner's registrar, who may register it instead).
 #   An escalation of several branches of one stage (one message per day) also has: parties,
 #   party_ids (lists), party_deadlines (list of [party name, ISO date]: each branch's own);
 #   its deadline is the earliest of them and its meetings name each branch's party.

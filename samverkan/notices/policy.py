@@ -14,7 +14,11 @@ The rules, per open stage or branch (ready or active, not held up by a "no"):
   it is near; then at its slot (some time after the deadline, but at the latest `before_hard`
   before that last day: time to act), or at once if it became out of reach later;
 - a confirmation goes when a branch's decision is recorded (a "no" included);
-- the digest goes weekly to the director's office while the process is not finished.
+- the digest goes weekly to the director's office while the process is not finished;
+- a decision whose minutes are not registered as approved 14 days after the meeting, or as
+  announced two days after the approval (kommunallagen 8 kap. 12 §, the last days moved per
+  lag (1930:173) 2 §), gets one reminder to its party's secretary the business day after that
+  last day, saying exactly how to register it.
 A slot is the policy's local time on a business day: never at night, on a weekend, a holiday
 or an eve (midsommarafton, julafton, nyårsafton)."""
 
@@ -29,11 +33,11 @@ from samverkan.calendar import TIMEZONE, is_business_day, local_datetime, next_b
 from samverkan.engine import Change, InstanceState, kind_of, nodes_of
 from samverkan.graph import Node
 from samverkan.planner import Plan
-from samverkan.process_definitions.model import Definition, Role, Stage, StateKind
+from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage, StateKind
 from samverkan.reminders import ReminderKind
 from samverkan.status import StatusRow, plan_for, status_rows
 
-from .facts import digest_facts, meeting_lines, node_facts, overview_line, recipient_role
+from .facts import digest_facts, meeting_lines, minutes_facts, node_facts, overview_line, recipient_role
 from .model import Notice, NoticeKind, Recipient
 
 OPEN_KINDS = (StateKind.ready, StateKind.active)
@@ -175,7 +179,52 @@ def due_notices(ev: Evaluation) -> list[Notice]:
     for (stage_id, at), nodes in grouped.items():
         notices += _grouped_escalation(ev, stage_id, nodes, Slot(NoticeKind.escalation, 1, at))
     notices += _digest(ev)
+    notices += _minutes_reminders(ev)
     return notices
+
+
+def minutes_slot(ev: Evaluation, node: Node) -> Slot | None:
+    """When a decision whose minutes are not registered in time gets its reminder: the first
+    send slot after the last day the law gives for what is missing."""
+    check = ev.rows[node].minutes
+    if check is None or check.missing is None:
+        return None
+    policy = ev.definition.reminder_policy(ev.definition.stage(node.stage))
+    return Slot(NoticeKind.minutes, 1, first_slot(local_datetime(check.missing_due.due.add(days=1), policy.at), policy.at))
+
+
+def _minutes_reminders(ev: Evaluation) -> list[Notice]:
+    notices = []
+    for node in nodes_of(ev.definition):
+        slot = minutes_slot(ev, node) if node in ev.rows else None
+        if slot is not None and slot.at <= ev.now:
+            notices += _minutes_notices(ev, node, slot)
+    return notices
+
+
+def _minutes_notices(ev: Evaluation, node: Node, slot: Slot) -> list[Notice]:
+    """To the party's secretary (the one who registers a council's minutes), or failing one
+    the stage's reminder roles; its due date is the law's last day for what is missing."""
+    definition = ev.definition
+    stage = definition.stage(node.stage)
+    check = ev.rows[node].minutes
+    recipients = _recipients(definition, node.party or stage.owner, [Role.secretary])
+    role = Role.secretary
+    if not recipients:
+        recipients = party_recipients(definition, stage, node)
+        role = None
+    facts = node_facts(ev, node, NoticeKind.minutes, slot.at, []) | minutes_facts(ev, node, check)
+    facts["deadline"] = check.missing_due.due.isoformat()  # the law's last day, not the stage's
+    facts["days_left"] = check.missing_due.due.toordinal() - slot.at.in_timezone(TIMEZONE).date().toordinal()
+    if role is not None:
+        facts["recipient_role"] = ROLE_NAMES[role]
+    common = dict(instance_id=ev.instance_id, kind=NoticeKind.minutes, sequence=1, stage=node.stage, party=node.party or "",
+                  due_date=check.missing_due.due, send_at=slot.at.in_timezone("UTC"), language=definition.notices.language)
+    if not recipients:
+        who = definition.party(node.party or stage.owner).name
+        return [Notice(**common, recipient=None, facts=facts,
+                       missing_reason=f"{who} har ingen kontakt i definitionen som kan ta emot meddelandet")]
+    return [Notice(**common, recipient=r, facts=facts) for r in recipients]
 
 
 def _grouped_escalation(ev: Evaluation, stage_id: str, nodes: list[Node], slot: Slot) -> list[Notice]:
@@ -236,7 +285,8 @@ def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
             if ready is not None:
                 notices += _node_notices(ev, change.node, ready)
         elif (settings.confirmation and not change.automatic and stage.record and after in (StateKind.done, StateKind.failed)
-              and change.after.record and change.before != change.after.state):  # not for an addition (the announcement)
+              and change.after.record and before not in (StateKind.done, StateKind.failed)):
+            # A decision recorded; not what is added to one (its announcement) or befalls it (an appeal).
             slot = Slot(NoticeKind.confirmation, 1, first_slot(ev.now, ev.definition.reminder_policy(stage).at))
             notices += _node_notices(ev, change.node, slot, decided_on=change.at)
             if after is StateKind.failed and change.node.party:
@@ -262,6 +312,8 @@ def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date
     """Why a queued notice has become pointless (in Swedish), or None if it still matters."""
     if kind in (NoticeKind.confirmation, NoticeKind.digest):
         return None
+    if kind is NoticeKind.minutes:
+        return _minutes_pointless(ev, Node(stage, party or None), due_date, facts or {})
     if kind is NoticeKind.escalation and not party and facts and facts.get("party_ids"):
         still = [p for p in facts["party_ids"] if Node(stage, p) in ev.rows and is_open(ev, Node(stage, p))]
         return None if still else "inte längre aktuellt: alla grenar i eskaleringen är klara eller stoppade"
@@ -277,6 +329,18 @@ def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date
         return "inte längre aktuellt: steget väntar på föregående steg"
     if row.deadline != due_date:
         return f"inte längre aktuellt: fristen är nu {row.deadline.isoformat()}"
+    return None
+
+
+def _minutes_pointless(ev: Evaluation, node: Node, due_date: pendulum.Date, facts: dict) -> str | None:
+    if node not in ev.rows:
+        return "steget finns inte i instansens definition"
+    check = ev.rows[node].minutes
+    if check is None:
+        return f"inte längre aktuellt: {ev.rows[node].state_name.lower()}"
+    if check.missing is None or check.missing.value != facts.get("minutes_missing") or check.missing_due.due != due_date:
+        what = "justeringen är registrerad" if facts.get("minutes_missing") == "approval" else "anslaget är registrerat"
+        return f"inte längre aktuellt: {what}"
     return None
 
 

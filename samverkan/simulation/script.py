@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pendulum
 
 from samverkan.calendar import TIMEZONE, add_period, is_business_day, next_business_day, parse_period, to_date
+from samverkan.calendar.appeal import ANNOUNCED, DECIDED, MINUTES_APPROVED
 from samverkan.engine import InstanceState, NodeState, TransitionRequest
 from samverkan.graph import Node
 from samverkan.planner import Actual, node_finish
@@ -28,6 +29,7 @@ from .records import decision_body, record_for
 from .scenario import Outcome, Scenario, Step
 
 ACT_HOUR = 16  # transitions are recorded in the afternoon, after the morning's sweep
+MINUTES_AFTER = 3  # days from a meeting to its minutes approved and announced (the next business day from then)
 REASON = "Simulering"
 
 
@@ -53,12 +55,15 @@ def local_day(moment: pendulum.DateTime) -> pendulum.Date:
 
 
 class Script:
-    """The acts of one run. `rng` makes it random; the same seed gives the same run."""
+    """The acts of one run. `rng` makes it random; the same seed gives the same run.
+    `record_minutes`: each decision's minutes are registered too, as a secretary would (a run
+    whose notices are sent needs them: no reminder to register them then; the odds do not)."""
 
-    def __init__(self, definition: Definition, scenario: Scenario, rng: random.Random) -> None:
+    def __init__(self, definition: Definition, scenario: Scenario, rng: random.Random, record_minutes: bool = False) -> None:
         self.definition = definition
         self.scenario = scenario
         self.rng = rng
+        self.record_minutes = record_minutes
         self._scripted: set[tuple[Node, str, pendulum.DateTime | None]] = set()
         self._applied: set[Node] = set()  # nodes whose scenario outcome has happened once
         self._number = 100  # paragraph numbers, as in a council's minutes
@@ -77,6 +82,11 @@ class Script:
             if stage.for_each and node.party is None:
                 continue  # the engine finishes a parallel stage when its branches meet its join
             kind = self.definition.state_kind(stage.lifecycle, current.state)
+            if kind is StateKind.done and self.record_minutes:
+                self._scripted.add(key)
+                act = self._minutes(stage, node, current, today)
+                acts += [act] if act is not None else []
+                continue
             if kind not in (StateKind.ready, StateKind.active):
                 continue
             self._scripted.add(key)
@@ -135,6 +145,22 @@ class Script:
             self._decision_due[node] = decision
             return Act(max(available, today), node, self._new_matter(stage))
         return decision
+
+    def _minutes(self, stage: Stage, node: Node, current: NodeState, today: pendulum.Date) -> Act | None:
+        """A decision's minutes, as a secretary registers them: approved and announced on the
+        same day, MINUTES_AFTER days after the meeting (next business day), well within the
+        14 days the law gives (kommunallagen 8 kap. 12 §); for a stage whose lifecycle has the
+        step that records them, once."""
+        record = current.record
+        if record.get(ANNOUNCED) or not record.get(DECIDED):
+            return None
+        lifecycle = self.definition.lifecycle(stage.lifecycle)
+        step = next((t for t in lifecycle.transitions if t.source == [current.state] and t.to == current.state
+                     and t.fields is not None and {MINUTES_APPROVED, ANNOUNCED} <= set(t.fields)), None)
+        if step is None:
+            return None
+        day = next_business_day(to_date(record[DECIDED]).add(days=MINUTES_AFTER))
+        return Act(max(day, today), node, current.state, {MINUTES_APPROVED: day.isoformat(), ANNOUNCED: day.isoformat()})
 
     def _allowed(self, stage: Stage, state: str, to: str) -> bool:
         return any(t.to == to and state in t.source for t in self.definition.lifecycle(stage.lifecycle).transitions)

@@ -140,7 +140,7 @@ def _run(db: Database, loaded: LoadedDefinition, timeline: Timeline, mailbox: Ma
     _grant_contacts(db, definition, clock)
     with db.read() as session:
         state = dict(load(session, INSTANCE).state)
-    script = Script(definition, timeline.scenario, random.Random(timeline.seed))
+    script = Script(definition, timeline.scenario, random.Random(timeline.seed), record_minutes=True)
     pending: list[Act] = script.next_acts(state, timeline.start.date())
     settings = SmtpSettings(sender=SENDER, host=mailbox.host, port=mailbox.port, security="none", rate=0)
     day = local_day(timeline.start)

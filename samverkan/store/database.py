@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # Alembic is imported only where migrations run: a current da
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions; a test holds it equal to Alembic's own head.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 VERSION_TABLE = "alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -40,6 +40,8 @@ class InstanceRow(Base):
     started_by: Mapped[str] = mapped_column(String(320))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer)
+    # The process's diarienummer for this instance (migration 0009); None: the definition's, if any.
+    registration_number: Mapped[str | None] = mapped_column(String(200))
 
     definition: Mapped[DefinitionRow] = relationship(lazy="joined")
     __mapper_args__ = {"version_id_col": revision}
