@@ -250,7 +250,7 @@ def test_the_secretary_is_reminded_once_how_to_register_the_minutes(adopted, cap
     assert ("samverkan transition vb adoption --party asele --to adopted --field minutes_approved=ÅÅÅÅ-MM-DD "
             "--field announced=ÅÅÅÅ-MM-DD") in words
     assert "Ni kan också skicka protokollsutdraget till Registrator, registrator@region-vasterbotten.example.org" in words
-    assert "i egenskap av sekreterare." in words
+    assert "Ni får det här meddelandet som sekreterare för Åsele kommun." in words
 
     # Registered before it was sent: the reminder has become pointless; the announcement has its own.
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-12-02T09:00:00")

@@ -224,7 +224,7 @@ def _minutes_notices(ev: Evaluation, node: Node, slot: Slot) -> list[Notice]:
         who = definition.party(node.party or stage.owner).name
         return [Notice(**common, recipient=None, facts=facts,
                        missing_reason=f"{who} har ingen kontakt i definitionen som kan ta emot meddelandet")]
-    return [Notice(**common, recipient=r, facts=facts) for r in recipients]
+    return [Notice(**common, recipient=r, facts=_as_recipient(definition, facts, r, node.party or stage.owner)) for r in recipients]
 
 
 def _grouped_escalation(ev: Evaluation, stage_id: str, nodes: list[Node], slot: Slot) -> list[Notice]:
