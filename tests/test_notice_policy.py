@@ -211,7 +211,10 @@ def test_a_forgotten_registration_earns_reminders_not_an_escalation_until_the_la
     assert ("adoption", "vannas") in _escalated(ev)
 
 
-def test_a_matter_with_its_board_escalates_only_once_its_last_meeting_passed_undecided(default_definition, adoption_phase):
+def test_a_meeting_passed_without_a_registered_decision_asks_to_register_it_and_escalates_only_after_the_minutes_are_due(
+        default_definition, adoption_phase):
+    # The decision was probably taken and not yet registered: until its minutes must be approved
+    # (14 days) the party is asked to register it, and nobody is alarmed.
     state = dict(adoption_phase)
     at = local(2026, 10, 21, 16)
     for change in decide(default_definition, state, TransitionRequest("adoption", "vannas", "in-preparation", at), at):
@@ -220,4 +223,15 @@ def test_a_matter_with_its_board_escalates_only_once_its_last_meeting_passed_und
     on_the_day = evaluate(default_definition, state, local(last.day.year, last.day.month, last.day.day, 8), "vb")
     assert ("adoption", "vannas") not in _escalated(on_the_day)
     after = next(d for d in (last.day.add(days=n) for n in range(1, 8)) if is_business_day(d))
-    assert ("adoption", "vannas") in _escalated(evaluate(default_definition, state, local(after.year, after.month, after.day, 8), "vb"))
+    ev = evaluate(default_definition, state, local(after.year, after.month, after.day, 8), "vb")
+    assert ("adoption", "vannas") not in _escalated(ev)
+    [asked] = [n for n in due_notices(ev) if n.party == "vannas" and n.recipient.email.startswith("kommunsekreterare")]
+    minutes_by = pendulum.parse(asked.facts["awaiting_registration"]["minutes_by"]).date()
+    assert asked.kind is NoticeKind.overdue and asked.facts["deadline"] == minutes_by.isoformat()
+    message = render(asked, SENDER, ev.now)
+    words = " ".join(message.get_body(("plain",)).get_content().split())
+    assert message["Subject"] == ("[EXEMPEL] Registrera beslutet: Antagande av överenskommelse och samverkansavtal – Vännäs kommun, "
+                                  f"senast {minutes_by.day} december 2026")
+    assert f"Kommunfullmäktige sammanträdde {long_date(last.day)}, men inget beslut är registrerat i Samverkan." in words
+    later = next(d for d in (minutes_by.add(days=n) for n in range(1, 8)) if is_business_day(d))
+    assert ("adoption", "vannas") in _escalated(evaluate(default_definition, state, local(later.year, later.month, later.day, 8), "vb"))

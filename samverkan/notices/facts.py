@@ -101,9 +101,11 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     note = example_note(definition) if item.meetings and item.meetings.example else None
     # A countdown asks for the step due next, on its own day: for a matter decided at meetings,
     # the day it must reach a body's agenda, not the council's day it aims at.
-    step = _next_step(item) if kind.value in ACTION_KINDS else None
-    due = step.due if step else row.deadline
     unregistered = awaiting_registration(definition, ev.state, node, send_day) if kind is not NoticeKind.confirmation else None
+    step = _next_step(item) if kind.value in ACTION_KINDS and unregistered is None else None
+    # A meeting passed with nothing registered: what is asked now is the registration, by the
+    # day its minutes are due.
+    due = step.due if step else unregistered.minutes_by if unregistered and kind.value in ACTION_KINDS else row.deadline
     facts: dict[str, Any] = {
         "process_name": definition.name,
         "instance_id": ev.instance_id,

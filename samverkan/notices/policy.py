@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import pendulum
 
-from samverkan.calendar import TIMEZONE, is_business_day, local_datetime, next_business_day
+from samverkan.calendar import TIMEZONE, is_business_day, legal_due, local_datetime, next_business_day
 from samverkan.engine import Change, InstanceState, kind_of, nodes_of
+from samverkan.forecast import MINUTES_WITHIN, awaiting_registration
 from samverkan.graph import Node
 from samverkan.planner import Plan
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage, StateKind
@@ -132,11 +133,24 @@ def out_of_reach(ev: Evaluation, node: Node) -> pendulum.DateTime | None:
         last = meetings.latest[-1]
         if ev.rows[node].kind is StateKind.ready:
             return _start_of(last.agenda_closes.add(days=1))
-        return _start_of(last.day.add(days=1))
+        # Its last meeting passed: the decision is probably taken and not yet registered until
+        # the minutes are due (kommunallagen: 14 days); the party is reminded to register it.
+        return _start_of(legal_due(last.day, MINUTES_WITHIN).due.add(days=1))
     if item.finish > item.deadline:
         current = ev.state[node]
         return current.changed_at or current.ready_at or _start_of(item.start)
     return _start_of(item.deadline.add(days=1))
+
+
+def registration_slot(ev: Evaluation, node: Node) -> Slot | None:
+    """A branch whose meeting has passed with no decision registered, while its minutes are not
+    yet due: one reminder to register the decision (an "overdue" one: the step it asked for is
+    past), the first business day after the meeting."""
+    waiting = awaiting_registration(ev.definition, ev.state, node, ev.now.in_timezone(TIMEZONE).date())
+    if waiting is None:
+        return None
+    policy = ev.definition.reminder_policy(ev.definition.stage(node.stage))
+    return Slot(NoticeKind.overdue, 1, first_slot(_start_of(waiting.meeting.day.add(days=1)), policy.at))
 
 
 def _start_of(day: pendulum.Date) -> pendulum.DateTime:
@@ -155,6 +169,10 @@ def due_slots(ev: Evaluation, node: Node) -> list[Slot]:
         due.append([s for s in qualifying if s.at == latest][-1])
     elif ready is not None and ready.at <= ev.now and settings.ready:
         due.append(ready)
+    if node.party:  # a passed meeting's registration supersedes the countdown before it
+        waiting = registration_slot(ev, node)
+        if waiting is not None and waiting.at <= ev.now:
+            due = [waiting]
     if escalation is not None:
         missed = out_of_reach(ev, node)
         if missed is not None and missed <= ev.now:
