@@ -13,10 +13,11 @@ from enum import StrEnum
 
 import pendulum
 
-from samverkan.process_definitions.model import Definition, StateKind
+from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Definition, StateKind
 from samverkan.engine import InstanceState, kind_of, outside, reference_of
 from samverkan.graph import Node, branch_parties
 from samverkan.meetings.chains import Sitting
+from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_adopted_documents
 from samverkan.planner import Plan, PlannedNode
 from samverkan.status import plan_for
 from samverkan.text import in_sentence
@@ -28,6 +29,7 @@ class Outlook(StrEnum):
     at_risk = "at-risk"  # the expected meeting is the last one that keeps the deadline
     cannot = "cannot"  # no meeting it can reach keeps the deadline
     outside = "outside"  # the party said no
+    awaiting = "awaiting-counterparty"  # adopted with changes: the counterparty accepts them, or the party decides again
 
 
 # No spare meeting and less than this left before the matter must reach the body that takes it
@@ -40,6 +42,7 @@ OUTLOOK_NAMES = {
     Outlook.at_risk: "i riskzonen",
     Outlook.cannot: "hinner inte",
     Outlook.outside: "står utanför",
+    Outlook.awaiting: "väntar på motparten",
 }
 
 
@@ -100,6 +103,8 @@ def forecast(definition: Definition, state: InstanceState, today: pendulum.Date,
             kind = kind_of(definition, stage, current.state)
             in_force = planned.get(final, party) if final else None
             outlook = _outlook(kind, node, away, item, today, current.started_at is not None)
+            if outlook is not Outlook.outside and definition.awaits_counterparty(stage, current.state):
+                outlook = Outlook.awaiting
             parties.append(PartyForecast(
                 party=party,
                 name=definition.party(party).name,
@@ -111,7 +116,7 @@ def forecast(definition: Definition, state: InstanceState, today: pendulum.Date,
                 material_by=item.meetings.material_by if item.meetings else None,
                 slack_meetings=item.meetings.slack_meetings if item.meetings else None,
                 slack_days=item.slack_days,
-                decided_on=item.completed,
+                decided_on=item.completed or (_decision_day(current.record) if outlook is Outlook.awaiting else None),
                 in_force=None if in_force is None or outlook in (Outlook.outside, Outlook.cannot) else in_force.finish,
                 cause=_cause(definition, stage, state, node, item, kind, outlook, names, today),
                 example=bool(item.meetings and item.meetings.example),
@@ -151,17 +156,39 @@ def _outlook(kind: StateKind, node: Node, away: dict[Node, Node], item: PlannedN
     return Outlook.at_risk if closes.toordinal() - arrives.toordinal() <= RISK_MARGIN_DAYS else Outlook.on_track
 
 
+def _decision_day(record) -> pendulum.Date | None:
+    day = record.get("decision_date")
+    return pendulum.Date.fromisoformat(str(day)) if day else None
+
+
 def _cause(definition: Definition, stage, state: InstanceState, node: Node, item: PlannedNode, kind: StateKind,
            outlook: Outlook, names: dict[str, str], today: pendulum.Date) -> str | None:
     party = definition.party(node.party)
     calendar = definition.meeting_calendar(node.party)
+    record = state[node].record
+    decided = decided_text(stage, record, party.decision_body or party.name)
     if outlook is Outlook.outside:
-        record = state[node].record
+        if decided is not None:  # exactly what it decided: a split decision is no plain "no"
+            return f"{party.name} står utanför: {mid_sentence(decided)}{decided_when(stage, record)}"
         when = record.get("decision_date") or (state[node].changed_at.in_timezone("Europe/Stockholm").to_date_string()
                                                if state[node].changed_at else "")
         reference = reference_of(stage, record)
         body = next((str(record[f.id]) for f in stage.record if f.decision_body and f.id in record), party.decision_body or party.name)
         return f"{party.name} står utanför: {in_sentence(body)} beslutade {when}{f' ({reference})' if reference else ''} att inte anta"
+    if outlook is Outlook.awaiting and decided is not None:
+        return f"{party.name}: {mid_sentence(decided)}{decided_when(stage, record)}; {_counterparty_step(definition, stage, item)}"
+    if definition.state_outcome(stage.lifecycle, state[node].state) is DecisionOutcome.split and decided is not None:
+        # What was decided and who follows it up first; then, if the new decision is at risk, why.
+        lead = f"{party.name}: {mid_sentence(decided)}{decided_when(stage, record)}; {split_follow_up(definition, stage, record, party.name)}"
+        risk = _meeting_cause(definition, party, calendar, state, node, item, kind, outlook, names, today)
+        progress = f"; {_progress(kind, state[node].state, names)}"  # the lead said it already
+        return lead + (f"; {risk.removeprefix(f'{party.name}: ').removesuffix(progress)}" if risk else "")
+    return _meeting_cause(definition, party, calendar, state, node, item, kind, outlook, names, today)
+
+
+def _meeting_cause(definition: Definition, party, calendar, state: InstanceState, node: Node, item: PlannedNode,
+                   kind: StateKind, outlook: Outlook, names: dict[str, str], today: pendulum.Date) -> str | None:
+    """Why a party is at risk or cannot make it, from its meetings."""
     if outlook not in (Outlook.at_risk, Outlook.cannot) or calendar is None:
         return None
     deciding = in_sentence(calendar.deciding.name)
@@ -188,6 +215,27 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
                 f"finnas på dess föredragningslista senast {last.agenda_closes}; {progress}")
     return (f"{party.name}: {deciding} sammanträder {last.day}; ärendet måste vara hos {first} senast {meetings.material_by}; "
             f"{progress}")
+
+
+def _counterparty_step(definition: Definition, stage, item: PlannedNode) -> str:
+    """What a branch adopted with changes waits for, and what a "no" to the changes would leave."""
+    counterparty = stage.counterparty
+    who = f"{definition.party(counterparty.party).name} ({ROLE_NAMES[counterparty.role]})"
+    text = f"{who} ska godta eller avvisa ändringarna, väntat svar senast {item.finish.isoformat()}"
+    last = item.meetings.last_decision if item.meetings else None
+    if last is not None:
+        return text + f"; godtas de inte behövs ett nytt beslut, senast i {in_sentence(last.body_name)} {last.day.isoformat()}"
+    return text + "; godtas de inte hinner inget sammanträde i kalendern fatta ett nytt beslut i tid"
+
+
+def split_follow_up(definition: Definition, stage, record, party_name: str) -> str:
+    """Who follows up a split decision, and the two ways on."""
+    counterparty = stage.counterparty
+    who = (f"{definition.party(counterparty.party).name} ({ROLE_NAMES[counterparty.role]})" if counterparty
+           else f"{definition.party(stage.owner).name} ({ROLE_NAMES[stage.responsible_role]})")
+    missing = not_adopted_documents(stage, record)
+    about = " och ".join(missing) if missing else "det som inte antogs"
+    return f"{who} följer upp: ett nytt beslut om {about}, eller att {party_name} står utanför"
 
 
 def _progress(kind: StateKind, state: str, names: dict[str, str]) -> str:

@@ -34,7 +34,7 @@ def rejected_and_late(default_definition):
     """Skellefteå says no to the agreement on 2026-11-20; by New Year's eve the fourteen other
     parties still deciding have each missed their own council's last meeting."""
     state, mark = illustrative(default_definition)
-    apply(default_definition, state, [adoption_request("skelleftea", "rejected", "2026-11-20", "§187", "ej antagen", "antaget")], LATE)
+    apply(default_definition, state, [adoption_request("skelleftea", "rejected", "2026-11-20", "§187", "ej antagen", "ej antaget")], LATE)
     return dashboard(default_definition, state, LATE, "samverkan-2027-2030", [mark])
 
 
@@ -130,7 +130,8 @@ def test_the_summary_puts_the_mark_first_and_rejections_before_lateness(rejected
     # Who cannot make it and who is outside lead, then the "no", then what is late.
     assert text.index("### I riskzonen (14)") < text.index("### Utanför (1)") < text.index("### Avslag (1)") < text.index("### Försenat")
     assert "### Blockerat" not in text  # the others go on without Skellefteå
-    assert "- Skellefteå kommun står utanför: kommunfullmäktige beslutade 2026-11-20 (§187) att inte anta" in text
+    assert ("- Skellefteå kommun står utanför: kommunfullmäktige beslutade att inte anta överenskommelsen eller "
+            "samverkansavtalet (2026-11-20, §187)") in text
     rejection = next(line for line in text.splitlines() if line.startswith("- **Skellefteå kommun**"))
     assert "Ej antaget: parten står utanför (2026-11-20, §187, Kommunfullmäktige)" in rejection
     assert "Blockerar inget steg" in rejection

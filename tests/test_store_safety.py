@@ -170,7 +170,7 @@ def test_a_changed_definition_needs_a_new_version(cli_env, capsys, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(DEFAULT_DEFINITION.read_text(encoding="utf-8").replace("duration: P8W", "duration: P9W"), encoding="utf-8")
     result = run_cli(capsys, "start", changed, "--instance", "second")
-    assert result.code == 2 and "version 3 is already in use with other content" in result.err
+    assert result.code == 2 and "version 4 is already in use with other content" in result.err
     bumped = tmp_path / "bumped.yaml"
     bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 3\n", "\nversion: 4\n"), encoding="utf-8")
     assert run_cli(capsys, "start", bumped, "--instance", "second").code == 0

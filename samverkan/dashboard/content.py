@@ -10,7 +10,7 @@ import pendulum
 
 from samverkan.process_definitions.model import Definition
 from samverkan.engine import InstanceState
-from samverkan.rejections import rejections
+from samverkan.rejections import decision_warnings, follow_ups, rejections
 from samverkan.calendar import TIMEZONE
 from samverkan.forecast import forecast
 from samverkan.meetings.chains import example_note
@@ -58,7 +58,8 @@ def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTi
         timeline=timeline(definition, rows),
         # The marks first, then who is at risk or outside, then the decisions not yet final.
         summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done, adoption_stage(definition),
-                                          now, instance_id, marks, lead=[forecast_markdown(ahead), finality_markdown(rows)]),
+                                          now, instance_id, marks, lead=[forecast_markdown(ahead), finality_markdown(rows)],
+                                          follow=follow_ups(definition, state), warned=decision_warnings(definition, state)),
         forecast=forecast_table(ahead),
     )
 

@@ -8,7 +8,7 @@ from samverkan.meetings.chains import Sitting, meetings_text
 
 from .markdown import md_text
 
-_ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.outside: 2, Outlook.on_track: 3, Outlook.decided: 4}
+_ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.outside: 2, Outlook.awaiting: 3, Outlook.on_track: 4, Outlook.decided: 5}
 
 
 def _sitting(s: Sitting | None) -> str:
