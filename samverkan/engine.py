@@ -18,7 +18,7 @@ from samverkan.process_definitions.model import (Basis, DecisionOutcome, Definit
                                                  StateKind, Transition)
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
-from samverkan.outcomes import OUTCOME_WORDS, WARNINGS, decided_text, decision_body_warning, record_outcome
+from samverkan.outcomes import OUTCOME_WORDS, WARNINGS, decided_text, decision_body_warning, open_warnings, record_outcome
 from samverkan.graph import Node, branch_parties, join_needed, outside_of, party_dependencies, stage_order
 from samverkan.patterns import matches
 from samverkan.text import MAX_FIELD_VALUE, record_text_problem, shown
@@ -145,7 +145,7 @@ def resolve_warnings(definition: Definition, state: InstanceState, resolution: R
     if not resolution.reason.strip():
         raise TransitionRefused(f"{who}: skriv kansliets förklaring (--reason): varför beslutet står sig, eller vad som rättats")
     warnings = current.record.get(WARNINGS) if isinstance(current.record.get(WARNINGS), list) else []
-    if not any(isinstance(w, dict) and not w.get("resolved_at") for w in warnings):
+    if not open_warnings(current.record):
         raise TransitionRefused(f"{who}: {stage.name} har ingen varning som behöver redas ut")
     _check_time(node, current, resolution.at, now)
     later = {f for t in definition.lifecycle(stage.lifecycle).transitions for f in t.fields or []}

@@ -6,6 +6,7 @@ the office resolves it. Every text a party or the office reads is checked."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pendulum
 import pytest
@@ -400,3 +401,32 @@ def test_a_resolution_corrects_only_the_decisions_own_fields(default_definition)
                                          "genom ett nytt beslut); de fält som kan rättas är: decision_date, decision_body, paragraph")
     with pytest.raises(TransitionRefused, match="skriv kansliets förklaring"):
         engine.resolve_warnings(definition, state, engine.Resolution("adoption", "mala", "  ", now, "chef@region.example.org"), now)
+
+
+# --- instances pinned to the definition before these ---------------------------------------
+
+VERSION_3 = Path(__file__).parent / "pinned_definitions/samverkan_2027_2030_v3.yaml"
+
+
+def test_an_instance_pinned_to_version_3_still_runs_and_says_what_was_decided(cli_env, capsys):
+    assert run_cli(capsys, "start", VERSION_3, "--history", HISTORY).code == 0
+    director = run_cli(capsys, "token", "issue", "chef@region.example.org", "--role", "director-office").out.strip().splitlines()[-1]
+    # Version 3 has no split state: a split record is recorded as a "no", and said as decided.
+    split = _adoption(capsys, "chef@region.example.org", director, "mala", "rejected", "2026-11-17", "§12", "antagen", "ej antaget")
+    assert split.code == 0, split.err
+    forecast_doc = json.loads(run_cli(capsys, "forecast", "--json").out)
+    mala = next(p for p in forecast_doc["parties"] if p["party"] == "mala")
+    assert mala["cause"] == ("Malå kommun står utanför: kommunfullmäktige antog överenskommelsen men inte samverkansavtalet "
+                             "(2026-11-17, §12)")
+    # Its amendments still go back to the bodies as a new matter, as version 3 says.
+    amended = _adoption(capsys, "chef@region.example.org", director, "skelleftea", "amended", "2026-11-20", "§90", "antagen",
+                        "antaget med ändringar")
+    assert amended.code == 0, amended.err
+    again = run_cli(capsys, "transition", "samverkan-2027-2030", "adoption", "--party", "skelleftea", "--to", "in-preparation",
+                    "--at", "2026-11-21", "--actor", "chef@region.example.org", "--token", director)
+    assert again.code == 0, again.err
+    # The wrong body is recorded with its warning under version 3 too.
+    wrong = _adoption(capsys, "chef@region.example.org", director, "asele", "adopted", "2026-11-17", "§40", "antagen", "antaget",
+                      body="Kommunstyrelsen")
+    assert wrong.code == 0, wrong.err
+    assert "VARNING (1)" in run_cli(capsys, "status").out

@@ -113,7 +113,10 @@ def message_id(key: str, domain: str) -> str:
 #   contact), overview (one line: where the whole process stands), recipient_role (str, Swedish),
 #   escalated_to (list of str, escalation only: who else receives it),
 #   record (list of [field name, value], confirmation only), outcome (str|None, confirmation:
-#   the state reached), outcome_failed (bool, confirmation: a "no").
+#   the state reached), outcome_failed (bool, confirmation: a "no"), decided (str|None,
+#   confirmation: what was decided, document by document, with date and §), next_step (str|None,
+#   confirmation: what happens now, for a split decision or amendments and their answer),
+#   warnings (list of str, confirmation: the decision's open warnings).
 #   An escalation of several branches of one stage (one message per day) also has: parties,
 #   party_ids (lists), party_deadlines (list of [party name, ISO date]: each branch's own);
 #   its deadline is the earliest of them and its meetings name each branch's party.

@@ -105,7 +105,8 @@ class Script:
         party = node.party or stage.owner
         outcome = step.outcome if step and node not in self._applied else Outcome.done
         if current.state == Outcome.amended.value:
-            renegotiation = step.renegotiation if step else "P3W"
+            # Without a step (a live instance's amendments): the counterparty's own estimate.
+            renegotiation = step.renegotiation if step else stage.counterparty.answer_within if stage.counterparty else "P3W"
             day = max(next_business_day(add_period(since, parse_period(renegotiation))), today)
             # The counterparty answers the changes; under a definition without one, the contract
             # is renegotiated and goes back to the bodies as a new matter.
