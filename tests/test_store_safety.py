@@ -172,11 +172,11 @@ def test_a_changed_definition_needs_a_new_version(cli_env, capsys, tmp_path):
     result = run_cli(capsys, "start", changed, "--instance", "second")
     assert result.code == 2 and "version 4 is already in use with other content" in result.err
     bumped = tmp_path / "bumped.yaml"
-    bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 3\n", "\nversion: 4\n"), encoding="utf-8")
+    bumped.write_text(changed.read_text(encoding="utf-8").replace("\nversion: 4\n", "\nversion: 5\n"), encoding="utf-8")
     assert run_cli(capsys, "start", bumped, "--instance", "second").code == 0
     first = json.loads(run_cli(capsys, "status", "samverkan-2027-2030", "--json").out)
     second = json.loads(run_cli(capsys, "status", "second", "--json").out)
-    assert (first["process"]["version"], second["process"]["version"]) == (3, 4)  # each keeps what it started with
+    assert (first["process"]["version"], second["process"]["version"]) == (4, 5)  # each keeps what it started with
 
 
 def test_an_older_database_upgrades_and_keeps_its_data(db_url, capsys, monkeypatch, tmp_path):
