@@ -188,7 +188,7 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
     warned = _warnings(definition, rows)
     if warned:  # a decision that may be annulled on appeal: seen first, until the office resolves it
         lines += [f"VARNING ({len(warned)}): kansliet behöver reda ut beslutet (samverkan resolve)"]
-        lines += [f"! {r.party_name or r.name}, {r.name}: {text}" if r.party_name else f"! {r.name}: {text}" for r, text in warned]
+        lines += [f"! {r.party_name}, {r.name}: {text}" if r.party_name else f"! {r.name}: {text}" for r, text in warned]
         lines.append("")
     if rejections:
         # A "no" is seen first: before the table, with what it blocks and what has to happen.
