@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from samverkan.graph import find_cycle
 
-from .model import Definition, ReminderPolicy, Stage, StateKind
+from .model import DecisionOutcome, Definition, ReminderPolicy, Stage, StateKind
 from .paths import Locator
 
 
@@ -250,6 +250,34 @@ def _stage(d: Definition, stage: Stage, here: tuple, at: Locator) -> list[str]:
                 problems.append(at.problem(where, f"party {party_id!r} has no contact with any of the roles {roles}: its reminders would reach no one"))
     if stage.reminders:  # reminder_defaults are checked once, in check_definition
         problems += _escalation(d, (*here, "reminders"), stage.reminders, at)
+    problems += _counterparty(d, stage, lifecycle, here, at)
+    return problems
+
+
+def _counterparty(d: Definition, stage: Stage, lifecycle, here: tuple, at: Locator) -> list[str]:
+    """A counterparty names a party with a contact in its role; a lifecycle whose transitions
+    the counterparty answers needs one, and a contract adopted with changes needs an answer."""
+    problems = []
+    counterparty = stage.counterparty
+    if counterparty is not None:
+        party = next((p for p in d.parties if p.id == counterparty.party), None)
+        if party is None:
+            problems.append(at.problem((*here, "counterparty", "party"), f"unknown party {counterparty.party!r}"))
+        elif not any(c.role is counterparty.role for c in party.contacts):
+            problems.append(at.problem((*here, "counterparty", "role"),
+                                       f"party {party.id!r} has no contact with role {counterparty.role.value!r}"))
+    if lifecycle is None:
+        return problems
+    if counterparty is None and any(t.by == "counterparty" for t in lifecycle.transitions):
+        problems.append(at.problem((*here, "lifecycle"), f"lifecycle {lifecycle.id!r} has transitions the counterparty makes "
+                                                         "(by: counterparty), but the stage names no counterparty"))
+    outcomes = {s.outcome for s in lifecycle.states if s.outcome is not None}
+    if outcomes and not any(f.success is not None for f in stage.record):
+        problems.append(at.problem((*here, "record"), f"lifecycle {lifecycle.id!r} has states with an outcome, but no record "
+                                                      "field says what success is (success)"))
+    if DecisionOutcome.amended in outcomes and not any(f.amended for f in stage.record):
+        problems.append(at.problem((*here, "record"), f"lifecycle {lifecycle.id!r} has a state with outcome amended, but no "
+                                                      "record field has an amended value"))
     return problems
 
 

@@ -210,10 +210,24 @@ class StateKind(StrEnum):
     failed = "failed"  # finished without success: counts against a join
 
 
+class DecisionOutcome(StrEnum):
+    """What a decision's record says, read from its outcome fields (those with `success`)."""
+
+    adopted = "adopted"  # every document adopted
+    amended = "amended"  # adopted, at least one with changes (a field's `amended` value) the counterparty must accept
+    split = "split"  # some documents adopted (or adopted with changes), some not
+    rejected = "rejected"  # none adopted
+
+
 class State(Strict):
     id: Slug
     name: Name = Field(description="Swedish label shown to people.")
     kind: StateKind
+    outcome: DecisionOutcome | None = Field(
+        default=None,
+        description="For a state a decision enters: what its record's outcome fields must say (adopted, amended, split, "
+                    "rejected). Without it a done state needs every outcome adopted and a failed state at least one not.",
+    )
     at_deciding_body: StrictBool = Field(
         default=False,
         description="For a stage decided at meetings: in this (active) state the matter waits at the deciding body "
@@ -239,6 +253,11 @@ class Transition(Strict):
         default=None,
         description="With requires_record: only these record fields, all required, added to what the branch recorded "
                     "before (the announcement of an adopted decision); without it, the whole record.",
+    )
+    by: Literal["party", "counterparty"] = Field(
+        default="party",
+        description="Who answers with this transition: the branch's own party, or the stage's counterparty (accepting or "
+                    "rejecting an amended contract). A contact of the branch's party may not make a counterparty's transition.",
     )
     partial: StrictBool = Field(
         default=False,
@@ -286,6 +305,11 @@ class RecordField(Strict):
         default=None,
         description="For a choice: the value that means success. Entering a done state needs it; a failed state needs a field without it.",
     )
+    amended: str | None = Field(
+        default=None,
+        description="For a choice with `success`: the value that means adopted with changes (antaget med ändringar), which "
+                    "the stage's counterparty must accept.",
+    )
     help: str | None = None
 
     @model_validator(mode="after")
@@ -298,6 +322,8 @@ class RecordField(Strict):
             raise ValueError(f"decision_body goes with type text, not {self.type.value}")
         if self.success is not None and self.success not in (self.choices or []):
             raise ValueError(f"success {self.success!r} is not one of the field's choices")
+        if self.amended is not None and (self.success is None or self.amended not in (self.choices or []) or self.amended == self.success):
+            raise ValueError(f"amended {self.amended!r} must be one of the field's choices, other than its success value")
         if self.pattern is not None:
             compile_pattern(self.pattern)  # ValueError says why it cannot be used
         return self
@@ -413,6 +439,17 @@ class ForEach(Strict):
     )
 
 
+class Counterparty(Strict):
+    """The other side of each branch's own contract (the region, in each municipality's
+    samverkansavtal): it accepts or rejects a contract adopted with changes, and follows up a
+    split decision."""
+
+    party: Slug
+    role: Role = Field(description="The counterparty's contact role that answers and follows up, e.g. project-lead.")
+    answer_within: PeriodText = Field(
+        default="P2W", description="How long the counterparty is expected to take to answer amendments: a planning estimate.")
+
+
 class Stage(Strict):
     id: Slug
     name: Name
@@ -431,6 +468,8 @@ class Stage(Strict):
     lifecycle: Slug
     record: list[RecordField] = Field(default_factory=list, description="What a branch must record when it finishes.")
     reminders: ReminderPolicy | None = None
+    counterparty: Counterparty | None = Field(
+        default=None, description="Who answers a branch's amendments and follows up its split decision (see Counterparty).")
     at_meetings: StrictBool = Field(
         default=False,
         description="Decided at meetings: each branch passes its party's bodies in the order of its meeting calendar "
@@ -521,6 +560,22 @@ class Definition(Strict):
 
     def state_kind(self, lifecycle_id: str, state_id: str) -> StateKind:
         return self.__pydantic_private__["_state_kinds"][lifecycle_id, state_id]
+
+    def state_outcome(self, lifecycle_id: str, state_id: str) -> DecisionOutcome | None:
+        return next((s.outcome for s in self.lifecycle(lifecycle_id).states if s.id == state_id), None)
+
+    def awaits_counterparty(self, stage: Stage, state_id: str) -> bool:
+        """In this state the branch waits for the stage's counterparty to answer (amendments)."""
+        if stage.counterparty is None:
+            return False
+        return self.derived(("awaits-counterparty", stage.lifecycle, state_id), lambda: any(
+            t.by == "counterparty" and state_id in t.source for t in self.lifecycle(stage.lifecycle).transitions))
+
+    def counterparty_acts(self, stage: Stage, state_id: str) -> bool:
+        """In this state the stage's counterparty must act on the branch: answer its amendments,
+        or follow up its split decision."""
+        return stage.counterparty is not None and (
+            self.awaits_counterparty(stage, state_id) or self.state_outcome(stage.lifecycle, state_id) is DecisionOutcome.split)
 
     def state_at_deciding_body(self, lifecycle_id: str, state_id: str) -> bool:
         return any(s.id == state_id and s.at_deciding_body for s in self.lifecycle(lifecycle_id).states)

@@ -108,16 +108,20 @@ def code_hash(typed: str) -> str | None:
     return hashlib.sha256(("code:" + body).encode("ascii")).hexdigest() if body else None
 
 
-def permits(grant: Grant, node: Node) -> bool:
+def permits(grant: Grant, node: Node, answering: str | None = None) -> bool:
+    """`answering`: the party that answers this transition when it is not the branch's own (the
+    stage's counterparty accepting amendments): its contacts may, the branch's own may not."""
     if grant.role is GrantRole.director_office:
         return True
     if grant.role is GrantRole.project_lead:
         return grant.stage == node.stage
+    if answering is not None:
+        return grant.party == answering
     return node.party is not None and grant.party == node.party
 
 
-def may_transition(actor: Actor, node: Node) -> bool:
-    return any(permits(g, node) for g in actor.grants)
+def may_transition(actor: Actor, node: Node, answering: str | None = None) -> bool:
+    return any(permits(g, node, answering) for g in actor.grants)
 
 
 def may_start(actor: Actor | None, any_actor_exists: bool) -> None:
@@ -131,9 +135,9 @@ def may_start(actor: Actor | None, any_actor_exists: bool) -> None:
         raise SamverkanError(f"{actor.email} may not start a process; only the director's office may")
 
 
-def who_may(definition: Definition, node: Node) -> str:
+def who_may(definition: Definition, node: Node, answering: str | None = None) -> str:
     """In words, for a refusal: who may make a transition on this node."""
     who = ["the director's office", f"the project lead of {node.stage}"]
-    if node.party is not None:
-        who.append(f"a contact of {definition.party(node.party).name}")
+    if answering is not None or node.party is not None:
+        who.append(f"a contact of {definition.party(answering or node.party).name}")
     return ", ".join(who[:-1]) + " or " + who[-1]

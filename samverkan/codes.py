@@ -67,7 +67,7 @@ def issue_in(session: Session, email: str, instance_id: str, node: Node, now: pe
              run_id: str | None = None, days: int = VALID_DAYS) -> str | None:
     """A new code within `session`, or None if `email` holds no role that permits `node`."""
     row = session.scalars(select(ActorRow).where(ActorRow.email == email)).first()
-    if row is None or not may_transition(_actor(row), node):
+    if row is None or not _may_decide(session, _actor(row), instance_id, node):
         return None  # asked first: most recipients of a reminder hold no role, and loading costs
     loaded = load(session, instance_id)
     if node not in loaded.state:
@@ -119,7 +119,7 @@ def _spend(session: Session, row: CodeRow, instance_id: str, node: Node, run_id:
         return ("engångskoden hör till ett annat beslut eller formulär. Den har nu visats här och gäller inte längre; "
                 "använd rätt formulär med en ny kod")
     holder = _actor(session.get(ActorRow, row.actor_id))
-    if not may_transition(holder, node):
+    if not _may_decide(session, holder, instance_id, node):
         row.spent_at, row.spent_how = now, "withdrawn"
         return f"{holder.email} har inte längre rätt att besluta om {node.key}; koden gäller inte längre"
     row.spent_at, row.spent_how, row.spent_for = now, "used", digest
@@ -159,6 +159,21 @@ def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:
         return ("det här ser ut som en personlig kod, inte en engångskod. En personlig kod skrivs aldrig i ett "
                 "formulär; den som skrevs här är nu spärrad. Be kansliet om en ny, och använd engångskoden i påminnelsen")
     return "skriv engångskoden från påminnelsen, 16 tecken i fyra grupper (t.ex. 7KQ2-…)"
+
+
+def _may_decide(session: Session, actor: Actor, instance_id: str, node: Node) -> bool:
+    """Whether the actor may decide the node: by its roles, or, while the branch waits for the
+    stage's counterparty to answer (amendments), as a contact of the counterparty."""
+    if may_transition(actor, node):
+        return True
+    if not any(g.party for g in actor.grants):
+        return False  # only a party contact can be the counterparty's: no need to load the instance
+    loaded = load(session, instance_id)
+    stage = loaded.definition.stage(node.stage) if node.stage in {s.id for s in loaded.definition.stages} else None
+    if stage is None or stage.counterparty is None or node not in loaded.state:
+        return False
+    return (loaded.definition.awaits_counterparty(stage, loaded.state[node].state)
+            and may_transition(actor, node, stage.counterparty.party))
 
 
 def _actor(row: ActorRow) -> Actor:

@@ -14,9 +14,11 @@ from typing import Any
 
 import pendulum
 
-from samverkan.process_definitions.model import Basis, Definition, FieldType, Lifecycle, RecordField, Stage, StateKind, Transition
+from samverkan.process_definitions.model import (Basis, DecisionOutcome, Definition, FieldType, Lifecycle, RecordField, Stage,
+                                                 StateKind, Transition)
 from samverkan.calendar import TIMEZONE, to_date
 from samverkan.errors import SamverkanError
+from samverkan.outcomes import OUTCOME_WORDS, WARNINGS, decided_text, decision_body_warning, open_warnings, record_outcome
 from samverkan.graph import Node, branch_parties, join_needed, outside_of, party_dependencies, stage_order
 from samverkan.patterns import matches
 from samverkan.text import MAX_FIELD_VALUE, record_text_problem, shown
@@ -97,11 +99,10 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
         raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
     _check_time(node, current, request.at, now)
     record = _check_record(stage, transition, request, current, now)
-    if transition.requires_record:
-        _check_decision_body(definition, stage, node, record)
     to_kind = kind_of(definition, stage, request.to)
-    if transition.requires_record and transition.fields is None:
-        _check_outcome(stage, to_kind, record)
+    if transition.requires_record and transition.fields is None:  # a decision, not an addition to one
+        _check_outcome(definition, stage, node, current.state, request.to, to_kind, record)
+        record = _with_warnings(definition, stage, node, record)
     was_done = kind_of(definition, stage, current.state) is StateKind.done
     after = replace(
         current,
@@ -116,6 +117,58 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
     working[node] = after
     changes = [Change(node, current.state, after, request.at, automatic=False)]
     return changes + settle(definition, working, request.at)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The office's answer to a recorded decision's warnings: why the decision stands (the
+    matter was delegated after all, the body was mistyped), and corrections of the decision's
+    own fields (the right body; the new decision of the right body, with its date and §)."""
+
+    stage: str
+    party: str | None
+    reason: str
+    at: pendulum.DateTime
+    by: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def resolve_warnings(definition: Definition, state: InstanceState, resolution: Resolution, now: pendulum.DateTime) -> Change:
+    """The change that resolves a branch's open warnings: the branch stays where it is, and its
+    record keeps each warning, marked resolved, with when, by whom and why; or TransitionRefused."""
+    request = TransitionRequest(resolution.stage, resolution.party, "", resolution.at, reason=resolution.reason,
+                                fields=resolution.fields)
+    _check_texts(request)
+    stage, node = resolve(definition, request)
+    current = state[node]
+    who = definition.party(node.party or stage.owner).name
+    if not resolution.reason.strip():
+        raise TransitionRefused(f"{who}: skriv kansliets förklaring (--reason): varför beslutet står sig, eller vad som rättats")
+    warnings = current.record.get(WARNINGS) if isinstance(current.record.get(WARNINGS), list) else []
+    if not open_warnings(current.record):
+        raise TransitionRefused(f"{who}: {stage.name} har ingen varning som behöver redas ut")
+    _check_time(node, current, resolution.at, now)
+    later = {f for t in definition.lifecycle(stage.lifecycle).transitions for f in t.fields or []}
+    correctable = {f.id: f for f in stage.record if f.success is None and f.id not in later}
+    problems, corrected = [], {}
+    for key, value in resolution.fields.items():
+        spec = correctable.get(key)
+        if spec is None:
+            problems.append(f"{who}: fältet {shown(key)} kan inte rättas här (utfallet ändras bara genom ett nytt beslut); "
+                            f"de fält som kan rättas är: {', '.join(correctable)}")
+            continue
+        try:
+            corrected[key] = _field_value(spec, value.strip(), current, resolution.at)
+        except ValueError as error:
+            problems.append(f"{who}: fältet {key!r} ({spec.name}): {error}")
+    record = {**current.record, **corrected}
+    problems += _order_of_dates(stage.id, stage.record, record, set(corrected))
+    if problems:
+        raise TransitionRefused(*problems)
+    at = resolution.at.in_timezone(TIMEZONE).isoformat()
+    record[WARNINGS] = [{**w, "resolved_at": at, "resolved_by": resolution.by, "resolution": resolution.reason.strip()}
+                        if isinstance(w, dict) and not w.get("resolved_at") else w for w in warnings]
+    return Change(node, current.state, replace(current, record=record), resolution.at, automatic=False)
 
 
 def settle(definition: Definition, working: dict[Node, NodeState], at: pendulum.DateTime) -> list[Change]:
@@ -135,6 +188,18 @@ def settle(definition: Definition, working: dict[Node, NodeState], at: pendulum.
                 away = outside(definition, working)
             changes += _evaluate_join(definition, stage, working, at, away)
     return changes
+
+
+def answering_party(definition: Definition, state: InstanceState, request: TransitionRequest) -> str | None:
+    """The party that answers with this request when it is not the branch's own: the stage's
+    counterparty, for a transition it makes (accepting amendments); None otherwise."""
+    stage = definition.stage(request.stage)
+    node = Node(request.stage, request.party)
+    if stage.counterparty is None or node not in state:
+        return None
+    transition = next((t for t in definition.lifecycle(stage.lifecycle).transitions
+                       if state[node].state in t.source and t.to == request.to), None)
+    return stage.counterparty.party if transition is not None and transition.by == "counterparty" else None
 
 
 def resolve(definition: Definition, request: TransitionRequest) -> tuple[Stage, Node]:
@@ -279,30 +344,19 @@ def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum
     return value
 
 
-def _same_name(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+def _with_warnings(definition: Definition, stage: Stage, node: Node, record: dict[str, Any]) -> dict[str, Any]:
+    """The decision as recorded, with a warning for what the office must look into: a body
+    other than the one the definition says decides for the party (the branch's, or the stage
+    owner's) is recorded, not refused, since the decision exists and may be annulled on appeal."""
+    warning = decision_body_warning(definition, stage, node.party or stage.owner, record)
+    return {**record, WARNINGS: [warning]} if warning else record
 
 
-def _check_decision_body(definition: Definition, stage: Stage, node: Node, record: Mapping[str, Any]) -> None:
-    """The body named in the record must be the one the definition says decides for the party
-    (the branch's, or the stage owner's): Malå's council, not its executive board, unless the
-    definition says the matter is delegated."""
-    party = definition.party(node.party or stage.owner)
-    if party.decision_body is None:
-        return
-    for spec in stage.record:
-        value = record.get(spec.id)
-        if spec.decision_body and value is not None and not _same_name(value, party.decision_body):
-            raise TransitionRefused(
-                f"{node.key}: field {spec.id!r} ({spec.name}): {party.name} decides by {party.decision_body} according to "
-                f"the definition, not {shown(value)}; if the matter is delegated, the definition must say so "
-                f"(parties[{party.id}].decision_body)"
-            )
-
-
-def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) -> None:
+def _check_outcome(definition: Definition, stage: Stage, node: Node, from_state: str, to: str, to_kind: StateKind,
+                   record: Mapping[str, Any]) -> None:
     """A record must agree with where the branch goes: 'adopted' with both documents
-    adopted, 'rejected' with at least one not. Fields with a `success` value say which."""
+    adopted, 'rejected' with at least one not. Fields with a `success` value say which; a
+    state with an `outcome` (a split decision, an amendment) asks exactly for that."""
     outcomes = [f for f in stage.record if f.success is not None and f.id in record]
     if not outcomes:
         return
@@ -314,6 +368,20 @@ def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any]) 
     if to_kind is StateKind.failed and not failed:
         raise TransitionRefused(f"{stage.id}: the record says every outcome succeeded ("
                                 + ", ".join(f"{f.id}={f.success!r}" for f in outcomes) + "); that is not a rejection")
+    wanted = definition.state_outcome(stage.lifecycle, to)
+    said = record_outcome(stage, record)
+    who = definition.party(node.party or stage.owner)
+    if wanted is not None and said is not wanted:
+        decided = decided_text(stage, record, who.decision_body) or ""
+        fitting = next((t for t in definition.lifecycle(stage.lifecycle).transitions if from_state in t.source
+                        and t.requires_record and definition.state_outcome(stage.lifecycle, t.to) is said), None)
+        hint = f": välj ”{fitting.name or fitting.to}”" if fitting else ""
+        raise TransitionRefused(f"{who.name}: {decided}. Det är {OUTCOME_WORDS[said]}, inte {OUTCOME_WORDS[wanted]}{hint}.")
+    counterparty = stage.counterparty
+    if said is DecisionOutcome.amended and counterparty is not None and counterparty.party == who.id:
+        raise TransitionRefused(
+            f"{who.name} är själv motpart i samverkansavtalen och kan inte anta med ändringar som den själv ska godta: "
+            "registrera ett antagande, ett delat beslut eller ett avslag.")
 
 
 def _evaluate_join(definition: Definition, stage: Stage, working: dict[Node, NodeState], at: pendulum.DateTime,

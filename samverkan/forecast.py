@@ -25,8 +25,9 @@ from samverkan.calendar.appeal import DECIDED
 from samverkan.engine import InstanceState, NodeState, kind_of, outside, reference_of
 from samverkan.graph import Node, branch_parties, party_dependencies
 from samverkan.meetings.chains import Sitting, closing_day, expected_chain, usable_meetings
+from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_adopted_documents
 from samverkan.planner import Plan, PlannedNode, plan
-from samverkan.process_definitions.model import Definition, MeetingCalendar, Stage, StateKind
+from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Definition, MeetingCalendar, Stage, StateKind
 from samverkan.status import actuals_of, plan_for
 from samverkan.text import in_sentence
 
@@ -38,6 +39,7 @@ class Outlook(StrEnum):
     awaiting_registration = "awaiting-registration"  # its meeting has passed; the decision is not registered yet
     cannot = "cannot"  # no meeting it can still reach keeps the deadline
     outside = "outside"  # the party said no
+    awaiting = "awaiting-counterparty"  # adopted with changes: the counterparty accepts them, or the party decides again
 
 
 # The minutes of a council's meeting are approved within 14 days of it (kommunallagen): until
@@ -54,6 +56,7 @@ OUTLOOK_NAMES = {
     Outlook.awaiting_registration: "väntar på registrering",
     Outlook.cannot: "hinner inte",
     Outlook.outside: "står utanför",
+    Outlook.awaiting: "väntar på motparten",
 }
 
 
@@ -136,6 +139,8 @@ def forecast(definition: Definition, state: InstanceState, today: pendulum.Date,
             behind = None if unregistered else _behind(definition, stage, node, current, kind, item, passed, expected, planned, today)
             outlook = _outlook(kind, node, away, item, unregistered, behind)
             in_force = planned.get(final, party) if final else None
+            if outlook is not Outlook.outside and definition.awaits_counterparty(stage, current.state):
+                outlook = Outlook.awaiting
             parties.append(PartyForecast(
                 party=party,
                 name=definition.party(party).name,
@@ -147,7 +152,8 @@ def forecast(definition: Definition, state: InstanceState, today: pendulum.Date,
                 material_by=item.meetings.material_by if item.meetings else None,
                 slack_meetings=item.meetings.slack_meetings if item.meetings else None,
                 slack_days=item.slack_days,
-                decided_on=_decided_on(current, item) if kind is StateKind.done else item.completed,
+                decided_on=(_decided_on(current, item) if kind is StateKind.done
+                            else item.completed or (_decision_day(current.record) if outlook is Outlook.awaiting else None)),
                 in_force=in_force.finish if in_force is not None and _in_force_known(outlook, item) else None,
                 cause=_cause(definition, stage, state, node, item, kind, outlook, names, today, behind, unregistered),
                 example=bool(item.meetings and item.meetings.example),
@@ -301,14 +307,39 @@ def _behind(definition: Definition, stage: Stage, node: Node, current: NodeState
     return None
 
 
+def _decision_day(record) -> pendulum.Date | None:
+    day = record.get("decision_date")
+    return pendulum.Date.fromisoformat(str(day)) if day else None
+
+
 def _cause(definition: Definition, stage: Stage, state: InstanceState, node: Node, item: PlannedNode, kind: StateKind,
            outlook: Outlook, names: dict[str, str], today: pendulum.Date, behind: str | None,
            unregistered: Unregistered | None) -> str | None:
     party = definition.party(node.party)
-    calendar = definition.meeting_calendar(node.party)
+    record = state[node].record
+    decided = decided_text(stage, record, party.decision_body or party.name)
     if outlook is Outlook.outside:
+        if decided is not None:  # exactly what it decided: a split decision is no plain "no"
+            return f"{party.name} står utanför: {mid_sentence(decided)}{decided_when(stage, record)}"
         return _outside_cause(definition, stage, state, node)
-    if calendar is None or outlook in (Outlook.on_track, Outlook.decided):
+    if outlook is Outlook.awaiting and decided is not None:
+        return f"{party.name}: {mid_sentence(decided)}{decided_when(stage, record)}; {_counterparty_step(definition, stage, item)}"
+    if definition.state_outcome(stage.lifecycle, state[node].state) is DecisionOutcome.split and decided is not None:
+        # What was decided and who follows it up first; then, if the new decision is at risk, why.
+        lead = f"{party.name}: {mid_sentence(decided)}{decided_when(stage, record)}; {split_follow_up(definition, stage, record, party.name)}"
+        risk = _meeting_cause(definition, stage, state, node, item, kind, outlook, names, today, behind, unregistered)
+        progress = f"; {_progress(kind, state[node].state, names)}"  # the lead said it already
+        return lead + (f"; {risk.removeprefix(f'{party.name}: ').removesuffix(progress)}" if risk else "")
+    return _meeting_cause(definition, stage, state, node, item, kind, outlook, names, today, behind, unregistered)
+
+
+def _meeting_cause(definition: Definition, stage: Stage, state: InstanceState, node: Node, item: PlannedNode, kind: StateKind,
+                   outlook: Outlook, names: dict[str, str], today: pendulum.Date, behind: str | None,
+                   unregistered: Unregistered | None) -> str | None:
+    """Why a party is at risk, cannot make it or awaits registration, from its meetings."""
+    party = definition.party(node.party)
+    calendar = definition.meeting_calendar(node.party)
+    if calendar is None or outlook in (Outlook.on_track, Outlook.decided, Outlook.awaiting, Outlook.outside):
         return None
     if outlook is Outlook.awaiting_registration:
         meeting = unregistered.meeting
@@ -383,6 +414,27 @@ def _last_meeting_day(definition: Definition, limit: pendulum.Date) -> pendulum.
             return day
         day = previous_business_day(day.subtract(days=1))  # the next candidate back
     return to_date(limit)
+
+
+def _counterparty_step(definition: Definition, stage, item: PlannedNode) -> str:
+    """What a branch adopted with changes waits for, and what a "no" to the changes would leave."""
+    counterparty = stage.counterparty
+    who = f"{definition.party(counterparty.party).name} ({ROLE_NAMES[counterparty.role]})"
+    text = f"{who} ska godta eller avvisa ändringarna, väntat svar senast {item.finish.isoformat()}"
+    last = item.meetings.last_decision if item.meetings else None
+    if last is not None:
+        return text + f"; godtas de inte behövs ett nytt beslut, senast i {in_sentence(last.body_name)} {last.day.isoformat()}"
+    return text + "; godtas de inte hinner inget sammanträde i kalendern fatta ett nytt beslut i tid"
+
+
+def split_follow_up(definition: Definition, stage, record, party_name: str) -> str:
+    """Who follows up a split decision, and the two ways on."""
+    counterparty = stage.counterparty
+    who = (f"{definition.party(counterparty.party).name} ({ROLE_NAMES[counterparty.role]})" if counterparty
+           else f"{definition.party(stage.owner).name} ({ROLE_NAMES[stage.responsible_role]})")
+    missing = not_adopted_documents(stage, record)
+    about = " och ".join(missing) if missing else "det som inte antogs"
+    return f"{who} följer upp: ett nytt beslut om {about}, eller att {party_name} står utanför"
 
 
 def _progress(kind: StateKind, state: str, names: dict[str, str]) -> str:

@@ -245,8 +245,9 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
             # The whole request is checked before anything is written, a refusal included: the
             # public record holds only requests that would have been valid from someone allowed.
             changes = engine.decide(loaded.definition, loaded.state, request, now)
-            if not may_transition(actor, node):
-                refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node)} may"
+            answering = engine.answering_party(loaded.definition, loaded.state, request)
+            if not may_transition(actor, node, answering):
+                refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node, answering)} may"
                 seq = _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
@@ -263,6 +264,34 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
         raise TransitionRefused(refusal)
     crash_point("transition-committed", None)
     return changes
+
+
+def resolve_warnings(db: Database, instance_id: str, resolution: engine.Resolution, actor: Actor,
+                     clock: Clock) -> tuple[Change, str]:
+    """The office resolves a recorded decision's warnings (a decision by another body than the
+    definition names), in one transaction: the record keeps the warning, marked resolved, and
+    the audit trail a row with who, when and why. Only the director's office may. Returns the
+    change and, in Swedish, whose decision it was."""
+    refusal: str | None = None
+    try:
+        with db.transaction() as session:
+            loaded = load(session, instance_id, lock=True)
+            now = write_time(session, clock)
+            change = engine.resolve_warnings(loaded.definition, loaded.state, replace(resolution, by=actor.email), now)
+            request = TransitionRequest(change.node.stage, change.node.party, change.after.state, resolution.at,
+                                        reason=resolution.reason.strip())
+            if not actor.is_director_office:
+                refusal = f"{actor.email} får inte reda ut varningar; det gör regionala utvecklingsdirektörens kansli"
+                _record_refusal(session, loaded.instance, change.node, change.before, request, actor.email, now, refusal)
+            else:
+                _write(session, loaded.definition, loaded.instance, loaded.rows, [change], actor.email, now, request)
+            stage = loaded.definition.stage(change.node.stage)
+            whose = f"{loaded.definition.party(change.node.party or stage.owner).name}, {stage.name}"
+    except StaleDataError:
+        raise StoreUnavailable(f"{resolution.stage}: the instance changed meanwhile; nothing was recorded, try again") from None
+    if refusal:
+        raise TransitionRefused(refusal)
+    return change, whose
 
 
 def _withdraw_codes(session: Session, loaded: Loaded, changes: list[Change], now: pendulum.DateTime) -> None:

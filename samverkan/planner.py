@@ -38,6 +38,7 @@ class Actual:
     started: pendulum.Date | None = None  # work began (a matter decided at meetings is with its first body)
     at_deciding_body: bool = False  # a matter decided at meetings waits at its deciding body (postponed)
     not_before: pendulum.Date | None = None  # it cannot be decided before this day (the meeting that postponed it is past)
+    answer_by: pendulum.Date | None = None  # decided, with amendments the counterparty is expected to answer by this day
 
 
 @dataclass
@@ -307,6 +308,8 @@ def _meeting_finish(definition: Definition, stage: Stage, party: str, start: pen
     planned = chain[-1].day if chain else horizon
     if actual.finished:
         return planned, actual.finished
+    if actual.answer_by is not None:  # decided: what it waits for is the counterparty's answer
+        return planned, max(d for d in (actual.answer_by, as_of) if d is not None)
     available, from_body, since = _where(calendar, start, actual, as_of)
     chain = current_chain(definition, calendar, available, from_body, since)
     return planned, chain[-1].day if chain else max(horizon, available)
@@ -412,8 +415,8 @@ def _plan_meetings(definition: Definition, stage: Stage, item: PlannedNode, actu
         item.nominal_deadline = item.deadline = last.day
         item.deadline_reason = None
         item.deadline_fixed = False  # the calendar's date, example or published, not the process's limit
-        if item.completed is None:
-            item.act_by = last.agenda_closes if actual.started is not None else meetings.material_by
+        if item.completed is None:  # amendments awaiting the counterparty: reminded towards its expected answer
+            item.act_by = actual.answer_by or (last.agenda_closes if actual.started is not None else meetings.material_by)
     return meetings.material_by if meetings.latest else item.latest_finish
 
 

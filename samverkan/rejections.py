@@ -1,6 +1,8 @@
 """A "no" is a problem: what a rejected (failed) branch or stage blocks, and what has to
-happen next. Pure: (definition, state) -> explanations, in Swedish for the people who read
-them."""
+happen next. So, in their way, are a split decision and amendments waiting for the
+counterparty (follow-ups), and a decision recorded with a warning (taken by another body than
+the definition names). Pure: (definition, state) -> explanations, in Swedish for the people
+who read them."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from dataclasses import dataclass
 
 import pendulum
 
-from samverkan.process_definitions.model import Definition, StateKind
+from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Definition, StateKind
 from samverkan.engine import InstanceState, kind_of, nodes_of, reference_of
 from samverkan.graph import Node, branch_parties, join_needed, stage_order
+from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_adopted_documents, warning_texts
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,27 @@ class Rejection:
     blocks: tuple[str, ...]  # the stages it keeps from finishing, in process order
     join: str | None  # Swedish: what its stage's join rule needs, for a branch
     next_step: str  # Swedish: what has to happen next
+    decided: str | None = None  # Swedish: exactly what was decided, document by document, with date and §
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A decision that is neither an adoption nor a "no" yet: a split decision, or amendments
+    the counterparty must answer. Someone other than the party has to act."""
+
+    node: Node
+    state_name: str
+    decided: str  # "Kommunfullmäktige antog överenskommelsen men inte samverkansavtalet (2026-11-30, §101)"
+    who: str  # who acts: "Region Västerbotten (projektledare)"
+    next_step: str  # Swedish: the ways on, by the lifecycle's own names
+
+
+@dataclass(frozen=True)
+class DecisionWarning:
+    """A recorded decision's warning, shown until the office resolves it (samverkan resolve)."""
+
+    node: Node
+    text: str
 
 
 def failed_nodes(definition: Definition, state: InstanceState) -> list[Node]:
@@ -107,5 +131,55 @@ def rejections(definition: Definition, state: InstanceState) -> list[Rejection]:
             blocks=tuple(s for s in order if node in causes.get(s, ())),
             join=join_text(definition, node.stage, failed_here) if node.party else None,
             next_step=next_step(definition, node),
+            decided=_decided(definition, stage, node, current.record),
         ))
     return result
+
+
+def _decided(definition: Definition, stage, node: Node, record) -> str | None:
+    party = definition.party(node.party or stage.owner)
+    text = decided_text(stage, record, party.decision_body or party.name)
+    return text + decided_when(stage, record) if text else None
+
+
+def follow_ups(definition: Definition, state: InstanceState) -> list[FollowUp]:
+    """The branches whose decision needs someone else to act: a split decision (the stage's
+    counterparty follows it up) and amendments waiting for the counterparty's answer."""
+    found = []
+    for node in nodes_of(definition):
+        if node.party is None:
+            continue
+        stage = definition.stage(node.stage)
+        current = state[node]
+        awaiting = definition.awaits_counterparty(stage, current.state)
+        split = definition.state_outcome(stage.lifecycle, current.state) is DecisionOutcome.split
+        decided = _decided(definition, stage, node, current.record)
+        if not (awaiting or split) or decided is None:
+            continue
+        lifecycle = definition.lifecycle(stage.lifecycle)
+        names = {s.id: s.name for s in lifecycle.states}
+        counterparty = stage.counterparty
+        owner, role = (counterparty.party, counterparty.role) if counterparty else (stage.owner, stage.responsible_role)
+        who = f"{definition.party(owner).name} ({ROLE_NAMES[role]})"
+        party = definition.party(node.party)
+        body = mid_sentence(party.decision_body or party.name)
+
+        def way(*kinds: StateKind) -> str:  # the lifecycle's own name for the way on, to a state of these kinds
+            found_way = next((t for t in lifecycle.transitions if current.state in t.source
+                              and definition.state_kind(stage.lifecycle, t.to) in kinds), None)
+            return f" (”{found_way.name or names[found_way.to]}”)" if found_way else ""
+
+        if awaiting:
+            step = (f"{who} svarar på ändringarna: godtas de{way(StateKind.done)} är antagandet klart; godtas de "
+                    f"inte{way(StateKind.active)} behövs ett nytt beslut i {body}")
+        else:
+            missing = " och ".join(not_adopted_documents(stage, current.record)) or "det som inte antogs"
+            step = (f"{who} följer upp med {party.name}: ett nytt beslut om {missing} i {body}{way(StateKind.active)}, "
+                    f"eller att {party.name} står utanför{way(StateKind.failed)}")
+        found.append(FollowUp(node, names[current.state], decided, who, step))
+    return found
+
+
+def decision_warnings(definition: Definition, state: InstanceState) -> list[DecisionWarning]:
+    """Every recorded decision's warning the office has not resolved, in process order."""
+    return [DecisionWarning(node, text) for node in nodes_of(definition) for text in warning_texts(state[node].record)]

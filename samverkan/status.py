@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import pendulum
 
 from samverkan.process_definitions.model import Definition, Stage, StateKind
-from samverkan.calendar import TIMEZONE
+from samverkan.calendar import TIMEZONE, legal_due, parse_period
 from samverkan.calendar.appeal import ANNOUNCED, Finality, FinalityState, finality
 from samverkan.calendar.minutes import MinutesCheck, minutes_check
 from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
+from samverkan.outcomes import warning_texts
 from samverkan.planner import Actual, MoveRule, Plan, plan
 from samverkan.text import in_sentence
 
@@ -45,10 +46,13 @@ class StatusRow:
     # The same decision's minutes (kommunallagen 8 kap. 12 §): what is late to approve, announce
     # or register, with its warnings. None for everything else.
     minutes: MinutesCheck | None = None
+    # The recorded decision's warnings the office has not resolved (Swedish): a decision by
+    # another body than the definition names, which may be annulled on appeal.
+    record_warnings: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return self.minutes.warnings if self.minutes is not None else ()
+        return self.record_warnings + (self.minutes.warnings if self.minutes is not None else ())
 
     @property
     def late(self) -> bool:
@@ -120,14 +124,25 @@ def actuals_of(definition: Definition, state: InstanceState) -> dict[Node, Actua
         elif kind is StateKind.failed:
             actuals[node] = Actual(failed=True)
         elif kind is StateKind.active and s.started_at is not None:
-            postponed = definition.state_at_deciding_body(definition.stage(node.stage).lifecycle, s.state)
+            stage = definition.stage(node.stage)
+            postponed = definition.state_at_deciding_body(stage.lifecycle, s.state)
             # In its current state since: a matter back in preparation (a new decision after a
             # referral back or an amendment) goes through the bodies again from that day.
             current = (s.changed_at or s.started_at).in_timezone(TIMEZONE).date()
             # Postponed: the meeting that postponed it is behind it; it goes to a later one.
             actuals[node] = Actual(started=current, at_deciding_body=postponed,
-                                   not_before=current.add(days=1) if postponed else None)
+                                   not_before=current.add(days=1) if postponed else None,
+                                   answer_by=answer_expected(definition, stage, s))
     return actuals
+
+
+def answer_expected(definition: Definition, stage: Stage, current: NodeState) -> pendulum.Date | None:
+    """While a branch waits for the stage's counterparty to answer its amendments: the day the
+    answer is expected (the counterparty's `answer_within` from the decision, an estimate)."""
+    counterparty = stage.counterparty
+    if counterparty is None or current.changed_at is None or not definition.awaits_counterparty(stage, current.state):
+        return None
+    return legal_due(current.changed_at.in_timezone(TIMEZONE).date(), parse_period(counterparty.answer_within)).due
 
 
 def plan_for(definition: Definition, state: InstanceState, as_of: pendulum.Date) -> Plan:
@@ -157,6 +172,8 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
         item = planned.get(node.stage, node.party)
         finished = kind is StateKind.done
         no_countdown = finished or kind is StateKind.failed or item.blocked or item.outside_by is not None
+        # Amendments to answer, a split decision to follow up: up to the counterparty, not the party.
+        answering = stage.counterparty if node.party and definition.counterparty_acts(stage, current.state) else None
         rows.append(StatusRow(
             node=node,
             name=stage.name,
@@ -164,8 +181,8 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             state=current.state,
             state_name=names[current.state],
             kind=kind,
-            owner=node.party or stage.owner,
-            responsible_role=stage.responsible_role.value,
+            owner=answering.party if answering else node.party or stage.owner,
+            responsible_role=answering.role.value if answering else stage.responsible_role.value,
             deadline=item.deadline,
             nominal_deadline=item.nominal_deadline,
             deadline_reason=item.deadline_reason,
@@ -180,5 +197,6 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             finality=finality_of(definition, stage, current, today),
             reference=reference_of(stage, current.record),
             minutes=minutes_of(definition, stage, current, today),
+            record_warnings=warning_texts(current.record),
         ))
     return rows

@@ -34,7 +34,7 @@ def rejected_and_late(default_definition):
     """Skellefteå says no to the agreement on 2026-11-20; by New Year's eve the fourteen other
     parties still deciding have each missed their own council's last meeting."""
     state, mark = illustrative(default_definition)
-    apply(default_definition, state, [adoption_request("skelleftea", "rejected", "2026-11-20", "§187", "ej antagen", "antaget")], LATE)
+    apply(default_definition, state, [adoption_request("skelleftea", "rejected", "2026-11-20", "§187", "ej antagen", "ej antaget")], LATE)
     return dashboard(default_definition, state, LATE, "samverkan-2027-2030", [mark])
 
 
@@ -135,7 +135,8 @@ def test_the_summary_puts_the_mark_first_and_rejections_before_lateness(rejected
     assert ("- Umeå kommun: kommunfullmäktige sammanträdde 2026-12-18; beslutet är ännu inte registrerat (protokollet ska "
             "vara justerat senast 2027-01-04)") in text  # 1 January is a holiday, 2 and 3 January a weekend
     assert "### Blockerat" not in text  # the others go on without Skellefteå
-    assert "- Skellefteå kommun står utanför: kommunfullmäktige beslutade 2026-11-20 (§187) att inte anta" in text
+    assert ("- Skellefteå kommun står utanför: kommunfullmäktige beslutade att inte anta överenskommelsen eller "
+            "samverkansavtalet (2026-11-20, §187)") in text
     rejection = next(line for line in text.splitlines() if line.startswith("- **Skellefteå kommun**"))
     assert "Ej antaget: parten står utanför (2026-11-20, §187, Kommunfullmäktige)" in rejection
     assert "Blockerar inget steg" in rejection

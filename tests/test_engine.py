@@ -123,7 +123,10 @@ def test_an_adoption_record_must_agree_with_its_state(default_definition):
         decide(default_definition, state, TransitionRequest("adoption", "umea", "adopted", at, fields=said_no), now)
     with pytest.raises(TransitionRefused, match="that is not a rejection"):
         decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=said_yes), now)
-    assert decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=partly), now)
+    # One document adopted and the other not is a split decision, not a rejection.
+    with pytest.raises(TransitionRefused, match="Det är ett delat beslut, inte ett avslag: välj ”Registrera delat beslut”"):
+        decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=partly), now)
+    assert decide(default_definition, state, TransitionRequest("adoption", "umea", "split", at, fields=partly), now)
     [applied, *_] = decide(default_definition, state, TransitionRequest("adoption", "umea", "adopted", at, fields=said_yes), now)
     assert applied.after.record["decision_date"] == "2026-11-18"
 

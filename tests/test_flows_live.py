@@ -73,7 +73,9 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
         ("another party's code", adoption_answer(form_code(env, token, "sorsele")), "hör till ett annat beslut"),
         ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "future"),
         ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "paragraph"),
-        ("wrong body", adoption_answer(form_code(env, token, "storuman"), decision_body="Kommunstyrelsen"), "decision_body"),
+        # A split decision is not a "no" (a decision by the wrong body is no refusal: it is recorded with a warning).
+        ("split as a no", adoption_answer(form_code(env, token, "storuman"), utfall="Registrera avslag (Ej antaget: parten "
+                                          "står utanför)", contract_outcome="ej antaget"), "Det är ett delat beslut"),
     ]
     for attempt, (what, answer, reason) in enumerate(bad_answers, start=2):
         resume(storuman, answer)

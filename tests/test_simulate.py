@@ -171,12 +171,18 @@ def test_a_decline_and_an_amendment(capsys, default_definition):
     assert stages["adoption", "vannas"]["state"] == "rejected"
     assert stages["signing", "vannas"]["outside"] and stages["in-force", "vannas"]["outside"]
     umea = [a for a in doc["acts"] if a["id"] == "adoption" and a["party"] == "umea"]
-    # Registered as under preparation the day it goes to the board, as a secretary does; decided
-    # again, then its minutes approved and announced (registered three days on, a Monday).
-    assert [a["to"] for a in umea] == ["in-preparation", "amended", "in-preparation", "adopted", "adopted"]
+    # Registered as under preparation the day it goes to the board, as a secretary does. Region
+    # Västerbotten, the counterparty of Umeå's contract, accepts the changes three days after
+    # the council's decision: adopted, with no second council meeting.
+    assert [a["to"] for a in umea][:3] == ["in-preparation", "amended", "adopted"]
     assert umea[1]["day"] == stages["adoption", "umea"]["planned_finish"] == "2026-11-30"
-    assert umea[-2]["day"] == "2026-12-18"  # decided again, at the council's next meeting
-    assert umea[-1]["day"] == "2026-12-21"
+    assert umea[2]["day"] == stages["adoption", "umea"]["simulated_done"] == "2026-12-03"
+    # Umeå is told at each step; the region's project lead, who must answer, is told of the changes.
+    told = [(n["day"], n["recipient"]) for n in doc["notices"]
+            if n["kind"] == "confirmation" and n["stage"] == "adoption" and n["party"] == "umea"]
+    assert told == [("2026-12-01", "naringsliv@umea.example.org"), ("2026-12-01", "kommunsekreterare@umea.example.org"),
+                    ("2026-12-01", "projektledare@region-vasterbotten.example.org"),
+                    ("2026-12-04", "naringsliv@umea.example.org"), ("2026-12-04", "kommunsekreterare@umea.example.org")]
     others = set(branch_parties(default_definition, default_definition.stage("adoption"))) - {"vannas"}
     assert all(stages["in-force", p]["simulated_done"] == "2027-01-01" for p in others)
     assert doc["completed_on"] is not None and doc["completed_on"] <= "2026-12-31"

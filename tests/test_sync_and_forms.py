@@ -90,7 +90,10 @@ def test_the_adoption_form_offers_the_lifecycles_steps_and_prefills_the_decision
     assert form.outcomes["Registrera antagande (Antaget)"] == "adopted"
     # From "ready" a council may also adopt with changes, postpone, or decline.
     assert form.outcomes["Registrera avslag (Ej antaget: parten står utanför)"] == "rejected"
-    assert form.outcomes["Registrera antagande med ändringar (Antaget med ändringar: samverkansavtalet omförhandlas)"] == "amended"
+    assert form.outcomes["Registrera antagande med ändringar (Antaget med ändringar: väntar på motpartens svar)"] == "amended"
+    assert form.outcomes["Registrera delat beslut (Delvis antaget: uppföljning krävs)"] == "split"
+    # The counterparty's answer is recorded later: the decision's form does not ask for it.
+    assert "counterparty_answered" not in ids
     assert form.outcomes["Registrera bordläggning (Bordlagt till ett senare sammanträde)"] == "postponed"
 
 

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("forecast")(forecast)
     app.command("transition")(transition)
+    app.command("resolve")(resolve)
     app.command("audit")(audit)
     app.command("registration-number")(registration_number)
 
@@ -121,7 +122,7 @@ def status(
     from samverkan import instances
     from samverkan.clock import parse_moment
     from samverkan.notices import outbox
-    from samverkan.rejections import rejections
+    from samverkan.rejections import follow_ups, rejections
     from samverkan.status import status_rows
 
     from .status_output import status_as_dict, status_as_table
@@ -132,14 +133,16 @@ def status(
         loaded = instances.load(session, instance)
         rows = status_rows(loaded.definition, loaded.state, now)
         found = rejections(loaded.definition, loaded.state)
+        follow = follow_ups(loaded.definition, loaded.state)
         instance_id = loaded.instance.id
         notices = outbox.counts(session, instance_id)
     if as_json:
-        document = status_as_dict(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.simulated)
+        document = status_as_dict(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.simulated, follow)
         document["notices"] = notices  # the outbox by state: a failed notice is surfaced here too
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
-    sys.stdout.write(status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks()))
+    sys.stdout.write(status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks(),
+                                     follow))
     if notices.get("failed"):
         print(f"UTSKICK SOM MISSLYCKATS: {notices['failed']} (se `samverkan outbox {instance_id} --state failed`)")
 
@@ -230,6 +233,33 @@ def _warn_about(definition, changes, now) -> None:
         if not change.automatic:
             for warning in change_warnings(definition, change.node, change.after, today):
                 print(f"varning: {change.node.key}: {warning}", file=sys.stderr)
+
+
+def resolve(
+    instance: Annotated[str, typer.Argument(help="The instance.")],
+    stage: Annotated[str, typer.Argument(help="The stage id, e.g. adoption.")],
+    reason: Annotated[str, typer.Option("--reason", help="The office's explanation, for the record.")],
+    party: Annotated[Optional[str], typer.Option("--party", help="The branch's party, for a parallel stage.")] = None,
+    actor: ActorOpt = None,
+    token: TokenOpt = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was resolved (default now): YYYY-MM-DD[THH:MM].")] = None,
+    field: Annotated[list[str], typer.Option("--field", help="A correction of the decision's record, key=value (repeatable).")] = [],  # noqa: B006
+) -> None:
+    """Resolve a recorded decision's warnings (a decision by another body than the definition names)."""
+    from samverkan import instances
+    from samverkan.clock import parse_moment
+    from samverkan.engine import Resolution
+
+    instance = checked_instance(instance, "INSTANCE")
+    actor, token = context.credentials(actor, token)
+    clock = context.clock()
+    resolution = Resolution(stage=checked_text(stage, "STAGE", MAX_SLUG), party=checked_text(party, "--party", MAX_SLUG),
+                            reason=checked_text(reason, "--reason", MAX_REASON),
+                            at=parse_moment(at, "--at") if at is not None else clock.now(), by="", fields=_fields(field))
+    with context.database() as db:
+        who = context.actor(db, actor, token)
+        _, whose = instances.resolve_warnings(db, instance, resolution, who, clock)
+    print(f"{whose}: varningen är utredd och markerad som löst ({resolution.reason.strip()}).")
 
 
 AUDIT_COLUMNS = ("seq", "recorded_at", "occurred_at", "instance", "stage", "party", "party_name", "from_state", "to_state",

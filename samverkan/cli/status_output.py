@@ -11,7 +11,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.calendar.appeal import APPEAL_LAW, FinalityState
 from samverkan.calendar.minutes import MINUTES_LAW, MinutesCheck
 from samverkan.graph import Node
-from samverkan.rejections import Rejection
+from samverkan.rejections import FollowUp, Rejection
 from samverkan.status import StatusRow, finality_line
 
 from .plan_output import ASSUMPTION_MARK, assumption_notes, move_mark, moved_notes
@@ -57,6 +57,21 @@ def rejection_text(definition: Definition, r: Rejection) -> str:
     return f"{what}; {blocks}; {r.next_step}"
 
 
+def follow_ups_as_dicts(definition: Definition, found: list[FollowUp]) -> list[dict]:
+    return [{"id": f.node.stage, "party": f.node.party, "party_name": definition.party(f.node.party).name,
+             "state_name": f.state_name, "decided": f.decided, "who": f.who, "next_step": f.next_step,
+             "text": follow_up_text(definition, f)} for f in found]
+
+
+def follow_up_text(definition: Definition, f: FollowUp) -> str:
+    """One Swedish line: what was decided, and who does what next."""
+    return f"{definition.party(f.node.party).name}: {f.state_name}. {f.decided}. {f.next_step[:1].upper()}{f.next_step[1:]}."
+
+
+def _warnings(definition: Definition, rows: list[StatusRow]) -> list[tuple[StatusRow, str]]:
+    return [(r, text) for r in rows for text in r.warnings]
+
+
 def _iso(day) -> str | None:
     return day.isoformat() if day is not None else None
 
@@ -98,7 +113,8 @@ def minutes_as_dict(m: MinutesCheck | None) -> dict | None:
 
 
 def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False) -> dict:
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False,
+                   follow: list[FollowUp] | None = None) -> dict:
     return {
         "instance": instance_id,
         "illustrative": illustrative is not None,
@@ -107,6 +123,9 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
         "process": {"id": definition.id, "name": definition.name, "version": definition.version},
         "as_of": now.in_timezone(TIMEZONE).isoformat(),
         "rejections": rejections_as_dicts(definition, rejections or []),
+        "follow_ups": follow_ups_as_dicts(definition, follow or []),
+        "warnings": [{"id": r.node.stage, "party": r.node.party, "party_name": r.party_name, "text": text}
+                     for r, text in _warnings(definition, rows)],
         "stages": [{
             "id": r.node.stage,
             "name": r.name,
@@ -133,13 +152,15 @@ def status_as_dict(instance_id: str, definition: Definition, rows: list[StatusRo
             "waiting_for": [{"id": n.stage, "party": n.party} for n in r.waiting_for],
             "finality": finality_as_dict(r.finality, r.reference),
             "minutes": minutes_as_dict(r.minutes),
+            "warnings": list(r.warnings),
         } for r in rows],
     }
 
 
 def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False) -> str:
-    data = status_as_dict(instance_id, definition, rows, now, illustrative, rejections, simulated)
+                   illustrative: str | None = None, rejections: list[Rejection] | None = None, simulated: bool = False,
+                   follow: list[FollowUp] | None = None) -> str:
+    data = status_as_dict(instance_id, definition, rows, now, illustrative, rejections, simulated, follow)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -178,7 +199,8 @@ def _waiting(definition: Definition, row: StatusRow) -> str:
 
 
 def status_as_table(instance_id: str, definition: Definition, rows: list[StatusRow], now: pendulum.DateTime,
-                    illustrative: str | None = None, rejections: list[Rejection] | None = None, marks: list[str] | None = None) -> str:
+                    illustrative: str | None = None, rejections: list[Rejection] | None = None, marks: list[str] | None = None,
+                    follow: list[FollowUp] | None = None) -> str:
     table = [(
         "" if r.node.party else r.node.stage,
         f"  └ {r.party_name}" if r.node.party else _owner(definition, r),
@@ -189,10 +211,19 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
     ) for r in rows]
     lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
     lines[1:1] = marks if marks is not None else [illustrative] if illustrative else []
+    warned = _warnings(definition, rows)
+    if warned:  # a decision that may be annulled on appeal: seen first, until the office resolves it
+        lines += [f"VARNING ({len(warned)}): kansliet behöver reda ut beslutet (samverkan resolve)"]
+        lines += [f"! {r.party_name}, {r.name}: {text}" if r.party_name else f"! {r.name}: {text}" for r, text in warned]
+        lines.append("")
     if rejections:
         # A "no" is seen first: before the table, with what it blocks and what has to happen.
         lines += [f"AVSLAG ({len(rejections)}): ett nej stoppar det som väntar på det tills ett nytt beslut fattas"]
         lines += [f"! {rejection_text(definition, r)}" for r in rejections]
+        lines.append("")
+    if follow:
+        lines += [f"UPPFÖLJNING ({len(follow)}): beslut som ännu varken är ett antagande eller ett avslag"]
+        lines += [f"> {follow_up_text(definition, f)}" for f in follow]
         lines.append("")
     lines += table_lines(_HEADINGS, table)
     notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])

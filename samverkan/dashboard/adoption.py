@@ -13,6 +13,7 @@ from samverkan.calendar.appeal import APPEAL_CASE, APPEAL_COURT, APPEAL_DECIDED
 from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, StateKind
 from samverkan.engine import InstanceState, kind_of
 from samverkan.graph import Node, branch_parties
+from samverkan.outcomes import warning_labels
 from samverkan.status import finality_of, tracks_finality
 
 from .words import NOTHING
@@ -68,9 +69,11 @@ def _columns(definition: Definition, stage: Stage) -> list[tuple[str, RecordFiel
         [f for f in stage.record if f.reference],
         [f for f in stage.record if f.id in later],
     )
+    # The counterparty's answer to amendments is not the party's decision: the status says it.
+    answers = {f for t in definition.lifecycle(stage.lifecycle).transitions if t.by == "counterparty" for f in t.fields or []}
     ordered: dict[str, RecordField] = {}  # the first group a field is in places it
     for spec in [*(f for g in groups for f in g), *stage.record]:
-        if spec.id not in NOT_IN_MATRIX:
+        if spec.id not in NOT_IN_MATRIX and spec.id not in answers:
             ordered.setdefault(spec.id, spec)
     return [(_outcome_heading(f) if f.success is not None else f.name, f) for f in ordered.values()]
 
@@ -102,7 +105,8 @@ def matrix(definition: Definition, state: InstanceState, today: pendulum.Date) -
         row.update({heading: _cell(current.record, spec) for heading, spec in columns})
         if tracks_finality(stage):
             row[LAGA_KRAFT] = final_text(definition, stage, current, today)
-        row["Status"] = states[current.state]
+        warned = warning_labels(current.record)
+        row["Status"] = states[current.state] + "".join(f" – varning: {label}" for label in warned)
         rows.append(row)
     return rows
 

@@ -10,7 +10,7 @@ import pendulum
 
 from samverkan.process_definitions.model import Definition
 from samverkan.engine import InstanceState
-from samverkan.rejections import rejections
+from samverkan.rejections import decision_warnings, follow_ups, rejections
 from samverkan.calendar import TIMEZONE
 from samverkan.forecast import forecast
 from samverkan.meetings.chains import example_note
@@ -65,7 +65,8 @@ def dashboard(definition: Definition, state: InstanceState, now: pendulum.DateTi
         # the minutes late to approve, announce or register.
         summary_markdown=summary_markdown(definition, rows, rejections(definition, state), done, adoption_stage(definition),
                                           now, instance_id, marks,
-                                          lead=[forecast_markdown(ahead), finality_markdown(rows), minutes_markdown(rows)]),
+                                          lead=[forecast_markdown(ahead), finality_markdown(rows), minutes_markdown(rows)],
+                                          follow=follow_ups(definition, state), warned=decision_warnings(definition, state)),
         forecast=forecast_table(ahead),
         register=register_rows(definition, state, today),
         registration_number=registration_number or definition.registration_number,

@@ -9,8 +9,8 @@ from samverkan.meetings.chains import Sitting, reserve_text
 
 from .markdown import md_text
 
-_ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.awaiting_registration: 2, Outlook.outside: 3, Outlook.on_track: 4,
-          Outlook.decided: 5}
+_ORDER = {Outlook.cannot: 0, Outlook.at_risk: 1, Outlook.awaiting_registration: 2, Outlook.outside: 3, Outlook.awaiting: 4,
+          Outlook.on_track: 5, Outlook.decided: 6}
 
 
 def _sitting(s: Sitting | None) -> str:

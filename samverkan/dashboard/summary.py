@@ -10,7 +10,7 @@ import pendulum
 
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage
 from samverkan.calendar import TIMEZONE
-from samverkan.rejections import Rejection
+from samverkan.rejections import DecisionWarning, FollowUp, Rejection
 from samverkan.status import StatusRow, finality_line
 
 from .adoption import Progress
@@ -30,6 +30,18 @@ def _rejection(definition: Definition, r: Rejection) -> str:
     if r.join:  # "adoption kräver alla 16 parter; …": the stage by its name, not its id
         text += f" (steget {md_text(r.join.removeprefix(f'{r.node.stage} '))})"
     return f"- {text}. {md_text(r.next_step[:1].upper() + r.next_step[1:])}."
+
+
+def _follow_up(definition: Definition, f: FollowUp) -> str:
+    who = definition.party(f.node.party).name if f.node.party else definition.stage(f.node.stage).name
+    return f"- **{md_text(who)}** – {md_text(f.state_name)}. {md_text(f.decided)}. {md_text(f.next_step[:1].upper() + f.next_step[1:])}."
+
+
+def _warning(definition: Definition, w: DecisionWarning) -> str:
+    stage = definition.stage(w.node.stage)
+    who = definition.party(w.node.party).name if w.node.party else stage.name
+    return (f"- **{md_text(who)}** – {md_text(stage.name)}: {md_text(w.text)} Kansliet reder ut det: ett nytt beslut av "
+            "rätt organ eller en förklaring (`samverkan resolve`).")
 
 
 def _countdown(row: StatusRow) -> str:
@@ -106,7 +118,7 @@ def minutes_markdown(rows: list[StatusRow]) -> str:
 
 def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[Rejection], progress: Progress,
                      adoption: Stage | None, now: pendulum.DateTime, instance_id: str, marks: list[str],
-                     lead: Sequence[str] = ()) -> str:
+                     lead: Sequence[str] = (), follow: Sequence[FollowUp] = (), warned: Sequence[DecisionWarning] = ()) -> str:
     """`lead`: Markdown sections the overview leads with, right after the marks and the heading
     (the forecast's risks, the decisions not yet final); empty ones are left out."""
     lines = [f"> **{md_text(mark)}**\n" for mark in marks]
@@ -120,8 +132,12 @@ def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[
     # A parallel stage as a whole is late through its branches, which are listed.
     late = [row for row in first_late_and_rejected(rows)
             if row.late and not (row.node.party is None and definition.stage(row.node.stage).for_each)]
+    if warned:  # a decision that may be annulled on appeal: first, until the office resolves it
+        lines += [f"### Varning ({len(warned)})", "", *(_warning(definition, w) for w in warned), ""]
     if found:
         lines += [f"### Avslag ({len(found)})", "", *(_rejection(definition, r) for r in found), ""]
+    if follow:
+        lines += [f"### Kräver uppföljning ({len(follow)})", "", *(_follow_up(definition, f) for f in follow), ""]
     if late:
         lines += [f"### Försenat ({len(late)})", "", *_waiting_lines(definition, late), ""]
     if not found and not late:

@@ -20,8 +20,9 @@ from samverkan.engine import InstanceState, reference_of
 from samverkan.forecast import awaiting_registration, forecast
 from samverkan.graph import Node
 from samverkan.meetings.chains import example_note, reserve_text
+from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_adopted_documents, record_outcome, warning_texts
 from samverkan.planner import PlannedNode
-from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, StateKind
+from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Definition, Role, StateKind
 from samverkan.rejections import rejections
 from samverkan.status import StatusRow
 from samverkan.text import in_sentence
@@ -98,6 +99,9 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
     if kind is NoticeKind.escalation:  # it goes to the stage's owner and the director's office instead
         roles = list(dict.fromkeys([stage.responsible_role, *([policy.escalate.to_role] if policy.escalate else [])]))
     current = ev.state[node]
+    if kind is not NoticeKind.escalation and node.party and definition.counterparty_acts(stage, current.state):
+        # The counterparty must act (policy._node_notices): it is reminded; both are told.
+        roles = [*roles, stage.counterparty.role] if kind is NoticeKind.confirmation else [stage.counterparty.role]
     note = example_note(definition) if item.meetings and item.meetings.example else None
     # A countdown asks for the step due next, on its own day: for a matter decided at meetings,
     # the day it must reach a body's agenda, not the council's day it aims at.
@@ -141,6 +145,9 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "record": [],
         "outcome": None,
         "outcome_failed": False,
+        "decided": None,
+        "next_step": None,
+        "warnings": [],
         # A reminder to a party about its branch says how to act: its form, with a one-time code.
         "form_code": node.party is not None and kind.value in ACTION_KINDS,
         # A stage of the office's own is recorded from the command line (or the transition
@@ -151,8 +158,14 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         names = {f.id: f.name for f in stage.record}
         facts["record"] = [[names.get(key, key), str(value)] for key, value in current.record.items() if key in names]
         facts["outcome"] = row.state_name
-        facts["outcome_failed"] = row.kind is StateKind.failed
+        said = record_outcome(stage, current.record)
+        facts["outcome_failed"] = row.kind is StateKind.failed and said is not DecisionOutcome.split
         facts["actions"] = []
+        who = party or definition.party(stage.owner)
+        decided = decided_text(stage, current.record, who.decision_body or who.name)
+        facts["decided"] = decided + decided_when(stage, current.record) if decided else None
+        facts["next_step"] = confirmation_next_step(definition, stage, node, current, row.kind)
+        facts["warnings"] = list(warning_texts(current.record))
     return facts
 
 
@@ -227,6 +240,38 @@ def _fixed(item: PlannedNode) -> bool:
     definition gives it, or a date a decision fixed; never one derived from estimates or from
     meeting calendars."""
     return item.deadline_fixed
+
+
+def confirmation_next_step(definition: Definition, stage, node: Node, current, kind: StateKind) -> str | None:
+    """What happens after a decision that asks someone else to act, in Swedish: amendments the
+    counterparty must answer (and its answer), a split decision the counterparty follows up."""
+    counterparty = stage.counterparty
+    if counterparty is None or node.party is None:
+        return None
+    who = definition.party(counterparty.party).name
+    party = definition.party(node.party)
+    body = mid_sentence(party.decision_body or party.name)
+    said = record_outcome(stage, current.record)
+    answered = _answer_day(definition, stage, current.record)
+    if definition.awaits_counterparty(stage, current.state):
+        return (f"{who} ({ROLE_NAMES[counterparty.role]}) ska nu godta eller avvisa ändringarna. Godtas de är antagandet "
+                f"klart, utan något nytt beslut; godtas de inte behöver ärendet ett nytt beslut i {body}. "
+                "Ni får en bekräftelse när svaret är registrerat.")
+    if said is DecisionOutcome.amended and answered and kind is StateKind.done:
+        return f"{who} godtog ändringarna {answered}. Antagandet är klart; inget nytt beslut behövs."
+    if said is DecisionOutcome.amended and answered and kind is StateKind.active:
+        return f"{who} godtog inte ändringarna ({answered}). Ärendet behöver ett nytt beslut i {body}."
+    if definition.state_outcome(stage.lifecycle, current.state) is DecisionOutcome.split:
+        missing = " och ".join(not_adopted_documents(stage, current.record)) or "det som inte antogs"
+        return (f"Beslutet är delat. {who} ({ROLE_NAMES[counterparty.role]}) följer upp med er: ett nytt beslut om "
+                f"{missing} i {body}, eller att {party.name} står utanför.")
+    return None
+
+
+def _answer_day(definition: Definition, stage, record) -> str | None:
+    """The day the counterparty answered amendments, from the field its transitions record."""
+    fields = [f for t in definition.lifecycle(stage.lifecycle).transitions if t.by == "counterparty" for f in t.fields or []]
+    return next((str(record[f]) for f in fields if record.get(f)), None)
 
 
 def meeting_lines(item: PlannedNode, unregistered: Unregistered | None = None) -> list[str]:

@@ -117,7 +117,11 @@ def message_id(key: str, domain: str) -> str:
 #   the state reached), outcome_failed (bool, confirmation: a "no"), meetings (list of str: what
 #   a branch decided at meetings must reach, and when), awaiting_registration ({body, meeting,
 #   minutes_by}|None: the meeting that could have decided the branch has passed with nothing
-#   recorded and its minutes are not yet due: ask the party to register the decision).
+#   recorded and its minutes are not yet due: ask the party to register the decision),
+#   decided (str|None,
+#   confirmation: what was decided, document by document, with date and §), next_step (str|None,
+#   confirmation: what happens now, for a split decision or amendments and their answer),
+#   warnings (list of str, confirmation: the decision's open warnings).
 #   A minutes notice (register the approval of the minutes, or its announcement: kommunallagen
 #   8 kap. 12 §) also has: minutes_missing ("approval" or "announcement"), decision_date,
 #   paragraph (str|None), approve_by, approve_by_reason, minutes_approved (ISO date|None),

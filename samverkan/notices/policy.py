@@ -302,9 +302,10 @@ def event_notices(ev: Evaluation, changes: Iterable[Change]) -> list[Notice]:
             ready, _, _ = schedule(ev, change.node)
             if ready is not None:
                 notices += _node_notices(ev, change.node, ready)
-        elif (settings.confirmation and not change.automatic and stage.record and after in (StateKind.done, StateKind.failed)
-              and change.after.record and before not in (StateKind.done, StateKind.failed)):
-            # A decision recorded; not what is added to one (its announcement) or befalls it (an appeal).
+        elif (settings.confirmation and not change.automatic and stage.record and change.after.record
+              and change.before != change.after.state  # not for an addition (the announcement) or a resolved warning
+              and before not in (StateKind.done, StateKind.failed)  # nor for what befalls a decision (an appeal)
+              and (after in (StateKind.done, StateKind.failed) or _answered(ev, stage, change))):
             slot = Slot(NoticeKind.confirmation, 1, first_slot(ev.now, ev.definition.reminder_policy(stage).at))
             notices += _node_notices(ev, change.node, slot, decided_on=change.at)
             if after is StateKind.failed and change.node.party:
@@ -323,6 +324,16 @@ def _told_to_the_office(ev: Evaluation, node: Node, slot: Slot, decided_on: pend
                    due_date=decided_on.in_timezone(TIMEZONE).date(), send_at=slot.at.in_timezone("UTC"), recipient=r,
                    facts=_as_recipient(definition, facts, r, stage.owner), language=definition.notices.language)
             for r in escalation_recipients(definition, stage) if r.email.lower() not in party_addresses]
+
+
+def _answered(ev: Evaluation, stage: Stage, change: Change) -> bool:
+    """A decision that leaves its branch open but asks someone else to act: a split decision,
+    amendments for the counterparty, or the counterparty's answer to them. The party is told
+    at each step."""
+    definition = ev.definition
+    if definition.state_outcome(stage.lifecycle, change.after.state) is not None:
+        return True
+    return stage.counterparty is not None and definition.awaits_counterparty(stage, change.before)
 
 
 def pointless(ev: Evaluation, kind: NoticeKind, stage: str, party: str, due_date: pendulum.Date,
@@ -394,6 +405,13 @@ def _node_notices(ev: Evaluation, node: Node, slot: Slot, decided_on: pendulum.D
     stage = definition.stage(node.stage)
     escalation = slot.kind is NoticeKind.escalation
     recipients = escalation_recipients(definition, stage) if escalation else party_recipients(definition, stage, node)
+    counterparty = stage.counterparty
+    if not escalation and node.party and counterparty and definition.counterparty_acts(stage, ev.state[node].state):
+        # Amendments to answer, a split decision to follow up: the counterparty is reminded; both are told.
+        answering = _recipients(definition, counterparty.party, [counterparty.role])
+        if slot.kind is NoticeKind.confirmation:
+            answering = list({r.email.lower(): r for r in [*recipients, *answering]}.values())
+        recipients = answering
     row = ev.rows[node]
     due = decided_on.in_timezone(TIMEZONE).date() if decided_on else row.deadline
     facts = node_facts(ev, node, slot.kind, slot.at, [r.name or r.email for r in recipients] if escalation else [])

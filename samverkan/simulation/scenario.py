@@ -11,7 +11,7 @@ chance plays in it.
     steps:                        # per stage, or per branch with `party`
       - {stage: drafting, late: P6W}
       - {stage: adoption, party: vannas, outcome: rejected}
-      - {stage: adoption, party: umea, outcome: amended, renegotiation: P3W}
+      - {stage: adoption, party: umea, outcome: amended, renegotiation: P3W, amendments: accepted}
       - {stage: referral, party: mala, done_on: 2026-08-28}
 
 Without a scenario everything happens as planned: each stage on the day the plan says, each
@@ -25,7 +25,7 @@ import datetime as dt
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -81,7 +81,7 @@ Id = Annotated[str, BeforeValidator(_slug)]
 class Outcome(StrEnum):
     done = "done"  # the stage's own done state: adopted, answered, done
     rejected = "rejected"  # a decision that says no: the party stands outside
-    amended = "amended"  # adopted with changes: renegotiated, then decided again
+    amended = "amended"  # adopted with changes: the counterparty accepts them (adopted) or not (decided again)
     postponed = "postponed"  # postponed to the deciding body's next meeting
 
 
@@ -106,7 +106,10 @@ class Step(BaseModel):
     late: PeriodText | None = Field(default=None, description="Done this long after the plan (or the first meeting) says.")
     done_on: dt.date | None = Field(default=None, description="Done on this day.")
     outcome: Outcome = Outcome.done
-    renegotiation: PeriodText = Field(default="P3W", description="After `amended`: how long the new agreement takes.")
+    renegotiation: PeriodText = Field(default="P3W", description="After `amended`: how long the counterparty takes to answer.")
+    amendments: Literal["accepted", "rejected"] = Field(
+        default="accepted", description="After `amended`: whether the counterparty accepts the changes (the branch is "
+                                        "adopted) or not (the party decides again, at the next meeting it can reach).")
 
     @model_validator(mode="after")
     def _one_timing(self) -> Step:

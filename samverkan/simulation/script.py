@@ -6,7 +6,8 @@ the day the planner would plan it from when it could start, moved by the scenari
 or `done_on`, or by a random spread around the estimate; a matter decided at meetings is sent
 to the first body (within `send_within` of its material) and decided at the first deciding
 meeting it can reach from there, the way the planner counts it, unless the meeting postpones
-it. A node reopened (postponed, amended) is scripted again from its new state.
+it. A node reopened (postponed, amended) is scripted again from its new state: amendments
+are answered by the counterparty after the scenario's `renegotiation`.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ class Script:
             return Act(max(scripted.day, today), scripted.node, scripted.to, scripted.fields)
         outcome = step.outcome if step and node not in self._applied else Outcome.done
         if current.state == Outcome.amended.value:
-            # The contract is renegotiated, then goes back to the bodies as a new matter.
-            renegotiation = step.renegotiation if step else "P3W"
-            return Act(max(next_business_day(add_period(since, parse_period(renegotiation))), today), node, self._new_matter(stage))
+            # Without a step (a live instance's amendments): the counterparty's own estimate.
+            renegotiation = step.renegotiation if step else stage.counterparty.answer_within if stage.counterparty else "P3W"
+            day = max(next_business_day(add_period(since, parse_period(renegotiation))), today)
+            # The counterparty answers the changes; under a definition without one, the contract
+            # is renegotiated and goes back to the bodies as a new matter.
+            return self._answer(stage, node, current.state, day, step) or Act(day, node, self._new_matter(stage))
         if step and step.done_on and outcome is Outcome.done:
             return self._finish(stage, node, max(to_date(step.done_on), since), outcome)
         actual = actuals_of(self.definition, {node: current}).get(node, Actual())
@@ -161,6 +165,19 @@ class Script:
             return None
         day = next_business_day(to_date(record[DECIDED]).add(days=MINUTES_AFTER))
         return Act(max(day, today), node, current.state, {MINUTES_APPROVED: day.isoformat(), ANNOUNCED: day.isoformat()})
+
+    def _answer(self, stage: Stage, node: Node, state: str, day: pendulum.Date, step: Step | None) -> Act | None:
+        """The counterparty's answer to amendments: accepted (the branch is adopted) or not."""
+        if stage.counterparty is None:
+            return None
+        accepted = step is None or step.amendments == "accepted"
+        for transition in self.definition.lifecycle(stage.lifecycle).transitions:
+            if transition.by != "counterparty" or state not in transition.source:
+                continue
+            done = self.definition.state_kind(stage.lifecycle, transition.to) is StateKind.done
+            if done is accepted:
+                return Act(day, node, transition.to, {f: day.isoformat() for f in transition.fields or []})
+        return None
 
     def _allowed(self, stage: Stage, state: str, to: str) -> bool:
         return any(t.to == to and state in t.source for t in self.definition.lifecycle(stage.lifecycle).transitions)
