@@ -261,7 +261,7 @@ def test_the_digest_lists_what_is_late_rejected_blocked_and_failed(default_defin
     text = msg.get_body(("plain",)).get_content()
     assert max(len(line) for line in text.splitlines()) <= 72
     text = " ".join(text.split())  # as read, whatever the wrapping
-    assert "Inget är försenat." not in text and "Malå kommun: sista dag 27 november 2026, 17 dagar sedan" in text
+    assert "Inget är försenat." not in text and "Malå kommun: sista dag 27 november 2026, 17 dagar försenat" in text
     assert "Undertecknande väntar på Åsele kommun och Malå kommun." in text
     assert "påminnelse" in text and "550 5.1.1 okänd mottagare" in text
     assert "onsdag 30 december 2026" in text and "16 dagar kvar" in text
@@ -269,6 +269,27 @@ def test_the_digest_lists_what_is_late_rejected_blocked_and_failed(default_defin
     assert html.count("<table>") == 5 and html.count("<caption>") == 5
     assert '<th scope="col">Steg</th>' in html and '<th scope="row">' in html
     assert "Avslag &lt;b&gt;§142&lt;/b&gt;" in html
+
+
+def test_the_digest_links_each_party_it_names_to_its_branch_when_it_is_sent(default_definition):
+    from samverkan.notices.model import Credentials, link_mark
+    from samverkan.notifications.credentials import fill
+
+    vannas, mala = link_mark("adoption", "vannas"), link_mark("adoption", "mala")
+    facts = digest_facts(
+        default_definition, cannot=["Vännäs kommun: inget sammanträde där beslutet hinner fattas"], cannot_links=[vannas],
+        late=[{"stage_name": ADOPTION, "party_name": "Malå kommun", "deadline": "2026-11-27", "days_late": 8,
+               "owner_name": "Region Västerbotten", "link": mala}])
+    raw = render(notice(facts, NoticeKind.digest, stage="", party="", recipient=Recipient("utvecklingsdirektor@region-vasterbotten.example.org")),
+                 SENDER, NOW).as_bytes(policy=email.policy.SMTP)
+    page = "http://127.0.0.1:4200/runs/flow-run/0b7c5d4e-1111-4222-8333-944455556666"
+    sent = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        fill(raw, Credentials(None, None, ((vannas, page), (mala, None))), "sv"))
+    text = " ".join(sent.get_body(("plain",)).get_content().split())
+    assert f"Vännäs kommun: inget sammanträde där beslutet hinner fattas <{page}>" in text
+    assert "Malå kommun: sista dag 27 november 2026, 8 dagar försenat. Ansvarig: Region Västerbotten. (sidan kunde inte hittas; se översikten)" in text
+    html = sent.get_body(("html",)).get_content()
+    assert f'Sidan i översikten: <a href="{page}">{page}</a>' in html and "%%" not in html + text
 
 
 # Every failure: a RenderError of one line that names the notice.

@@ -27,7 +27,7 @@ from samverkan.rejections import rejections
 from samverkan.status import StatusRow
 from samverkan.text import in_sentence
 
-from .model import ACTION_KINDS, NoticeKind
+from .model import ACTION_KINDS, NoticeKind, link_mark
 
 if TYPE_CHECKING:
     from samverkan.forecast import Unregistered
@@ -337,6 +337,11 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
         "marks": list(ev.marks) + ([example_note(definition)] if definition.example_calendars else []),
         "cannot": [p.cause for p in ahead.cannot][:MAX_LIST],
         "at_risk": [p.cause for p in ahead.at_risk][:MAX_LIST],
+        # Each party named links to its branch's page, put in as the digest is sent.
+        "cannot_links": [link_mark(ahead.stage, p.party) for p in ahead.cannot][:MAX_LIST],
+        "at_risk_links": [link_mark(ahead.stage, p.party) for p in ahead.at_risk][:MAX_LIST],
+        "links": [[ahead.stage, p.party] for p in [*ahead.cannot[:MAX_LIST], *ahead.at_risk[:MAX_LIST]]]
+                 + [[r.node.stage, r.node.party] for r in late[:MAX_LIST] if r.node.party],
         "awaiting_registration": [p.cause for p in ahead.awaiting_registration][:MAX_LIST],
         "outside": [p.cause for p in ahead.outside][:MAX_LIST],
         "week": monday.isocalendar()[1],
@@ -344,6 +349,7 @@ def digest_facts(ev: Evaluation, monday: pendulum.Date) -> dict[str, Any]:
         "overview": ev.overview,
         "progress": progress_lines,
         "late": [{"stage_name": r.name, "party_name": r.party_name, "deadline": r.deadline.isoformat(),
+                  "link": link_mark(r.node.stage, r.node.party) if r.node.party else None,
                   "days_late": -(r.days_left or 0), "owner_name": definition.party(r.owner).name} for r in late[:MAX_LIST]],
         "rejected": [{"stage_name": definition.stage(x.node.stage).name,
                       "party_name": definition.party(x.node.party).name if x.node.party else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,12 +32,25 @@ class NoticeKind(StrEnum):
 # code is stored only as a hash (samverkan.codes). Each mark is one word, so wrapping keeps it.
 CODE_MARK = "%%ENGANGSKOD%%"
 FORM_MARK = "%%FORMULAR%%"
+# The digest links each party it names to the page of the party's branch run: a mark per branch,
+# filled as it is sent, since the run is Prefect's and known only then.
+LINK_MARK = "%%LANK:"
+
+
+def link_mark(stage: str, party: str) -> str:
+    return f"{LINK_MARK}{stage}:{party}%%"
+
+
+def link_marks(text: str) -> list[tuple[str, str]]:
+    """(stage, party) of every link mark in `text`."""
+    return re.findall(r"%%LANK:([a-z0-9-]+):([a-z0-9-]+)%%", text)
 @dataclass(frozen=True)
 class Credentials:
     """What a message that says how to act gets as it is sent."""
 
     code: str | None  # None: the recipient holds no role that may decide the branch
     form_url: str | None  # None: the branch's form is not known where this is sent from
+    links: tuple[tuple[str, str | None], ...] = ()  # (link mark, its page or None) for a digest
 
 
 # The kinds that ask a party to act on its branch: they carry a code for its form.

@@ -33,7 +33,7 @@ from samverkan.store.models import InstanceRow, NoticeRow
 from samverkan.text import safe_line
 
 from . import outbox
-from .model import Credentials, Notice
+from .model import Credentials, Notice, link_mark
 from .outbox import Outcome, Result
 from .policy import Evaluation, due_notices, evaluate, pointless
 
@@ -108,6 +108,13 @@ def credentials_for(db: Database, notice: Notice, now: pendulum.DateTime, form_l
         except SamverkanError:
             code = None  # an address no actor can have: the message says how to get a code
     return Credentials(code, _form_link(form_links, notice.instance_id, node))
+
+
+def links_for(notice: Notice, form_links: FormLinks | None) -> Credentials:
+    """The page of each branch a digest names, for one send of it."""
+    links = tuple((link_mark(stage, party), _form_link(form_links, notice.instance_id, Node(stage, party)))
+                  for stage, party in notice.facts["links"])
+    return Credentials(None, None, links)
 
 
 def _form_link(form_links: FormLinks | None, instance_id: str, node: Node) -> str | None:
@@ -290,6 +297,8 @@ async def _send_batch(db: Database, ev: Evaluation, sender: Sender, claimed: lis
                         credentials = None
                         if notice.facts.get("form_code"):
                             credentials = await asyncio.to_thread(credentials_for, db, notice, ev.now, form_links)
+                        elif notice.facts.get("links"):
+                            credentials = await asyncio.to_thread(links_for, notice, form_links)
                         result = await sender.send(notice, ev.now, message, credentials)
                         if breaker is not None:
                             breaker.saw(result)
