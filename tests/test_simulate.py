@@ -106,6 +106,8 @@ def _read_as_recipients_would(definition, files) -> None:
         if kind != "digest":
             assert f"Ni får det här meddelandet som {ROLE_NAMES[role]} för {party}." in plain, path.name
         assert "Senaste dag som ändå håller" not in plain, path.name
+        if kind == "confirmation":  # only what was decided: no appeal, signature or diarienummer made up
+            assert not any(word in plain for word in ("Domstol:", "Målnummer:", "Undertecknat av:")), path.name
         if kind.split("-")[0] not in ("ready", "before", "on", "overdue"):
             continue
         countdowns += 1

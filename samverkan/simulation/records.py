@@ -12,11 +12,12 @@ from .scenario import Outcome
 
 def record_for(stage: Stage, day: pendulum.Date, number: int, body: str | None = None,
                outcome: Outcome = Outcome.done) -> dict[str, str]:
-    """The decision's record. Optional dates are left out: they are what happens after the
-    decision (the minutes approved, the approval announced), recorded by a later step."""
+    """The decision's record. Optional fields are left out: they are what happens after the
+    decision (the minutes approved, the approval announced, an appeal, the signature), or what
+    a secretary may not have at hand (a diarienummer), recorded by a later step."""
     values = {}
     for field in stage.record:
-        if field.type is FieldType.date and not field.required:
+        if not field.required:
             continue
         if field.type is FieldType.date:
             values[field.id] = day.isoformat()
