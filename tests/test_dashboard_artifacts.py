@@ -64,9 +64,12 @@ def test_publishing_twice_keeps_the_latest_under_each_key_and_both_in_its_histor
     for kind, key in keys.items():
         history = _history(key)
         assert [a.id for a in history] == [second[kind], first[kind]], kind
-        assert latest[key].description.startswith("**EXEMPEL: påhittade beslut, inte det offentliga diariet."), kind
+        marked = latest[key].data if kind == "oversikt" else latest[key].description
+        assert marked.lstrip("> ").startswith("**EXEMPEL: påhittade beslut, inte det offentliga diariet."), kind
 
     overview = latest[keys["oversikt"]]
+    # Its text leads with the marks: the description above it does not say them a second time.
+    assert "EXEMPEL" not in overview.description and overview.description.startswith("Översikt: var processen står")
     assert overview.type == "markdown" and overview.data == now.summary_markdown
     assert "1 av 16 har antagit" in overview.data and "Skellefteå kommun" in overview.data
     progress = latest[keys["framsteg"]]

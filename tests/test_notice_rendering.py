@@ -394,3 +394,60 @@ def test_the_core_imports_no_rendering_library():
 
     loaded = _loaded_after("import samverkan.notices.model")
     assert not {m.split(".")[0] for m in loaded} & {"jinja2", "babel", "icalendar", "markupsafe"}
+
+
+# --- what each text says, read as its recipient reads it ---------------------------------------
+
+
+def _words(msg, subtype: str) -> str:
+    """A part's text with its line breaks and tags undone, to find a sentence wrapped across lines."""
+    text = msg.get_body((subtype,)).get_content()
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split()) if subtype == "html" else " ".join(text.split())
+
+
+@pytest.mark.parametrize("language, sentence", [
+    ("sv", "Kontakta parten för att få veta var ärendet står"),
+    ("en", "Contact the party to learn where the matter stands"),
+])
+def test_an_escalation_asks_to_contact_the_party_in_words_apart(default_definition, language, sentence):
+    facts = node_facts(default_definition, days_left=-15, escalated_to=["Karin Berglund"])
+    _, msg = parsed(render(notice(facts, NoticeKind.escalation, sequence=1, language=language), SENDER, NOW))
+    for subtype in ("plain", "html"):
+        assert sentence in _words(msg, subtype)
+
+
+@pytest.mark.parametrize("kind", [NoticeKind.overdue, NoticeKind.escalation])
+def test_a_deadline_that_has_passed_asks_no_one_to_tell_in_good_time(default_definition, kind):
+    facts = node_facts(default_definition, days_left=-7, escalated_to=["Karin Berglund"], deadline_hard=False)
+    for language, good_time, stays in (("sv", "Hör av er i god tid", "Datumet är planerat."),
+                                       ("en", "in good time", "The date is planned.")):
+        _, msg = parsed(render(notice(facts, kind, sequence=1, language=language), SENDER, NOW))
+        for subtype in ("plain", "html"):
+            assert good_time not in _words(msg, subtype) and stays in _words(msg, subtype)
+    _, ahead = parsed(render(notice(node_facts(default_definition, days_left=14)), SENDER, NOW))
+    assert "Datumet är planerat. Hör av er i god tid om det inte går att hålla." in _words(ahead, "plain")
+
+
+def test_a_reminder_to_register_a_decision_says_the_law_sets_its_last_day(default_definition):
+    facts = node_facts(default_definition, days_left=13, awaiting_registration={
+        "body": "Kommunfullmäktige", "meeting": "2026-11-23", "minutes_by": "2026-12-07"})
+    for language, law, planned in (
+            ("sv", "Protokollet ska vara justerat senast 14 dagar efter sammanträdet (kommunallagen 8 kap. 12 §).",
+             "Datumet är planerat"),
+            ("en", "The minutes must be approved within 14 days of the meeting (kommunallagen 8 kap. 12 §).",
+             "The date is planned")):
+        _, msg = parsed(render(notice(facts, NoticeKind.overdue, sequence=1, language=language), SENDER, NOW))
+        for subtype in ("plain", "html"):
+            assert law in _words(msg, subtype) and planned not in _words(msg, subtype)
+
+
+def test_the_office_told_of_a_no_is_not_told_it_came_today(default_definition):
+    """It goes at the next send slot, the morning after a decision registered in the afternoon."""
+    facts = node_facts(default_definition, to_office=True, outcome_failed=True, outcome="Ej antaget: parten står utanför",
+                       record=[["Beslutsdatum", "2026-11-23"]], decided="Kommunfullmäktige beslutade att inte anta överenskommelsen")
+    for language, said, not_said in (
+            ("sv", "Vännäs kommun har beslutat att inte anta: beslutet i steget ”" + ADOPTION + "” är registrerat i Samverkan.", "i dag"),
+            ("en", "Vännäs kommun has decided not to adopt: the decision in “" + ADOPTION + "” is recorded in Samverkan.", "today")):
+        _, msg = parsed(render(notice(facts, NoticeKind.confirmation, sequence=1, language=language), SENDER, NOW))
+        for subtype in ("plain", "html"):
+            assert said in _words(msg, subtype) and not_said not in _words(msg, subtype)

@@ -74,7 +74,7 @@ def _waiting_lines(definition: Definition, rows: list[StatusRow]) -> list[str]:
             who = waiting_text(definition, first)
             if first.node.party:
                 title += f" ({len(members)} parter)" if len(members) > 1 else f" – {first.party_name}"
-        lines.append(f"- **{md_text(title)}** (deadline {first.deadline.isoformat()}, {_countdown(first)}): "
+        lines.append(f"- **{md_text(title)}** (sista dag {first.deadline.isoformat()}, {_countdown(first)}): "
                      f"väntar på {md_text(who)}")
     return lines
 

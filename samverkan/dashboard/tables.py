@@ -21,7 +21,7 @@ def days_left_text(row: StatusRow) -> str:
     if row.days_left is None:
         return "klart"
     if row.days_left < 0:
-        return f"{days(-row.days_left)} sen"
+        return f"{days(-row.days_left)} försenat"  # not "sen": that reads as "ago"
     return "i dag" if row.days_left == 0 else days(row.days_left)
 
 
@@ -69,7 +69,7 @@ def stage_table(definition: Definition, rows: list[StatusRow]) -> list[dict[str,
         "Part": part_text(definition, row),
         "Status": row.state_name,
         "Ansvarig": owner_text(definition, row),
-        "Deadline": row.deadline.isoformat(),
+        "Sista dag": row.deadline.isoformat(),
         "Dagar kvar": days_left_text(row),
         "Väntar på": waiting_text(definition, row),
     } for row in first_late_and_rejected(rows)]
@@ -78,7 +78,7 @@ def stage_table(definition: Definition, rows: list[StatusRow]) -> list[dict[str,
 def deviation_text(row: StatusRow) -> str:
     """Finished: how far from its deadline; open and past it: how late so far."""
     if row.completed_at is None:
-        return f"{days(-row.days_left)} sen, pågår" if row.late else NOTHING
+        return f"{days(-row.days_left)} försenat, pågår" if row.late else NOTHING
     diff = row.completed_at.in_timezone(TIMEZONE).date().toordinal() - row.deadline.toordinal()
     if diff == 0:
         return "på dagen"
