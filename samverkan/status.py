@@ -49,6 +49,9 @@ class StatusRow:
     # The recorded decision's warnings the office has not resolved (Swedish): a decision by
     # another body than the definition names, which may be annulled on appeal.
     record_warnings: tuple[str, ...] = ()
+    # Its meeting has passed with nothing registered while the minutes are not yet due: the
+    # decision was probably taken and awaits registration, which is not being late.
+    awaiting_registration: bool = False
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -56,7 +59,7 @@ class StatusRow:
 
     @property
     def late(self) -> bool:
-        return self.days_left is not None and self.days_left < 0
+        return self.days_left is not None and self.days_left < 0 and not self.awaiting_registration
 
     @property
     def not_final(self) -> bool:
@@ -198,5 +201,13 @@ def status_rows(definition: Definition, state: InstanceState, now: pendulum.Date
             reference=reference_of(stage, current.record),
             minutes=minutes_of(definition, stage, current, today),
             record_warnings=warning_texts(current.record),
+            awaiting_registration=(not no_countdown and item.deadline < today and stage.at_meetings and node.party is not None
+                                   and _awaits_registration(definition, state, node, today)),
         ))
     return rows
+
+
+def _awaits_registration(definition: Definition, state: InstanceState, node: Node, today: pendulum.Date) -> bool:
+    from samverkan.forecast import awaiting_registration  # the forecast builds on this module
+
+    return awaiting_registration(definition, state, node, today) is not None

@@ -113,6 +113,9 @@ def test_rejected_then_late_items_come_first(rejected_and_late):
     assert lateness == sorted(lateness, reverse=True)
     # Robertsfors's council last met on 26 November: the longest overdue adoption.
     assert (late[0]["Part"], late[0]["Sista dag"], late[0]["Dagar kvar"]) == ("Robertsfors kommun", "2026-11-26", "35 dagar försenat")
+    # A meeting passed within the last 14 days with nothing registered: awaiting registration, not late.
+    awaiting = [r for r in rows if r["Dagar kvar"] == "väntar på registrering"]
+    assert awaiting and not set(map(str, awaiting)) & set(map(str, late))
     assert rows[1 + len(late)]["Steg"] == "Förvaltningens tjänsteskrivelse"  # then the rest, in definition order
     skelleftea_signing = next(r for r in rows if r["Steg"] == "Undertecknande" and r["Part"] == "Skellefteå kommun")
     assert skelleftea_signing["Dagar kvar"] == "utanför"

@@ -176,7 +176,9 @@ def _days(row: StatusRow) -> str:
         return "blockerat"
     if row.days_left is None:
         return "klart"
-    return f"{-row.days_left} d sen" if row.days_left < 0 else f"{row.days_left} d"
+    if row.awaiting_registration:
+        return "väntar på registrering"
+    return f"{-row.days_left} d försenat" if row.days_left < 0 else f"{row.days_left} d"
 
 
 def _owner(definition: Definition, row: StatusRow) -> str:

@@ -20,6 +20,8 @@ def days_left_text(row: StatusRow) -> str:
         return "blockerat"
     if row.days_left is None:
         return "klart"
+    if row.awaiting_registration:  # its meeting has passed: the decision is probably taken
+        return "väntar på registrering"
     if row.days_left < 0:
         return f"{days(-row.days_left)} försenat"  # not "sen": that reads as "ago"
     return "i dag" if row.days_left == 0 else days(row.days_left)

@@ -45,7 +45,7 @@ def overview_line(definition: Definition, state: InstanceState, rows: list[Statu
         parts.append("pågår: " + ", ".join(running[:3]) + (f" och {len(running) - 3} till" if len(running) > 3 else ""))
     late = sum(r.late for r in rows if not r.failed and not r.blocked_by)
     if late:
-        parts.append(f"{late} försenade")
+        parts.append(f"{late} {'försenat' if late == 1 else 'försenade'}")
     failed = sum(r.failed for r in rows)
     if failed:
         parts.append(f"{failed} avslag")
