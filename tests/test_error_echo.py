@@ -42,8 +42,8 @@ def test_shown_is_a_short_masked_printable_prefix():
     shown = text.shown
     assert shown("vb\n") == "'vb\\n'"
     assert shown(HUGE) == "'" + "x" * 60 + "…'"
-    assert shown(TOKEN) == "'svk_…(hidden)'"
-    assert shown(f"a {TOKEN} b") == "'a svk_…(hidden) b'"
+    assert shown(TOKEN) == "'svk_…(dold)'"
+    assert shown(f"a {TOKEN} b") == "'a svk_…(dold) b'"
     assert shown("x\udcff") == "'x\\xff'"  # the byte typed, as a non-UTF-8 argv byte arrives
     assert shown("\x1b[31m\u202e") == "'\\x1b[31m\\u202e'"
     assert shown("it's") == '"it\'s"' and shown("a\\b") == "'a\\\\b'" and shown("Umeå §7") == "'Umeå §7'"
@@ -51,7 +51,7 @@ def test_shown_is_a_short_masked_printable_prefix():
 
 def test_safe_line_caps_masks_and_escapes():
     line = text.safe_line(f"error: {TOKEN} x\udcff\n\x1b" + HUGE)
-    assert line.startswith("error: svk_…(hidden) x\\xff\\n\\x1b") and len(line) == 500
+    assert line.startswith("error: svk_…(dold) x\\xff\\n\\x1b") and len(line) == 500
     line.encode("utf-8")  # no lone surrogate is left
 
 
@@ -79,9 +79,9 @@ def test_a_token_given_as_actor_or_state_is_not_repeated(home, capsys):
     real = issued.out.strip().splitlines()[-1]
     memo = ["transition", "vb", "memo", "--at", "2025-10-17"]
     result = run_cli(capsys, *memo, "--to", "done", "--actor", TOKEN, "--token", real)
-    short_line(result.code, result.err, "--actor: malformed e-mail address 'svk_…(hidden)'")
+    short_line(result.code, result.err, "--actor: malformed e-mail address 'svk_…(dold)'")
     result = run_cli(capsys, *memo, "--to", TOKEN, "--actor", DIRECTOR, "--token", real)
-    short_line(result.code, result.err, "'svk_…(hidden)' is not a state of lifecycle")
+    short_line(result.code, result.err, "'svk_…(dold)' is not a state of lifecycle")
     assert real not in result.err
 
 
@@ -89,7 +89,7 @@ def test_a_token_given_as_actor_or_state_is_not_repeated(home, capsys):
     ("args", "message"),
     [
         (["--bogus" + HUGE], "error: No such option: --bogusxxx"),  # typer's own message
-        ([TOKEN], "error: No such command 'svk_…(hidden)'"),
+        ([TOKEN], "error: No such command 'svk_…(dold)'"),
     ],
 )
 def test_messages_from_elsewhere_are_capped_masked_and_escaped(home, capsys, args, message):
