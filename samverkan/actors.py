@@ -71,7 +71,7 @@ def issue_token(db: Database, email: str, grant: Grant | None, issuer: Actor | N
         now = write_time(session, clock)
         first = (session.scalar(select(func.count()).select_from(ActorRow)) or 0) == 0
         if first and (grant is None or grant.role is not GrantRole.director_office):
-            raise SamverkanError(_("den första personliga koden måste vara för direktörens kansli: --role director-office"))
+            raise SamverkanError(_("den första personliga koden måste vara för utvecklingsdirektörens kansli: --role director-office"))
         by = _issuer(issuer, first)
         actor = _find(session, email)
         if grant is not None:
@@ -145,7 +145,7 @@ def recover(db: Database, email: str, clock: Clock, by: str, name: str | None = 
         actor = _find(session, email) or _create(session, email, name, by, now)
         _add_grant(session, actor, Grant(GrantRole.director_office), by, now)
         session.add(TokenRow(actor_id=actor.id, token_hash=token_hash(token), created_at=now, created_by=by))
-        _log(session, now, by, "recover", email, _("direktörens kansli; ny personlig kod"))
+        _log(session, now, by, "recover", email, _("utvecklingsdirektörens kansli; ny personlig kod"))
     return token
 
 
@@ -205,7 +205,7 @@ def _issuer(issuer: Actor | None, first: bool) -> str:
     if first:
         return "bootstrap"
     if issuer is None or not issuer.is_director_office:
-        raise SamverkanError(_("bara direktörens kansli ger personliga koder och ger eller tar bort roller: "
+        raise SamverkanError(_("bara utvecklingsdirektörens kansli ger personliga koder och ger eller tar bort roller: "
                                "ange --actor och --token för någon där"))
     return issuer.email
 
@@ -248,7 +248,7 @@ def _keep_a_directors_office(session: Session, removed: str) -> None:
         .where(GrantRow.role == GrantRole.director_office.value, TokenRow.revoked_at.is_(None)).limit(1)
     ).first()
     if holders is None:
-        raise SamverkanError(_("{removed} är den sista i direktörens kansli med en giltig personlig kod; ge rollen till "
+        raise SamverkanError(_("{removed} är den sista i utvecklingsdirektörens kansli med en giltig personlig kod; ge rollen till "
                                "någon annan och ge dem en kod först (en borttappad kod: `samverkan token recover`, se "
                                "docs/security.md)", removed=removed))
 

@@ -36,7 +36,7 @@ class Grant:
             return _("projektledare för {stage}", stage=self.stage)
         if self.role is GrantRole.party_contact:
             return _("kontaktperson för {party}", party=self.party)
-        return _("direktörens kansli")
+        return _("utvecklingsdirektörens kansli")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def make_grant(role: str, stage: str | None, party: str | None) -> Grant:
         raise SamverkanError(_("--role: {value} är inte en av: {roles}", value=shown(role, 40),
                                roles=", ".join(r.value for r in GrantRole))) from None
     if grant_role is GrantRole.director_office and (stage or party):
-        raise SamverkanError(_("--stage/--party: direktörens kansli får göra allt; utelämna dem"))
+        raise SamverkanError(_("--stage/--party: utvecklingsdirektörens kansli får göra allt; utelämna dem"))
     if grant_role is GrantRole.project_lead:
         if not stage:
             raise SamverkanError(_("--stage: en projektledare leder ett steg; ange vilket"))
@@ -128,14 +128,14 @@ def may_start(actor: Actor | None, any_actor_exists: bool) -> None:
     if not any_actor_exists:
         return
     if actor is None:
-        raise SamverkanError(_("--actor: bara direktörens kansli får starta en process; ange --actor och --token"))
+        raise SamverkanError(_("--actor: bara utvecklingsdirektörens kansli får starta en process; ange --actor och --token"))
     if not actor.is_director_office:
-        raise SamverkanError(_("{email} får inte starta en process; det får bara direktörens kansli", email=actor.email))
+        raise SamverkanError(_("{email} får inte starta en process; det får bara utvecklingsdirektörens kansli", email=actor.email))
 
 
 def who_may(definition: Definition, node: Node) -> str:
     """In words, for a refusal: who may make a transition on this node."""
-    who = [_("direktörens kansli"), _("projektledaren för ”{stage}”", stage=definition.stage(node.stage).name)]
+    who = [_("utvecklingsdirektörens kansli"), _("projektledaren för ”{stage}”", stage=definition.stage(node.stage).name)]
     if node.party is not None:
         who.append(_("en kontaktperson för {party}", party=definition.party(node.party).name))
     return _("{some} eller {last}", some=", ".join(who[:-1]), last=who[-1])

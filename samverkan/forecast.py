@@ -16,6 +16,7 @@ import pendulum
 from samverkan.process_definitions.model import Definition, StateKind
 from samverkan.engine import InstanceState, kind_of, outside, reference_of
 from samverkan.graph import Node, branch_parties
+from samverkan.i18n import N_, _
 from samverkan.meetings.chains import Sitting
 from samverkan.planner import Plan, PlannedNode
 from samverkan.status import plan_for
@@ -34,12 +35,12 @@ class Outlook(StrEnum):
 # next: at risk. With more time, the last meeting is tight but not yet in danger.
 RISK_MARGIN_DAYS = 7
 
-OUTLOOK_NAMES = {
-    Outlook.decided: "beslutat",
-    Outlook.on_track: "i fas",
-    Outlook.at_risk: "i riskzonen",
-    Outlook.cannot: "hinner inte",
-    Outlook.outside: "står utanför",
+OUTLOOK_NAMES = {  # catalogue texts: shown with _
+    Outlook.decided: N_("beslutat"),
+    Outlook.on_track: N_("i fas"),
+    Outlook.at_risk: N_("i riskzonen"),
+    Outlook.cannot: N_("hinner inte"),
+    Outlook.outside: N_("står utanför"),
 }
 
 
@@ -161,7 +162,9 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
                                                if state[node].changed_at else "")
         reference = reference_of(stage, record)
         body = next((str(record[f.id]) for f in stage.record if f.decision_body and f.id in record), party.decision_body or party.name)
-        return f"{party.name} står utanför: {in_sentence(body)} beslutade {when}{f' ({reference})' if reference else ''} att inte anta"
+        decided = f"{when} ({reference})" if reference else when
+        return _("{party} står utanför: {body} beslutade {when} att inte anta", party=party.name, body=in_sentence(body),
+                 when=decided)
     if outlook not in (Outlook.at_risk, Outlook.cannot) or calendar is None:
         return None
     deciding = in_sentence(calendar.deciding.name)
@@ -169,30 +172,33 @@ def _cause(definition: Definition, stage, state: InstanceState, node: Node, item
     meetings = item.meetings
     progress = _progress(kind, state[node].state, names)
     last = meetings.last_decision if meetings else None
+    said = {"party": party.name, "deciding": deciding, "first": first, "progress": progress}
     if outlook is Outlook.cannot:
         if last is None:
-            return f"{party.name}: {deciding} har inget sammanträde i kalendern som hinner besluta i tid; {progress}"
+            return _("{party}: {deciding} har inget sammanträde i kalendern som hinner besluta i tid; {progress}",
+                     **said)
         if kind is StateKind.active and last.day < today:  # its last chance passed with no decision recorded
-            return (f"{party.name}: inget sammanträde hinner längre besluta i tid; sista chansen var {deciding} {last.day}, "
-                    f"och inget beslut är registrerat; {progress}")
+            return _("{party}: inget sammanträde hinner längre besluta i tid; sista chansen var {deciding} {day}, och "
+                     "inget beslut är registrerat; {progress}", day=last.day, **said)
         if kind is StateKind.active:  # the last meeting is ahead, but the matter cannot get through the bodies before it
-            return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner, men ärendet "
-                    f"hinner inte genom {first} före det; {progress}")
-        return (f"{party.name}: inget sammanträde som ärendet kan nå hinner besluta i tid; sista chansen var {deciding} "
-                f"{last.day}, med ärendet hos {first} senast {meetings.material_by}; {progress}")
+            return _("{party}: {deciding} sammanträder {day}, det sista sammanträdet som hinner, men ärendet hinner inte "
+                     "genom {first} före det; {progress}", day=last.day, **said)
+        return _("{party}: inget sammanträde som ärendet kan nå hinner besluta i tid; sista chansen var {deciding} {day}, "
+                 "med ärendet hos {first} senast {material_by}; {progress}", day=last.day,
+                 material_by=meetings.material_by, **said)
     if kind is StateKind.active:  # with the bodies already: the deciding body's agenda is what matters
         if last.agenda_closes < today:  # on the agenda by now, if all went to plan: no margin left
-            return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner; inget senare "
-                    f"sammanträde räcker om beslutet skjuts upp; {progress}")
-        return (f"{party.name}: {deciding} sammanträder {last.day}, det sista sammanträdet som hinner; ärendet måste "
-                f"finnas på dess föredragningslista senast {last.agenda_closes}; {progress}")
-    return (f"{party.name}: {deciding} sammanträder {last.day}; ärendet måste vara hos {first} senast {meetings.material_by}; "
-            f"{progress}")
+            return _("{party}: {deciding} sammanträder {day}, det sista sammanträdet som hinner; inget senare "
+                     "sammanträde räcker om beslutet skjuts upp; {progress}", day=last.day, **said)
+        return _("{party}: {deciding} sammanträder {day}, det sista sammanträdet som hinner; ärendet måste finnas på "
+                 "dess föredragningslista senast {closes}; {progress}", day=last.day, closes=last.agenda_closes, **said)
+    return _("{party}: {deciding} sammanträder {day}; ärendet måste vara hos {first} senast {material_by}; {progress}",
+             day=last.day, material_by=meetings.material_by, **said)
 
 
 def _progress(kind: StateKind, state: str, names: dict[str, str]) -> str:
     if kind is StateKind.waiting:
-        return "inget beslutsunderlag skickat"
+        return _("inget beslutsunderlag skickat")
     if kind is StateKind.ready:
-        return "beslutsunderlaget skickat, ärendet inte anmält till beredning"
+        return _("beslutsunderlaget skickat, ärendet inte anmält till beredning")
     return in_sentence(names[state])

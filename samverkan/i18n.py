@@ -46,8 +46,25 @@ def language_problem(value: str) -> str | None:
     """Why `value` is not a language this program speaks, in one line; None if it is one."""
     if value.strip().lower() in LANGUAGES:
         return None
-    return _("{value} är inte ett språk som finns; välj ett av: {languages}",
-             value=repr(value[:20]), languages=", ".join(LANGUAGES))
+    from samverkan.text import shown
+
+    return _("{value} är inget språk som finns; välj ett av: {languages}", value=shown(value, 20),
+             languages=", ".join(LANGUAGES))
+
+
+def choose(code: str) -> None:
+    """Speak `code` from now on, in this context (the command line's --language); see `kept`."""
+    _chosen.set(code.strip().lower())
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Whatever language is chosen within is forgotten after it (a command run in-process)."""
+    token = _chosen.set(_chosen.get())
+    try:
+        yield
+    finally:
+        _chosen.reset(token)
 
 
 @contextmanager
@@ -89,6 +106,13 @@ def n_(singular: str, plural: str, count: int, /, **values: object) -> str:
     return text.format(n=count, **values)
 
 
+def long_date(day) -> str:
+    """A day as a sentence says it: "1 januari 2027" (CLDR's month names, in the current language)."""
+    from babel.dates import format_date
+
+    return format_date(day, "d MMMM y", locale=language())
+
+
 def N_(message: str, /) -> str:
     """Marks a text for the catalogue where it is kept, to be translated with `_` where it is shown."""
     return message
@@ -96,7 +120,7 @@ def N_(message: str, /) -> str:
 
 EXTRACTION_KEYWORDS = {"_": (1,), "n_": (1, 2), "N_": (1,)}
 # The packages whose texts people read (the notices' templates have catalogues of their own).
-SOURCE_FOLDERS = ("samverkan", "flows", "tasks")
+SOURCE_FOLDERS = ("samverkan", "flows", "tasks", "process_definitions")
 
 
 def extract_messages(root: Path) -> dict[str | tuple[str, str], list[tuple[str, int]]]:

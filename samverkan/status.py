@@ -12,6 +12,7 @@ from samverkan.calendar import TIMEZONE
 from samverkan.calendar.appeal import ANNOUNCED, Finality, FinalityState, finality
 from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
+from samverkan.i18n import _
 from samverkan.planner import Actual, MoveRule, Plan, plan
 from samverkan.text import in_sentence
 
@@ -75,13 +76,14 @@ def finality_line(row: StatusRow) -> str | None:
     line = f"{row.party_name or row.name}: {what}" + (f" {decided.isoformat()}" if decided else "")
     line += f" ({row.reference})" if row.reference else ""
     if f.state is Finality.open_for_appeal:
-        line += f"; anslaget {f.announced.isoformat()}, kan överklagas till och med {f.appeal_until.isoformat()}"
+        line += _("; anslaget {announced}, kan överklagas till och med {until}", announced=f.announced.isoformat(),
+                  until=f.appeal_until.isoformat())
         if f.appeal.moved:
             line += f" ({f.moved_because})"
     elif f.minutes_approved is not None:
-        line += f"; protokollet justerat {f.minutes_approved.isoformat()}, justeringen ännu inte anslagen"
+        line += _("; protokollet justerat {day}, justeringen ännu inte anslagen", day=f.minutes_approved.isoformat())
     else:
-        line += "; protokollet ännu inte justerat, justeringen inte anslagen"
+        line += _("; protokollet ännu inte justerat, justeringen inte anslagen")
     return line
 
 

@@ -3,47 +3,64 @@
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, PartyForecast
+from samverkan.i18n import N_, _, long_date, n_
 from samverkan.meetings.chains import Sitting, meetings_text
+from samverkan.names import stage_name
+from samverkan.process_definitions.model import Definition
 
 from .plan_output import sitting_as_dict
 from .table import table_lines
 
-_HEADINGS = ("Part", "Läge", "Väntat beslut", "Sista möjliga beslut", "Hos första organet senast", "Marginal", "I kraft")
+_HEADINGS = (N_("Part"), N_("Läge"), N_("Väntat beslut"), N_("Sista möjliga beslut"), N_("Hos första organet senast"),
+             N_("Marginal"), N_("I kraft"))
 
 
 def _slack(p: PartyForecast) -> str:
     if p.slack_meetings is None:
         return "–"
-    return meetings_text(p.slack_meetings) + (f", {p.slack_days} d" if p.slack_days is not None else "")
+    return meetings_text(p.slack_meetings) + (", " + n_("{n} dag", "{n} dagar", p.slack_days) if p.slack_days is not None else "")
 
 
 def _sitting(s: Sitting | None) -> str:
     return s.shown if s else "–"
 
 
-def forecast_as_table(f: Forecast, instance_id: str, marks: list[str], note: str | None) -> str:
+def completion_text(f: Forecast) -> str | None:
+    """When the agreement is expected to apply, said of those it applies to (a party does not
+    enter into force; the agreement does, for each party that has adopted it)."""
+    if not f.completion:
+        return None
+    if f.parties:
+        return _("Överenskommelsen väntas gälla från {day} för de parter som hunnit anta den.", day=long_date(f.completion))
+    return _("Processen väntas vara klar {day}.", day=long_date(f.completion))
+
+
+def forecast_as_table(f: Forecast, definition: Definition, instance_id: str, marks: list[str], note: str | None) -> str:
     lines = [*marks]
     if note:
         lines.append(note)
-    lines.append(f"Prognos för {instance_id} per {f.as_of.isoformat()}")
-    if f.completion:
-        lines.append(f"Sista part som deltar väntas träda i kraft {f.completion.isoformat()}")
+    lines.append(_("Prognos för {instance} per {day}", instance=instance_id, day=f.as_of.isoformat()))
+    completion = completion_text(f)
+    if completion:
+        lines.append(completion)
     lines.append("")
     risky = f.at_risk
     if risky:
-        lines.append(f"I RISKZONEN ({len(risky)}):")
+        lines.append(_("I RISKZONEN ({count}):", count=len(risky)))
         lines += [f"  {p.cause}" for p in risky]
         lines.append("")
     for p in f.outside:
-        lines.append(f"UTANFÖR: {p.cause}")
+        lines.append(_("UTANFÖR: {cause}", cause=p.cause))
     if f.outside:
         lines.append("")
-    rows = [(p.name, OUTLOOK_NAMES[p.outlook], p.decided_on.isoformat() + " (beslutat)" if p.decided_on else _sitting(p.decision),
+    rows = [(p.name, _(OUTLOOK_NAMES[p.outlook]),
+             _("{day} (beslutat)", day=p.decided_on.isoformat()) if p.decided_on else _sitting(p.decision),
              _sitting(p.last_decision), p.material_by.isoformat() if p.material_by else "–", _slack(p),
              p.in_force.isoformat() if p.in_force else "–") for p in f.parties]
-    lines += table_lines(_HEADINGS, rows)
+    lines += table_lines([_(h) for h in _HEADINGS], rows)
     if f.critical_path:
-        lines += ["", "Kritisk linje till ikraftträdandet: " + " → ".join(dict.fromkeys(n.stage for n in f.critical_path))]
+        path = " → ".join(stage_name(definition, stage) for stage in dict.fromkeys(n.stage for n in f.critical_path))
+        lines += ["", _("Kritisk linje till ikraftträdandet: {stages}", stages=path)]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ each with its cause in one sentence; and the lines the overview leads with."""
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, Outlook, PartyForecast
+from samverkan.i18n import _
 from samverkan.meetings.chains import Sitting, meetings_text
 
 from .markdown import md_text
@@ -22,14 +23,14 @@ def _slack(p: PartyForecast) -> str:
 def forecast_table(f: Forecast) -> list[dict[str, str]]:
     ordered = sorted(f.parties, key=lambda p: (_ORDER[p.outlook], p.material_by or f.as_of, p.name))
     return [{
-        "Part": p.name,
-        "Läge": OUTLOOK_NAMES[p.outlook],
-        "Orsak": p.cause or "",
-        "Väntat beslut": f"beslutat {p.decided_on.isoformat()}" if p.decided_on else _sitting(p.decision),
-        "Sista möjliga beslut": _sitting(p.last_decision),
-        "Hos första organet senast": p.material_by.isoformat() if p.material_by else "–",
-        "Marginal": _slack(p),
-        "I kraft": p.in_force.isoformat() if p.in_force else "–",
+        _("Part"): p.name,
+        _("Läge"): _(OUTLOOK_NAMES[p.outlook]),
+        _("Orsak"): p.cause or "",
+        _("Väntat beslut"): _("beslutat {day}", day=p.decided_on.isoformat()) if p.decided_on else _sitting(p.decision),
+        _("Sista möjliga beslut"): _sitting(p.last_decision),
+        _("Hos första organet senast"): p.material_by.isoformat() if p.material_by else "–",
+        _("Marginal"): _slack(p),
+        _("I kraft"): p.in_force.isoformat() if p.in_force else "–",
     } for p in ordered]
 
 
@@ -38,7 +39,7 @@ def forecast_markdown(f: Forecast) -> str:
     lines = []
     risky = f.at_risk
     if risky:
-        lines += [f"### I riskzonen ({len(risky)})", ""] + [f"- {md_text(p.cause)}" for p in risky] + [""]
+        lines += [_("### I riskzonen ({count})", count=len(risky)), ""] + [f"- {md_text(p.cause)}" for p in risky] + [""]
     if f.outside:
-        lines += [f"### Utanför ({len(f.outside)})", ""] + [f"- {md_text(p.cause)}" for p in f.outside] + [""]
+        lines += [_("### Utanför ({count})", count=len(f.outside)), ""] + [f"- {md_text(p.cause)}" for p in f.outside] + [""]
     return "\n".join(lines)
