@@ -56,7 +56,7 @@ def make_grant(role: str, stage: str | None, party: str | None) -> Grant:
     try:
         grant_role = GrantRole(role)
     except ValueError:
-        raise SamverkanError(_("--role: {value} är inte en av: {roles}", value=shown(role, 40),
+        raise SamverkanError(_("--role: {value} är inte ett av: {roles}", value=shown(role, 40),
                                roles=", ".join(r.value for r in GrantRole))) from None
     if grant_role is GrantRole.director_office and (stage or party):
         raise SamverkanError(_("--stage/--party: utvecklingsdirektörens kansli får göra allt; utelämna dem"))

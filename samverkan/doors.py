@@ -36,8 +36,14 @@ class Door:
         return _(getattr(self, part))
 
     def state(self, state_id: str, name: str) -> str:
-        """A state a request may go to: as it is typed on a door that takes ids, else its name."""
+        """A state a request may go to: as it is typed on a door that takes ids (with its name),
+        else by its name."""
         return _("{id} (”{name}”)", id=state_id, name=name) if self.ids else f"”{name}”"
+
+    def states(self, names: dict[str, str]) -> str:
+        """Every state of a lifecycle, for a refusal: just the ids on a door that takes them (the
+        line stays short), else the names."""
+        return ", ".join(names) if self.ids else ", ".join(f"”{name}”" for name in names.values())
 
 
 COMMAND_LINE = Door(party=N_("--party"), to=N_("--to"), at=N_("--at"), reason=N_("--reason"),

@@ -176,10 +176,11 @@ def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, nod
     where = _("{node} är i läget ”{state}”", node=node_name(definition, node), state=names[current.state])
     if to not in names:
         return _("{where}; {to}: {value} är inget läge i det här steget (lägena är: {states})", where=where,
-                 to=door.label("to"), value=shown(to), states=", ".join(door.state(i, n) for i, n in names.items()))
+                 to=door.label("to"), value=shown(to), states=door.states(names))
     target = door.state(to, names[to])
     if kind_of(definition, stage, current.state) is StateKind.waiting:
-        pending = nodes_named(definition, waiting_for(definition, state, node))
+        waits = waiting_for(definition, state, node)
+        pending = nodes_named(definition, waits[:4]) + (_(" och {count} till", count=len(waits) - 4) if len(waits) > 4 else "")
         return _("{where}: det väntar på {pending}; det kan inte gå till {to} ännu", where=where, pending=pending, to=target)
     since = _(", sedan {time}", time=current.changed_at.in_timezone(TIMEZONE).to_datetime_string()) if current.changed_at else ""
     if not allowed:

@@ -39,10 +39,10 @@ def test_calendar_due_json_says_why_it_moved(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["calendar", "due", "2026-02-30"], "DATE: invalid date '2026-02-30'"),
-        (["calendar", "due", "24/12/2026"], "DATE: invalid date '24/12/2026'"),
+        (["calendar", "due", "2026-02-30"], "DATE: '2026-02-30' är inget datum"),
+        (["calendar", "due", "24/12/2026"], "DATE: '24/12/2026' är inget datum"),
         (["calendar", "due", "2026-01-31", "P1X"], "PERIOD: invalid period 'P1X'"),
-        (["plan", str(DEFAULT_DEFINITION), "--as-of", "tomorrow"], "--as-of: invalid date 'tomorrow'"),
+        (["plan", str(DEFAULT_DEFINITION), "--as-of", "tomorrow"], "--as-of: 'tomorrow' är inget datum"),
         (["plan", "no/such/file.yaml"], "no/such/file.yaml: no such file"),
         (["calendar", "due"], "Missing argument 'date'"),
         (["plan", "--bogus"], "No such option: --bogus"),

@@ -44,7 +44,7 @@ def test_a_local_time_that_does_not_exist_or_exists_twice_is_refused(home, capsy
     else:
         args = [*args, moment]
     result = run_cli(capsys, *args)
-    assert (result.code, result.out, result.err) == (2, "", f"error: {where}: {message}\n")
+    assert (result.code, result.out, result.err) == (2, "", f"fel: {where}: {message}\n")
     assert not home.exists()  # refused before the database was opened
 
 
