@@ -110,12 +110,12 @@ def test_justering_and_anslag_then_the_appeal_period_runs_out(adopted, capsys, m
 
 REFUSED = [
     (["minutes_approved=2026-11-20", "announced=2026-11-19"],
-     "field 'announced' (Justeringen anslagen): 2026-11-19 is before minutes_approved (2026-11-20)"),
+     "--field announced: 2026-11-19 är före --field minutes_approved (2026-11-20)"),
     (["minutes_approved=2026-11-16", "announced=2026-11-19"],
-     "field 'minutes_approved' (Protokollet justerat): 2026-11-16 is before decision_date (2026-11-17)"),
-    (["minutes_approved=2026-11-19", "announced=2026-11-22"], "2026-11-22 is after the transition itself (2026-11-21)"),
-    (["minutes_approved=2026-11-19"], "missing field 'announced' (Justeringen anslagen)"),
-    (["minutes_approved=2026-11-19", "announced=2026-11-20", "paragraph=§ 89"], "unknown field 'paragraph'"),
+     "--field minutes_approved: 2026-11-16 är före --field decision_date (2026-11-17)"),
+    (["minutes_approved=2026-11-19", "announced=2026-11-22"], "2026-11-22 är efter själva övergången (2026-11-21)"),
+    (["minutes_approved=2026-11-19"], "--field announced saknas: ange --field announced=…"),
+    (["minutes_approved=2026-11-19", "announced=2026-11-20", "paragraph=§ 89"], "okänt fält 'paragraph'"),
 ]
 
 
@@ -132,7 +132,7 @@ def test_a_wrong_announcement_gets_one_line_exit_2_and_changes_nothing(adopted, 
     # From an open branch, "adopted" is the decision itself: the two dates alone are not it.
     result = run_cli(capsys, "transition", "vb", "adoption", "--party", "umea", "--to", "adopted",
                      "--field", "minutes_approved=2026-11-19", "--field", "announced=2026-11-20", *adopted["credentials"])
-    assert result.code == 2 and "missing field 'decision_date'" in result.err.splitlines()[0]
+    assert result.code == 2 and "--field decision_date saknas" in result.err.splitlines()[0]
     assert dump(adopted["url"]) == before
 
 
@@ -227,7 +227,7 @@ def test_the_decision_form_leaves_the_later_dates_out(default_definition):
     assert request.fields == {"minutes_approved": "2026-11-19", "announced": "2026-11-20"}
     after = decide(default_definition, state, request, AT)[0].after
     assert after.record["announced"] == "2026-11-20" and after.record["paragraph"] == "§154"
-    with pytest.raises(TransitionRefused, match="is before minutes_approved"):
+    with pytest.raises(TransitionRefused, match="”Justeringen anslagen”: 2026-11-20 är före ”Protokollet justerat” \\(2026-11-21\\)"):
         decide(default_definition, state, request_from_answer(
             default_definition, form, {**answer, "minutes_approved": pendulum.date(2026, 11, 21)}, AT), AT)
 
