@@ -33,7 +33,8 @@ class Door:
 
     def label(self, part: str) -> str:
         """`party`, `to`, `at`, `reason` or `reference`, as this door names it."""
-        return _(getattr(self, part))
+        label: str = getattr(self, part)
+        return _(label)
 
     def state(self, state_id: str, name: str) -> str:
         """A state a request may go to: as it is typed on a door that takes ids (with its name),

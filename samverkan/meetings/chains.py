@@ -153,6 +153,6 @@ def meeting_plan(definition: Definition, party: str, available: pendulum.Date, l
     latest = latest_chain(definition, calendar, limit) if limit is not None else None
     slack = None
     if expected and latest:
-        deciding = [d for d, _ in _sittings(definition, calendar, calendar.deciding)]
+        deciding = [d for d, _closes in _sittings(definition, calendar, calendar.deciding)]
         slack = deciding.index(latest[-1].day) - deciding.index(expected[-1].day)
     return MeetingPlan(party, expected, latest, slack, calendar.example)
