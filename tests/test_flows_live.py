@@ -71,9 +71,9 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     bad_answers = [
         ("wrong code", adoption_answer("7KQ2-XXXX-XXXX-XXXX"), "engångskoden gäller inte"),
         ("another party's code", adoption_answer(form_code(env, token, "sorsele")), "hör till ett annat beslut"),
-        ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "future"),
-        ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "paragraph"),
-        ("wrong body", adoption_answer(form_code(env, token, "storuman"), decision_body="Kommunstyrelsen"), "decision_body"),
+        ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "ligger i framtiden"),
+        ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "”Paragraf” saknas: fyll i ”Paragraf”"),
+        ("wrong body", adoption_answer(form_code(env, token, "storuman"), decision_body="Kommunstyrelsen"), "”Beslutande organ”: Storumans kommun beslutar"),
     ]
     for attempt, (what, answer, reason) in enumerate(bad_answers, start=2):
         resume(storuman, answer)

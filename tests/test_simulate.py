@@ -133,7 +133,7 @@ def test_a_decline_and_an_amendment(capsys, default_definition):
     ("steps:\n  - {stage: drafting, lat: P1W}\n", "steps[0].lat: okänt fält (felstavat?)"),
     ("spread: {late: 150%}\n", "spread.late: 1.5 is not a share between 0 and 1"),
     ("spread: {postpone: often}\n", "spread.postpone: 'often' is not a share"),
-    ("- just a list\n", "top: måste vara en mappning (nyckel: värde)"),
+    ("- just a list\n", "översta nivån: måste vara en mappning (nyckel: värde)"),
     ("steps: [\n", "scenario.yaml"),
 ])
 def test_a_broken_scenario_is_refused_in_one_line_naming_file_and_field(capsys, tmp_path, content, expected):
