@@ -102,7 +102,7 @@ def test_the_skeleton_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     """Each broken file is this one with one defect, so this one must pass."""
     code, stdout, stderr = run_validate(capsys, VALID)
     assert (code, stderr) == (0, "")
-    assert f"{VALID}: valid: mini-process version 1" in stdout
+    assert f"{VALID}: giltig: mini-process version 1" in stdout
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem)
@@ -224,7 +224,7 @@ def test_good_and_broken_files_are_both_reported(capsys: pytest.CaptureFixture[s
     missing = CORPUS / "no-such-definition.yaml"
     code, stdout, stderr = run_validate(capsys, VALID, broken, missing)
     assert code == 2
-    assert stdout.splitlines() == [f"{VALID}: valid: mini-process version 1, 3 stages, 2 branches, 3 parties"]
+    assert stdout.splitlines() == [f"{VALID}: giltig: mini-process version 1, 3 steg, 2 grenar, 3 parter"]
     lines = error_lines(stderr)
     assert len(lines) == 2, stderr
     assert lines[0].startswith(f"fel: {broken}:") and "unknown stage 'draftin'" in lines[0]

@@ -60,7 +60,7 @@ def test_bad_arguments_get_one_clear_line_and_exit_2(capsys, args, message):
 def test_validate_says_the_default_definition_is_valid(capsys):
     result = run_cli(capsys, "validate", DEFAULT_DEFINITION)
     assert result.code == 0
-    assert "valid: samverkan-2027-2030 version 3, 12 stages, 66 branches, 19 parties" in result.out
+    assert "giltig: samverkan-2027-2030 version 3, 12 steg, 66 grenar, 19 parter" in result.out
 
 
 def test_plan_json_has_one_object_per_stage_and_branch(capsys):

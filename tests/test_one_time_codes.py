@@ -134,8 +134,8 @@ def test_only_the_office_issues_a_code_for_someone_whose_role_permits_it(contact
     for args, said in (
         (["--party", "umea"], "har ingen roll som får besluta om adoption/umea"),
         (["--party", "skelleftea", "--run", "not-a-run", "--request", "0123456789ABCDEF"], "--run: 'not-a-run' är inget körnings-id"),
-        (["--party", "skelleftea", "--run", "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"], "--request: '' is not the fingerprint"),
-        (["--party", "skelleftea", "--request", "0123456789ABCDEF"], "--request: goes with --run"),
+        (["--party", "skelleftea", "--run", "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"], "--request: '' är inte det fingeravtryck"),
+        (["--party", "skelleftea", "--request", "0123456789ABCDEF"], "--request: hör ihop med --run"),
     ):
         result = run_cli(capsys, "token", "code", CONTACT, "--instance", "vb", "--stage", "adoption", *args, *credentials(contact))
         assert result.code == 2 and said in result.err and "Traceback" not in result.err

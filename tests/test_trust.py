@@ -174,7 +174,7 @@ def test_a_lost_token_is_recovered_with_database_access_and_logged(live, capsys)
     (["--role", "project-lead", "--stage", "drafting", "--party", "umea"], "--party: en projektledare leder ett helt steg"),
     (["--role", "party-contact", "--party", "umea", "--stage", "adoption"], "--stage: en kontaktperson får göra allt i sin parts grenar"),
     (["--role", "director-office", "--party", "umea"], "utvecklingsdirektörens kansli får göra allt"),
-    (["--stage", "drafting"], "--stage/--party: name the --role they go with"),
+    (["--stage", "drafting"], "--stage/--party: ange den --role de hör till"),
 ])
 def test_a_grant_must_name_what_exists_and_what_its_role_uses(live, capsys, args, message):
     before = dump(live["url"])
