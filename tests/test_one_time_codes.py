@@ -141,7 +141,7 @@ def test_only_the_office_issues_a_code_for_someone_whose_role_permits_it(contact
         assert result.code == 2 and said in result.err and "Traceback" not in result.err
     result = run_cli(capsys, "token", "code", CONTACT, "--instance", "vb", "--stage", "adoption", "--party", "skelleftea",
                      "--actor", CONTACT, "--token", contact["contact_token"])
-    assert result.code == 2 and "only the director's office issues one-time codes" in result.err
+    assert result.code == 2 and "bara utvecklingsdirektörens kansli ger engångskoder" in result.err
 
 
 def test_a_code_in_a_comment_is_refused_before_anything_is_written(contact, capsys):
