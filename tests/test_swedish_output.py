@@ -255,3 +255,17 @@ def test_a_language_that_does_not_exist_is_one_line(store, capsys, monkeypatch):
     monkeypatch.setenv("SAMVERKAN_LANGUAGE", "fi")
     result = run_cli(capsys, "status", INSTANCE)
     assert (result.code, result.err) == (2, "fel: SAMVERKAN_LANGUAGE: 'fi' är inget språk som finns; välj ett av: sv, en\n")
+
+
+def test_a_recorded_transition_is_told_by_name(store, capsys, ids, own_words):
+    """Was "adoption/umea: in-preparation -> adopted"."""
+    token = run_cli(capsys, "token", "issue", "direktor@region-vasterbotten.example.org", "--role", "director-office")
+    assert token.code == 0, token.err
+    result = run_cli(capsys, "transition", INSTANCE, "adoption", "--party", "umea", "--to", "adopted", "--at", "2026-11-23T08:00",
+                     "--reference", "§201", "--field", "decision_date=2026-11-23", "--field", "decision_body=Kommunfullmäktige",
+                     "--field", "agreement_outcome=antagen", "--field", "contract_outcome=antaget",
+                     "--actor", "direktor@region-vasterbotten.example.org", "--token", token.out.strip().splitlines()[-1])
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == "Antagande av överenskommelse och samverkansavtal (Umeå kommun): Ärendet bereds → Antaget"
+    assert "Undertecknande (Umeå kommun): Väntar på föregående steg → Kan påbörjas  (följd)" in result.out.splitlines()
+    assert leaks(result.out, ids, own_words) == set()
