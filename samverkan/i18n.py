@@ -53,18 +53,27 @@ def language_problem(value: str) -> str | None:
 
 
 def choose(code: str) -> None:
-    """Speak `code` from now on, in this context (the command line's --language); see `kept`."""
-    _chosen.set(code.strip().lower())
+    """Speak `code` from now on (the command line's --language): in this context, and, through
+    the setting, in the threads and processes started from here (`samverkan up` serves its
+    flows in both). See `kept`."""
+    code = code.strip().lower()
+    _chosen.set(code)
+    os.environ[LANGUAGE_SETTING] = code
 
 
 @contextmanager
 def kept() -> Iterator[None]:
     """Whatever language is chosen within is forgotten after it (a command run in-process)."""
     token = _chosen.set(_chosen.get())
+    setting = os.environ.get(LANGUAGE_SETTING)
     try:
         yield
     finally:
         _chosen.reset(token)
+        if setting is None:
+            os.environ.pop(LANGUAGE_SETTING, None)
+        else:
+            os.environ[LANGUAGE_SETTING] = setting
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 
 import pendulum
@@ -237,6 +238,7 @@ def test_english_with_the_setting(store, capsys, monkeypatch, default_definition
     english = run_cli(capsys, "--language", "en", "status", INSTANCE).out
     assert "Stage  " in english and "Last day" in english and "Waiting for" in english and "Sista dag" not in english
     assert run_cli(capsys, "status", INSTANCE).out.count("Sista dag") == 1  # the choice held for that command only
+    assert "SAMVERKAN_LANGUAGE" not in os.environ  # set while it ran, for what it started, then taken back
     monkeypatch.setenv("SAMVERKAN_LANGUAGE", "en")
     forecast = run_cli(capsys, "forecast", INSTANCE).out
     assert "The agreement is expected to apply from 1 January 2027 for the parties that have adopted it in time." in forecast
