@@ -23,7 +23,7 @@ from samverkan.engine import Change, NodeState, TransitionRefused, TransitionReq
 from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.faults import crash_point
 from samverkan.graph import Node
-from samverkan.i18n import N_, _
+from samverkan.i18n import N_, _, speaking
 from samverkan.names import node_name
 from samverkan.store import clock_mode
 from samverkan.store.clock_mode import write_time
@@ -286,8 +286,10 @@ def _queue_notices(session: Session, loaded: Loaded, changes: list[Change], now:
     after = dict(loaded.state)
     for change in changes:
         after[change.node] = change.after
-    ev = evaluate(loaded.definition, after, now, loaded.instance.id, loaded.marks())
-    outbox.queue(session, event_notices(ev, changes), now, f"transition #{loaded.instance.last_seq}")
+    with speaking(loaded.definition.notices.language):  # what a notice says is in its own language
+        ev = evaluate(loaded.definition, after, now, loaded.instance.id, loaded.marks())
+        notices = event_notices(ev, changes)
+    outbox.queue(session, notices, now, f"transition #{loaded.instance.last_seq}")
 
 
 def _write(session: Session, definition: Definition, instance: InstanceRow, rows: dict[Node, NodeRow], changes: list[Change],

@@ -271,3 +271,21 @@ def test_a_recorded_transition_is_told_by_name(store, capsys, ids, own_words):
     assert result.out.splitlines()[0] == "Antagande av överenskommelse och samverkansavtal (Umeå kommun): Ärendet bereds → Antaget"
     assert "Undertecknande (Umeå kommun): Väntar på föregående steg → Kan påbörjas  (följd)" in result.out.splitlines()
     assert leaks(result.out, ids, own_words) == set()
+
+
+def test_a_notice_says_its_facts_in_its_own_language_whatever_the_setting(store, monkeypatch):
+    """The default process writes its notices in Swedish (notices.language): an office that
+    reads its command line in English still queues Swedish mail."""
+    from samverkan.clock import FixedClock
+    from samverkan.notices.sweep import sweep
+    from samverkan.store.database import Database
+
+    monkeypatch.setenv("SAMVERKAN_LANGUAGE", "en")
+    db = Database()
+    try:
+        report = sweep(db, FixedClock(pendulum.datetime(2026, 11, 24, 8, tz="Europe/Stockholm")), None, INSTANCE, dry_run=True)
+    finally:
+        db.close()
+    marks = {mark for notice in report.would_queue for mark in notice.facts.get("marks", [])}
+    assert any(mark.startswith("SIMULERAD: ") for mark in marks) and not any(mark.startswith("SIMULATED") for mark in marks)
+    assert any(mark.startswith("EXEMPEL: sammanträdesdagarna") for mark in marks)
