@@ -105,7 +105,7 @@ def decide(definition: Definition, state: InstanceState, request: TransitionRequ
         _check_decision_body(definition, stage, node, record, request.door)
     to_kind = kind_of(definition, stage, request.to)
     if transition.requires_record and transition.fields is None:
-        _check_outcome(definition, stage, to_kind, record, request.door)
+        _check_outcome(stage, to_kind, record, request.door)
     was_done = kind_of(definition, stage, current.state) is StateKind.done
     after = replace(
         current,
@@ -326,7 +326,7 @@ def _check_decision_body(definition: Definition, stage: Stage, node: Node, recor
                 party_id=party.id))
 
 
-def _check_outcome(definition: Definition, stage: Stage, to_kind: StateKind, record: Mapping[str, Any],
+def _check_outcome(stage: Stage, to_kind: StateKind, record: Mapping[str, Any],
                    door: Door = COMMAND_LINE) -> None:
     """A record must agree with where the branch goes: 'adopted' with both documents
     adopted, 'rejected' with at least one not. Fields with a `success` value say which."""
