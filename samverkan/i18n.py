@@ -144,7 +144,5 @@ def extract_messages(root: Path) -> dict[str | tuple[str, str], list[tuple[str, 
         for filename, line, message, _comments, _context in extract_from_dir(
                 base, method_map=[("**.py", "python")], keywords=EXTRACTION_KEYWORDS, comment_tags=(),
                 strip_comment_tags=True):
-            if folder == "samverkan" and filename.startswith("locale"):
-                continue
             found.setdefault(message, []).append((f"{folder}/{filename}", line))
     return found
