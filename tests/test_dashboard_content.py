@@ -86,13 +86,13 @@ def test_a_process_without_parallel_stages_has_an_empty_matrix():
 
 def test_the_stage_table_shows_names_owners_and_days_in_swedish(example):
     rows = example[0].stages
-    assert list(rows[0]) == ["Steg", "Part", "Status", "Ansvarig", "Deadline", "Dagar kvar", "Väntar på"]
+    assert list(rows[0]) == ["Steg", "Part", "Status", "Ansvarig", "Sista dag", "Dagar kvar", "Väntar på"]
     assert rows[0]["Steg"] == "Förvaltningens tjänsteskrivelse"  # nothing late: definition order
     skelleftea = next(r for r in rows if r["Part"] == "Skellefteå kommun" and r["Steg"].startswith("Antagande"))
     # Its deadline is its council's last meeting that keeps 2026-12-30 (the example calendar's 1 December).
     assert skelleftea == {
         "Steg": "Antagande av överenskommelse och samverkansavtal", "Part": "Skellefteå kommun",
-        "Status": "Ärendet bereds", "Ansvarig": "Skellefteå kommun (sekreterare)", "Deadline": "2026-12-01",
+        "Status": "Ärendet bereds", "Ansvarig": "Skellefteå kommun (sekreterare)", "Sista dag": "2026-12-01",
         "Dagar kvar": "8 dagar", "Väntar på": "Skellefteå kommun (sekreterare)",
     }
     # Signing goes party by party: each party's branch waits for its own adoption only.
@@ -107,12 +107,12 @@ def test_rejected_then_late_items_come_first(rejected_and_late):
     rows = rejected_and_late.stages
     # The join counts the parties taking part: Skellefteå's "no" rejects its branch, not the stage.
     assert [(r["Part"], r["Dagar kvar"]) for r in rows[:1]] == [("Skellefteå kommun", "avslag")]
-    late = [r for r in rows if r["Dagar kvar"].endswith("sen")]
+    late = [r for r in rows if r["Dagar kvar"].endswith("försenat")]
     assert rows[1:1 + len(late)] == late  # the late ones next, the latest first
     lateness = [int(r["Dagar kvar"].split()[0]) for r in late]
     assert lateness == sorted(lateness, reverse=True)
     # Robertsfors's council last met on 26 November: the longest overdue adoption.
-    assert (late[0]["Part"], late[0]["Deadline"], late[0]["Dagar kvar"]) == ("Robertsfors kommun", "2026-11-26", "35 dagar sen")
+    assert (late[0]["Part"], late[0]["Sista dag"], late[0]["Dagar kvar"]) == ("Robertsfors kommun", "2026-11-26", "35 dagar försenat")
     assert rows[1 + len(late)]["Steg"] == "Förvaltningens tjänsteskrivelse"  # then the rest, in definition order
     skelleftea_signing = next(r for r in rows if r["Steg"] == "Undertecknande" and r["Part"] == "Skellefteå kommun")
     assert skelleftea_signing["Dagar kvar"] == "utanför"
@@ -141,7 +141,7 @@ def test_the_summary_puts_the_mark_first_and_rejections_before_lateness(rejected
     assert "Ej antaget: parten står utanför (2026-11-20, §187, Kommunfullmäktige)" in rejection
     assert "Blockerar inget steg" in rejection
     late = text.split("### Försenat")[1].split("###")[0]
-    assert "(deadline 2026-11-26, 35 dagar sen): väntar på Robertsfors kommun (sekreterare)" in late
+    assert "(sista dag 2026-11-26, 35 dagar försenat): väntar på Robertsfors kommun (sekreterare)" in late
     assert "Skellefteå" not in late  # said no: listed under Avslag, not as late
 
 
@@ -150,8 +150,8 @@ def test_the_summary_says_on_whom_the_open_work_waits(example):
     assert "Inget är försenat och inget har fått avslag." in text
     on_whom = text.split("### Vad väntar på vem")[1]
     # Each adoption waits on its own party, to its own council's last meeting.
-    assert "(deadline 2026-11-30, 7 dagar kvar): väntar på Bjurholms kommun (sekreterare)" in on_whom
-    assert "**Undertecknande** (deadline 2026-12-30, 37 dagar kvar): väntar på Storumans kommun (sekreterare)" in on_whom
+    assert "(sista dag 2026-11-30, 7 dagar kvar): väntar på Bjurholms kommun (sekreterare)" in on_whom
+    assert "**Undertecknande** (sista dag 2026-12-30, 37 dagar kvar): väntar på Storumans kommun (sekreterare)" in on_whom
     adoptions = [line for line in on_whom.splitlines() if line.startswith("- **Antagande")]
     assert any("Skellefteå kommun" in line for line in adoptions)
     assert not any("Storumans kommun" in line for line in adoptions)  # Storuman has adopted
@@ -167,7 +167,7 @@ def test_the_timeline_compares_the_deadline_with_the_day_it_was_done(example, re
     memo = rows[0]
     assert (memo["Planerat"], memo["Faktiskt"], memo["Avvikelse"]) == ("2025-10-17", "2025-10-17", "på dagen")
     open_late = next(r for r in rejected_and_late.timeline if r["Part"] == "Bjurholms kommun" and r["Steg"].startswith("Antagande"))
-    assert (open_late["Planerat"], open_late["Faktiskt"], open_late["Avvikelse"]) == ("2026-11-30", "–", "31 dagar sen, pågår")
+    assert (open_late["Planerat"], open_late["Faktiskt"], open_late["Avvikelse"]) == ("2026-11-30", "–", "31 dagar försenat, pågår")
     assert len(rows) == len(example[0].stages)  # every stage and every branch
 
 
