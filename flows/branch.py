@@ -18,6 +18,7 @@ from prefect.states import Failed
 from samverkan.engine import kind_of
 from samverkan.flows.process import after_transition
 from samverkan.graph import Node
+from samverkan.i18n import _
 from samverkan.process_definitions.model import StateKind
 from samverkan.sync import OPEN_KINDS
 from samverkan.tasks.answers import last_attempt, waiting_answers
@@ -42,23 +43,23 @@ def branch_flow(instance: str, stage: str, party: str) -> str:
     for key, raw in waiting_answers(run_id, FORM):
         changes, refusal = take_branch_answer(run_id, key, instance, node, raw, genuine=genuine)
         if refusal:
-            logger.error("Avvisat, inget registrerades: %s", refusal)
+            logger.error(_("Avvisat, inget registrerades: {refusal}", refusal=refusal))
         elif changes:
-            logger.info("Registrerat: %s", describe(changes))
+            logger.info(_("Registrerat: {what}", what=describe(changes, instance)))
             after_transition(instance, logger)
         else:
-            logger.info("Svaret var redan registrerat.")
+            logger.info(_("Svaret var redan registrerat."))
     if not genuine:  # started by hand: it asks for nothing, and the engine's own run waits as before
-        return Failed(message="Körningen är inte skapad av processen; grenens formulär finns i dess egen körning")
+        return Failed(message=_("Körningen är inte skapad av processen; grenens formulär finns i dess egen körning"))
     snapshot = read_snapshot(instance)
     current = snapshot.state[node]
     stage_def = snapshot.definition.stage(stage)
     kind = kind_of(snapshot.definition, stage_def, current.state)
     state_name = next(s.name for s in snapshot.definition.lifecycle(stage_def.lifecycle).states if s.id == current.state)
     if kind in (StateKind.done, StateKind.failed):
-        return f"Registrerat: {state_name}"
+        return _("Registrerat: {what}", what=state_name)
     if kind not in OPEN_KINDS:
-        return f"Grenen är inte öppen för beslut ({state_name})"
-    logger.info("Väntar på beslut: %s", state_name)
+        return _("Grenen är inte öppen för beslut ({state})", state=state_name)
+    logger.info(_("Väntar på beslut: {state}", state=state_name))
     suspend_flow_run(wait_for_input=form_model(snapshot, node, refusal), key=f"{FORM}-{attempt + 1}", timeout=None)
     return "unreachable"  # suspend_flow_run ends this process; the run starts over when resumed

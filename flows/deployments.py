@@ -51,6 +51,6 @@ async def deployments() -> list[RunnerDeployment]:
                         "Vardagar 08:00 (Europe/Stockholm), med omförsök."),
         await odds_flow.ato_deployment(
             NAME, schedules=[ODDS_SCHEDULE], tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
-            description="Sannolikheten per part att besluta före den hårda tidsgränsen: tusen simulerade förlopp från "
+            description="Sannolikheten per part att besluta före den hårda sista dagen: tusen simulerade förlopp från "
                         "dagens läge, med normal spridning. Vardagar 06:30 (Europe/Stockholm); samma dag ger samma siffror."),
     ]

@@ -17,6 +17,7 @@ from samverkan.clock import clock_from_env
 from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.odds import odds_markdown, odds_table
 from samverkan.meetings.chains import example_note
+from samverkan.i18n import _
 from samverkan.simulation.odds import decided_stage, odds
 from samverkan.simulation.runs import default_until
 from samverkan.simulation.scenario import WITH_SPREAD
@@ -44,12 +45,13 @@ def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
     until = default_until(snapshot.definition)  # as `samverkan simulate`
     reason = None
     if until is None or until < today:
-        reason = "ingen hård tidsgräns" if until is None else f"den sista hårda tidsgränsen har passerat ({until.isoformat()})"
+        reason = (_("ingen hård sista dag") if until is None
+                  else _("den hårda sista dagen har passerat ({day})", day=until.isoformat()))
     elif decided_stage(snapshot.definition) is None:
-        reason = "inget steg beslutas av parterna på sammanträden mot en hård tidsgräns"
+        reason = _("inget steg beslutas av parterna på sammanträden före en hård sista dag")
     if reason:
-        publish_odds(instance_id, [{"Part": f"Ingen sannolikhet: {reason}"}],
-                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), f"Ingen sannolikhet beräknad: {reason}."]))
+        publish_odds(instance_id, [{_("Part"): _("Ingen sannolikhet: {reason}", reason=reason)}],
+                     "\n\n".join([*(f"**{md_text(m)}**" for m in marks), _("Ingen sannolikhet beräknad: {reason}.", reason=reason)]))
         return f"{instance_id}: {reason}"
     result = odds(snapshot.definition, snapshot.state, today, until, WITH_SPREAD, runs, day_seed(today))
     publish_odds(instance_id, odds_table(result), odds_markdown(result, marks))
@@ -59,7 +61,7 @@ def odds_task(instance_id: str, runs: int, today: pendulum.Date) -> str:
 
 @flow(name="sannolikhet", flow_run_name="sannolikhet-{instance}",
       description="Simulerar resten av processen många gånger från dagens läge och publicerar sannolikheten per part "
-                  "att besluta före den hårda tidsgränsen (artefakten <instans>-sannolikhet).")
+                  "att besluta före den hårda sista dagen (artefakten <instans>-sannolikhet).")
 def odds_flow(instance: str | None = None, runs: int = RUNS) -> list[str]:
     if not 1 <= runs <= 100_000:
         raise ValueError(f"runs: {runs} is not between 1 and 100 000")

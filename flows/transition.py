@@ -16,6 +16,9 @@ from prefect.states import Failed
 from samverkan.engine import resolve
 from samverkan.errors import SamverkanError
 from samverkan.flows.process import after_transition
+from samverkan.graph import Node
+from samverkan.i18n import _
+from samverkan.names import node_name, state_name
 from samverkan.tasks.answers import last_attempt, waiting_answers
 from samverkan.tasks.decisions import describe, take_transition_answers
 from samverkan.tasks.forms import Bekraftelse, Overgang, request_fingerprint, transition_request
@@ -37,17 +40,17 @@ def transition_flow(overgang: Overgang):
         # An unknown instance, stage or party fails now, before anyone is asked for a token.
         resolve(read_snapshot(overgang.instans).definition, request)
     except SamverkanError as refused:
-        logger.error("Avvisat, inget registrerades: %s", one_line(refused))
-        return Failed(message=f"Avvisat: {one_line(refused)}")
+        logger.error(_("Avvisat, inget registrerades: {refusal}", refusal=one_line(refused)))
+        return Failed(message=_("Avvisat: {refusal}", refusal=one_line(refused)))
     if not last_attempt(run_id, FORM):
         suspend_flow_run(wait_for_input=Bekraftelse.with_initial_data(description=confirmation_text(overgang, run_id)),
                          key=f"{FORM}-1", timeout=24 * 3600)
     changes, refusal = take_transition_answers(run_id, overgang, waiting_answers(run_id, FORM))
     if refusal:
-        logger.error("Avvisat, inget registrerades: %s", refusal)
-        return Failed(message=f"Avvisat: {refusal}")
-    recorded = describe(changes) or "redan registrerat"
-    logger.info("Registrerat: %s", recorded)
+        logger.error(_("Avvisat, inget registrerades: {refusal}", refusal=refusal))
+        return Failed(message=_("Avvisat: {refusal}", refusal=refusal))
+    recorded = describe(changes, overgang.instans) or _("redan registrerat")
+    logger.info(_("Registrerat: {what}", what=recorded))
     if changes:
         after_transition(overgang.instans, logger)
     return recorded
@@ -56,10 +59,24 @@ def transition_flow(overgang: Overgang):
 def confirmation_text(overgang: Overgang, run_id: object) -> str:
     """The confirmation form's text: what is asked, and how to get the code for this run."""
     where = f" --party {overgang.part}" if overgang.part else ""
-    return (f"## Bekräfta: {overgang.steg}{'/' + overgang.part if overgang.part else ''} → {overgang.till}\n\n"
-            "Ange en engångskod för just den här körningen. Kansliet ger dig en med\n\n"
-            f"`samverkan token code DIN-E-POST --instance {overgang.instans} --stage {overgang.steg}{where} --run {run_id} "
-            f"--request {request_fingerprint(overgang)}`\n\n"
-            "Koden gäller bara den här begäran: ändras något i körningens parametrar gäller den inte. "
-            "Koden gäller bara den här körningen och bara en gång. Skriv aldrig din personliga kod här: "
-            "allt som skrivs i ett formulär kan läsas av alla som ser översikten.")
+    command = (f"samverkan token code DIN-E-POST --instance {overgang.instans} --stage {overgang.steg}{where} --run {run_id} "
+               f"--request {request_fingerprint(overgang)}")
+    return "\n\n".join([
+        _("## Bekräfta: {request}", request=_requested(overgang)),
+        _("Ange en engångskod för just den här körningen. Kansliet ger dig en med"),
+        f"`{command}`",
+        _("Koden gäller bara den här begäran: ändras något i körningens parametrar gäller den inte. "
+          "Koden gäller bara den här körningen och bara en gång. Skriv aldrig din personliga kod här: "
+          "allt som skrivs i ett formulär kan läsas av alla som ser översikten."),
+    ])
+
+
+def _requested(overgang: Overgang) -> str:
+    """The request by name where the definition knows it ("Antagande … (Umeå kommun) → Antaget");
+    as typed where it does not (the run is refused before anyone is asked, in that case)."""
+    try:
+        definition = read_snapshot(overgang.instans).definition
+        node = Node(overgang.steg, overgang.part or None)
+        return f"{node_name(definition, node)} → {state_name(definition, overgang.steg, overgang.till)}"
+    except (SamverkanError, KeyError, StopIteration, ValueError):
+        return f"{overgang.steg}{'/' + overgang.part if overgang.part else ''} → {overgang.till}"

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
+from samverkan.i18n import N_
 from samverkan.calendar import MAX_PERIOD_DAYS, InvalidPeriod, Period, parse_period
 from samverkan.patterns import compile_pattern
 
@@ -101,13 +102,13 @@ class Role(StrEnum):
     contact = "contact"
 
 
-ROLE_NAMES = {
-    Role.director_office: "utvecklingsdirektörens kansli",
-    Role.project_lead: "projektledare",
-    Role.business_office_head: "näringslivschef",
-    Role.secretary: "sekreterare",
-    Role.registrar: "registrator",
-    Role.contact: "kontaktperson",
+ROLE_NAMES = {  # catalogue texts: shown with samverkan.i18n's _
+    Role.director_office: N_("utvecklingsdirektörens kansli"),
+    Role.project_lead: N_("projektledare"),
+    Role.business_office_head: N_("näringslivschef"),
+    Role.secretary: N_("sekreterare"),
+    Role.registrar: N_("registrator"),
+    Role.contact: N_("kontaktperson"),
 }
 
 

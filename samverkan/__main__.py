@@ -20,8 +20,11 @@ import signal
 
 
 def _interrupted(signum: int, frame: object) -> None:
+    # The line the command line's catalogue has for it (samverkan.i18n), without reading the
+    # catalogue: nothing may be loaded here.
+    line = b"error: interrupted\n" if os.environ.get("SAMVERKAN_LANGUAGE", "").strip().lower() == "en" else b"fel: avbrutet\n"
     try:
-        os.write(2, b"error: interrupted\n")  # unbuffered: no stream, no encoding, no lock
+        os.write(2, line)  # unbuffered: no stream, no encoding, no lock
     except OSError:
         pass  # standard error closed: exit all the same
     os._exit(130)

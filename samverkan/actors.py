@@ -23,6 +23,7 @@ from samverkan.process_definitions.model import Definition, Email
 from samverkan.auth import Actor, Grant, GrantRole, new_token, token_hash
 from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _, n_
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
 from samverkan.store.models import ActorRow, AuthorityEventRow, DefinitionRow, GrantRow, TokenRow
@@ -35,18 +36,19 @@ def normalize_email(email: str, what: str = "--actor") -> str:
     try:
         return _EMAIL.validate_python(email.strip())
     except ValidationError:
-        raise SamverkanError(f"{what}: malformed e-mail address {shown(email, 80)}") from None
+        raise SamverkanError(_("{what}: {value} är ingen giltig e-postadress", what=what, value=shown(email, 80))) from None
 
 
 def authenticate(db: Database, email: str, token: str | None) -> Actor:
     email = normalize_email(email)
     if not token:
-        raise SamverkanError(f"--token: {email} must give a personal token (--token or SAMVERKAN_TOKEN)")
+        raise SamverkanError(_("--token: {email} måste ange sin personliga kod (--token eller SAMVERKAN_TOKEN)", email=email))
     with db.read() as session:
         row = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash(token), TokenRow.revoked_at.is_(None))).first()
         actor = session.get(ActorRow, row.actor_id) if row else None
         if actor is None or actor.email != email:
-            raise SamverkanError(f"--token: not a valid token for {email} (mistyped, revoked, or someone else's)")
+            raise SamverkanError(_("--token: ingen giltig personlig kod för {email} (felskriven, spärrad eller någon annans)",
+                                   email=email))
         return actor_of(actor)
 
 
@@ -69,7 +71,7 @@ def issue_token(db: Database, email: str, grant: Grant | None, issuer: Actor | N
         now = write_time(session, clock)
         first = (session.scalar(select(func.count()).select_from(ActorRow)) or 0) == 0
         if first and (grant is None or grant.role is not GrantRole.director_office):
-            raise SamverkanError("the first token must be for the director's office: --role director-office")
+            raise SamverkanError(_("den första personliga koden måste vara för utvecklingsdirektörens kansli: --role director-office"))
         by = _issuer(issuer, first)
         actor = _find(session, email)
         if grant is not None:
@@ -77,7 +79,8 @@ def issue_token(db: Database, email: str, grant: Grant | None, issuer: Actor | N
             actor = actor or _create(session, email, name, by, now)
             _add_grant(session, actor, grant, by, now)
         elif actor is None or not actor.grants:
-            raise SamverkanError(f"--role: {email} holds no role; grant one with --role (a token without a role could do nothing)")
+            raise SamverkanError(_("--role: {email} har ingen roll; ge en med --role (en kod utan roll kan inte göra något)",
+                                   email=email))
         session.add(TokenRow(actor_id=actor.id, token_hash=token_hash(token), created_at=now, created_by=by))
         _log(session, now, by, "issue-token", email, ", ".join(_grant(g).describe() for g in actor.grants))
     return token
@@ -102,8 +105,9 @@ def withdraw_role(db: Database, email: str, grant: Grant, issuer: Actor, clock: 
     with _changing(db, email, issuer, clock) as (session, now, by, actor):
         row = next((g for g in actor.grants if _grant(g) == grant), None)
         if row is None:
-            held = ", ".join(_grant(g).describe() for g in actor.grants) or "no role"
-            raise SamverkanError(f"{email} is not {grant.describe()}; they hold: {held}")
+            held = ", ".join(_grant(g).describe() for g in actor.grants) or _("ingen roll")
+            raise SamverkanError(_("{email} är inte {role}; rollerna är: {held}", email=email, role=grant.describe(),
+                                   held=held))
         actor.grants.remove(row)
         session.flush()
         _keep_a_directors_office(session, email)
@@ -123,7 +127,8 @@ def revoke_actor(db: Database, email: str, issuer: Actor, clock: Clock, keep_rol
             actor.grants.remove(row)
         session.flush()
         _keep_a_directors_office(session, email)
-        detail = f"{len(tokens)} token(s)" + ("" if keep_roles else f"; roles withdrawn: {', '.join(_grant(g).describe() for g in withdrawn) or 'none'}")
+        detail = n_("{n} personlig kod", "{n} personliga koder", len(tokens)) + ("" if keep_roles else _(
+            "; roller borttagna: {roles}", roles=", ".join(_grant(g).describe() for g in withdrawn) or _("inga")))
         _log(session, now, by, "revoke", email, detail)
         return len(tokens), len(withdrawn)
 
@@ -140,7 +145,7 @@ def recover(db: Database, email: str, clock: Clock, by: str, name: str | None = 
         actor = _find(session, email) or _create(session, email, name, by, now)
         _add_grant(session, actor, Grant(GrantRole.director_office), by, now)
         session.add(TokenRow(actor_id=actor.id, token_hash=token_hash(token), created_at=now, created_by=by))
-        _log(session, now, by, "recover", email, "director's office; new token")
+        _log(session, now, by, "recover", email, _("utvecklingsdirektörens kansli; ny personlig kod"))
     return token
 
 
@@ -200,8 +205,8 @@ def _issuer(issuer: Actor | None, first: bool) -> str:
     if first:
         return "bootstrap"
     if issuer is None or not issuer.is_director_office:
-        raise SamverkanError("only the director's office issues tokens and grants or withdraws roles: "
-                             "give --actor and --token of someone in it")
+        raise SamverkanError(_("bara utvecklingsdirektörens kansli ger personliga koder och ger eller tar bort roller: "
+                               "ange --actor och --token för någon där"))
     return issuer.email
 
 
@@ -212,7 +217,7 @@ def _find(session: Session, email: str) -> ActorRow | None:
 def _existing(session: Session, email: str) -> ActorRow:
     actor = _find(session, email)
     if actor is None:
-        raise SamverkanError(f"EMAIL: no actor {email}; see `samverkan actors`")
+        raise SamverkanError(_("EMAIL: ingen aktör {email}; se `samverkan actors`", email=email))
     return actor
 
 
@@ -243,8 +248,9 @@ def _keep_a_directors_office(session: Session, removed: str) -> None:
         .where(GrantRow.role == GrantRole.director_office.value, TokenRow.revoked_at.is_(None)).limit(1)
     ).first()
     if holders is None:
-        raise SamverkanError(f"{removed} is the last director's office with a valid token; grant the role to someone else "
-                             "and issue them a token first (a lost token: `samverkan token recover`, see docs/security.md)")
+        raise SamverkanError(_("{removed} är den sista i utvecklingsdirektörens kansli med en giltig personlig kod; ge rollen till "
+                               "någon annan och ge dem en kod först (en borttappad kod: `samverkan token recover`, se "
+                               "docs/security.md)", removed=removed))
 
 
 def _check_targets(session: Session, grant: Grant, known: list[Definition] | None) -> None:
@@ -255,10 +261,12 @@ def _check_targets(session: Session, grant: Grant, known: list[Definition] | Non
     definitions = known if known is not None else _known_definitions(session)
     if grant.stage is not None and not any(grant.stage in {s.id for s in d.stages} for d in definitions):
         stages = sorted({s.id for d in definitions for s in d.stages})
-        raise SamverkanError(f"--stage: {shown(grant.stage, 63)} is not a stage of any known definition; the stages are: {', '.join(stages)}")
+        raise SamverkanError(_("--stage: {value} är inget steg i någon känd definition; stegen är: {stages}",
+                               value=shown(grant.stage, 63), stages=", ".join(stages)))
     if grant.party is not None and not any(grant.party in {p.id for p in d.parties} for d in definitions):
         parties = sorted({p.id for d in definitions for p in d.parties})
-        raise SamverkanError(f"--party: {shown(grant.party, 63)} is not a party of any known definition; the parties are: {', '.join(parties)}")
+        raise SamverkanError(_("--party: {value} är ingen part i någon känd definition; parterna är: {parties}",
+                               value=shown(grant.party, 63), parties=", ".join(parties)))
 
 
 def _known_definitions(session: Session) -> list[Definition]:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from samverkan.process_definitions.model import Definition
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
+from samverkan.i18n import _
 from samverkan.text import shown
 
 TOKEN_PREFIX = "svk_"
@@ -32,10 +33,10 @@ class Grant:
 
     def describe(self) -> str:
         if self.role is GrantRole.project_lead:
-            return f"project lead of {self.stage}"
+            return _("projektledare för {stage}", stage=self.stage)
         if self.role is GrantRole.party_contact:
-            return f"contact of {self.party}"
-        return "director's office"
+            return _("kontaktperson för {party}", party=self.party)
+        return _("utvecklingsdirektörens kansli")
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,20 @@ def make_grant(role: str, stage: str | None, party: str | None) -> Grant:
     try:
         grant_role = GrantRole(role)
     except ValueError:
-        raise SamverkanError(f"--role: {shown(role, 40)} is not one of: {', '.join(r.value for r in GrantRole)}") from None
+        raise SamverkanError(_("--role: {value} är inte ett av: {roles}", value=shown(role, 40),
+                               roles=", ".join(r.value for r in GrantRole))) from None
     if grant_role is GrantRole.director_office and (stage or party):
-        raise SamverkanError("--stage/--party: the director's office may act on everything; leave them out")
+        raise SamverkanError(_("--stage/--party: utvecklingsdirektörens kansli får göra allt; utelämna dem"))
     if grant_role is GrantRole.project_lead:
         if not stage:
-            raise SamverkanError("--stage: a project lead leads a stage; name it")
+            raise SamverkanError(_("--stage: en projektledare leder ett steg; ange vilket"))
         if party:
-            raise SamverkanError("--party: a project lead leads a whole stage, every branch of it; leave --party out")
+            raise SamverkanError(_("--party: en projektledare leder ett helt steg, alla dess grenar; utelämna --party"))
     if grant_role is GrantRole.party_contact:
         if not party:
-            raise SamverkanError("--party: a party contact speaks for a party; name it")
+            raise SamverkanError(_("--party: en kontaktperson talar för en part; ange vilken"))
         if stage:
-            raise SamverkanError("--stage: a party contact acts on every branch of their party; leave --stage out")
+            raise SamverkanError(_("--stage: en kontaktperson får göra allt i sin parts grenar; utelämna --stage"))
     return Grant(grant_role, stage, party)
 
 
@@ -89,7 +91,7 @@ _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 def new_code() -> str:
     while True:
-        body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        body = "".join(secrets.choice(CODE_ALPHABET) for _position in range(CODE_LENGTH))
         if any(c.isdigit() for c in body) and any(c.isalpha() for c in body):
             return "-".join(body[i:i + 4] for i in range(0, CODE_LENGTH, 4))
 
@@ -130,14 +132,14 @@ def may_start(actor: Actor | None, any_actor_exists: bool) -> None:
     if not any_actor_exists:
         return
     if actor is None:
-        raise SamverkanError("--actor: only the director's office may start a process; give --actor and --token")
+        raise SamverkanError(_("--actor: bara utvecklingsdirektörens kansli får starta en process; ange --actor och --token"))
     if not actor.is_director_office:
-        raise SamverkanError(f"{actor.email} may not start a process; only the director's office may")
+        raise SamverkanError(_("{email} får inte starta en process; det får bara utvecklingsdirektörens kansli", email=actor.email))
 
 
 def who_may(definition: Definition, node: Node, answering: str | None = None) -> str:
     """In words, for a refusal: who may make a transition on this node."""
-    who = ["the director's office", f"the project lead of {node.stage}"]
+    who = [_("utvecklingsdirektörens kansli"), _("projektledaren för ”{stage}”", stage=definition.stage(node.stage).name)]
     if answering is not None or node.party is not None:
-        who.append(f"a contact of {definition.party(answering or node.party).name}")
-    return ", ".join(who[:-1]) + " or " + who[-1]
+        who.append(_("en kontaktperson för {party}", party=definition.party(answering or node.party).name))
+    return _("{some} eller {last}", some=", ".join(who[:-1]), last=who[-1])

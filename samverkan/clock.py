@@ -16,6 +16,7 @@ import pendulum
 
 from samverkan.calendar import TIMEZONE
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import shown
 
 
@@ -53,7 +54,8 @@ _MAX_OFFSET_MINUTES = 14 * 60  # the widest offset in use (Kiribati, +14:00)
 
 def _in_years(text: str, year: int, what: str) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise SamverkanError(f"{what}: {shown(text)} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+        raise SamverkanError(_("{what}: {value} ligger utanför åren {first}–{last}", what=what, value=shown(text),
+                               first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def parse_day(text: str, what: str) -> pendulum.Date:
@@ -64,7 +66,8 @@ def parse_day(text: str, what: str) -> pendulum.Date:
     except ValueError:
         day = None
     if day is None:
-        raise SamverkanError(f"{what}: invalid date {shown(text)}: expected YYYY-MM-DD, e.g. 2026-12-24")
+        raise SamverkanError(_("{what}: {value} är inget datum: skriv ÅÅÅÅ-MM-DD, t.ex. 2026-12-24", what=what,
+                               value=shown(text)))
     _in_years(text, day.year, what)
     return pendulum.date(day.year, day.month, day.day)
 
@@ -79,8 +82,9 @@ def parse_moment(text: str, what: str) -> pendulum.DateTime:
         year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
         dt.datetime(year, month, day, hour, minute, second)  # only to check that it exists
     except ValueError:
-        raise SamverkanError(f"{what}: invalid date or time {shown(text)}: expected YYYY-MM-DD or "
-                             "YYYY-MM-DDTHH:MM[:SS], optionally followed by Z or ±HH:MM") from None
+        raise SamverkanError(_("{what}: {value} är inget datum eller klockslag: skriv ÅÅÅÅ-MM-DD eller "
+                               "ÅÅÅÅ-MM-DDTHH:MM[:SS], eventuellt följt av Z eller ±HH:MM", what=what,
+                               value=shown(text))) from None
     _in_years(text, year, what)
     zone = match[7]
     tz: str | pendulum.Timezone | pendulum.FixedTimezone
@@ -92,7 +96,8 @@ def parse_moment(text: str, what: str) -> pendulum.DateTime:
     else:
         minutes = int(zone[1:3]) * 60 + int(zone[4:6])
         if int(zone[4:6]) >= 60 or minutes > _MAX_OFFSET_MINUTES:
-            raise SamverkanError(f"{what}: {shown(text)}: the offset {zone} is not a UTC offset (at most ±14:00)")
+            raise SamverkanError(_("{what}: {value}: {zone} är ingen tidsskillnad mot UTC (högst ±14:00)", what=what,
+                                   value=shown(text), zone=zone))
         tz = pendulum.FixedTimezone((-60 if zone[0] == "-" else 60) * minutes)
     return pendulum.datetime(year, month, day, hour, minute, second, tz=tz)
 
@@ -120,15 +125,18 @@ def _exists_once(wall: dt.datetime, what: str) -> None:
     while high - low > dt.timedelta(seconds=1):
         middle = low + (high - low) / 2
         low, high = (middle, high) if middle.astimezone(zone).utcoffset() == before else (low, middle)
-    change = f"from {_clock((high + before).replace(tzinfo=None))} to {_clock((high + after).replace(tzinfo=None))}"
+    change = _("från {before} till {after}", before=_clock((high + before).replace(tzinfo=None)),
+               after=_clock((high + after).replace(tzinfo=None)))
     shown_wall = wall.isoformat(timespec="seconds" if wall.second else "minutes")
     # A gap: the wall time read with the offset before the change comes back as another.
     if earlier.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None) != wall:
         instead = _clock(wall + (after - before))
-        raise SamverkanError(f"{what}: {shown_wall} does not exist in {TIMEZONE} (clocks moved forward {change} "
-                             f"that night); give {instead} or an offset such as {_offset(before)}")
-    raise SamverkanError(f"{what}: {shown_wall} occurs twice in {TIMEZONE} (clocks moved back {change}); "
-                         f"add {_offset(before)} for the first or {_offset(after)} for the second")
+        raise SamverkanError(_("{what}: {wall} finns inte i {zone} (klockan ställdes fram {change} den natten); "
+                               "ange {instead} eller en tidsskillnad som {offset}", what=what, wall=shown_wall,
+                               zone=TIMEZONE, change=change, instead=instead, offset=_offset(before)))
+    raise SamverkanError(_("{what}: {wall} inträffar två gånger i {zone} (klockan ställdes tillbaka {change}); "
+                           "lägg till {first} för den första eller {second} för den andra", what=what, wall=shown_wall,
+                           zone=TIMEZONE, change=change, first=_offset(before), second=_offset(after)))
 
 
 def clock_from_env() -> Clock:

@@ -24,6 +24,7 @@ from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
 from samverkan.faults import crash_point
 from samverkan.graph import Node
+from samverkan.i18n import N_, _
 from samverkan.instances import load
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
@@ -36,8 +37,8 @@ VALID_DAYS = 28  # a reminder's code outlives the next few reminders, each of wh
 # deployment, started by hand from the dashboard): no code is good there, and one shown there is spent.
 FOREIGN_RUN = "not-made-by-the-engine"
 
-USELESS = ("engångskoden gäller inte: den är fel, redan använd eller för gammal. Använd koden i den "
-           "senaste påminnelsen, eller be kansliet om en ny")
+USELESS = N_("engångskoden gäller inte: den är fel, redan använd eller för gammal. Använd koden i den "
+             "senaste påminnelsen, eller be kansliet om en ny")
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,11 @@ def issue(db: Database, email: str, instance_id: str, node: Node, clock: Clock, 
         now = write_time(session, clock)
         code = issue_in(session, email, instance_id, node, now, issued_by, run_id, days)
         if code is None:
-            raise SamverkanError(f"EMAIL: {email} holds no role that may decide {node.key}; grant one first (samverkan grant)")
+            raise SamverkanError(_("EMAIL: {email} har ingen roll som får besluta om {node}; ge en först (samverkan grant)",
+                                   email=email, node=node.key))
         session.add(AuthorityEventRow(at=now, by=issued_by, action="code", subject=email,
-                                    detail=f"one-time code for {instance_id} {node.key}" + (f", run {run_id}" if run_id else "")))
+                                      detail=_("engångskod för {instance} {node}", instance=instance_id, node=node.key)
+                                      + (_(", körning {run}", run=run_id) if run_id else "")))
     return code
 
 
@@ -71,7 +74,7 @@ def issue_in(session: Session, email: str, instance_id: str, node: Node, now: pe
         return None  # asked first: most recipients of a reminder hold no role, and loading costs
     loaded = load(session, instance_id)
     if node not in loaded.state:
-        raise SamverkanError(f"--stage/--party: {instance_id} has no {node.key}")
+        raise SamverkanError(_("--stage/--party: {instance} har inget {node}", instance=instance_id, node=node.key))
     code = new_code()
     session.add(CodeRow(code_hash=code_hash(code), actor_id=row.id, instance_id=loaded.instance.id, stage=node.stage,
                         party=node.party, run_id=run_id, issued_at=now, issued_by=issued_by,
@@ -97,31 +100,31 @@ def redeem(db: Database, typed: object, instance_id: str, node: Node, run_id: st
             # the second finds it spent (PostgreSQL; SQLite's write lock already serialises).
             row = session.scalars(select(CodeRow).where(CodeRow.code_hash == hashed).with_for_update()).first()
         if refusal is None and row is None:
-            refusal = USELESS
+            refusal = _(USELESS)
         elif row is not None:
             crash_point("code-read", session)
             refusal = _spend(session, row, instance_id, node, run_id, digest, now)
         actor = _actor(session.get(ActorRow, row.actor_id)) if row is not None and refusal is None else None
     if actor is None:
-        raise SamverkanError(f"engångskod: {refusal}")
+        raise SamverkanError(_("”Engångskod”: {refusal}", refusal=refusal))
     return actor
 
 
 def _spend(session: Session, row: CodeRow, instance_id: str, node: Node, run_id: str | None, digest: str,
            now: pendulum.DateTime) -> str | None:
     if row.spent_at is not None:
-        return None if row.spent_how == "used" and row.spent_for == digest else USELESS
+        return None if row.spent_how == "used" and row.spent_for == digest else _(USELESS)
     if pendulum.instance(row.expires_at) <= now:
-        return USELESS
+        return _(USELESS)
     here = (row.instance_id, row.stage, row.party, row.run_id) == (instance_id, node.stage, node.party, run_id)
     if not here:
         row.spent_at, row.spent_how = now, "elsewhere"
-        return ("engångskoden hör till ett annat beslut eller formulär. Den har nu visats här och gäller inte längre; "
-                "använd rätt formulär med en ny kod")
+        return _("engångskoden hör till ett annat beslut eller formulär. Den har nu visats här och gäller inte längre; "
+                 "använd rätt formulär med en ny kod")
     holder = _actor(session.get(ActorRow, row.actor_id))
     if not _may_decide(session, holder, instance_id, node):
         row.spent_at, row.spent_how = now, "withdrawn"
-        return f"{holder.email} har inte längre rätt att besluta om {node.key}; koden gäller inte längre"
+        return _("{email} har inte längre rätt att besluta om detta; koden gäller inte längre", email=holder.email)
     row.spent_at, row.spent_how, row.spent_for = now, "used", digest
     return None
 
@@ -148,7 +151,7 @@ def _revoke_exposed(session: Session, hashes: set[str], now: pendulum.DateTime) 
         row.revoked_at = now
         owner = session.get(ActorRow, row.actor_id)
         session.add(AuthorityEventRow(at=now, by="form", action="revoke", subject=owner.email,
-                                      detail="1 token(s): typed into a form, where Prefect shows it"))
+                                      detail=_("1 personlig kod: skriven i ett formulär, där Prefect visar den")))
 
 
 def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:
@@ -156,9 +159,9 @@ def _not_a_code(session: Session, text: str, now: pendulum.DateTime) -> str:
     been exposed to every viewer: it is revoked at once (the roles stay)."""
     if looks_like_token(text):
         _revoke_exposed(session, {token_hash(text)}, now)
-        return ("det här ser ut som en personlig kod, inte en engångskod. En personlig kod skrivs aldrig i ett "
-                "formulär; den som skrevs här är nu spärrad. Be kansliet om en ny, och använd engångskoden i påminnelsen")
-    return "skriv engångskoden från påminnelsen, 16 tecken i fyra grupper (t.ex. 7KQ2-…)"
+        return _("det här ser ut som en personlig kod, inte en engångskod. En personlig kod skrivs aldrig i ett "
+                 "formulär; den som skrevs här är nu spärrad. Be kansliet om en ny, och använd engångskoden i påminnelsen")
+    return _("skriv engångskoden från påminnelsen, 16 tecken i fyra grupper (t.ex. 7KQ2-…)")
 
 
 def _may_decide(session: Session, actor: Actor, instance_id: str, node: Node) -> bool:

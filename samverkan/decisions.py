@@ -16,9 +16,12 @@ from typing import Any
 import pendulum
 
 from samverkan.clock import parse_moment
+from samverkan.doors import branch_form
 from samverkan.engine import InstanceState, NodeState, TransitionRequest
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node
+from samverkan.i18n import _
+from samverkan.names import node_name
 from samverkan.process_definitions.model import Definition, FieldType, RecordField, Stage, Transition
 from samverkan.status import status_rows
 from samverkan.text import MAX_CODE, MAX_FIELD_VALUE, MAX_REASON, shown
@@ -58,7 +61,7 @@ class Form:
 
 
 def outcome_label(transition_name: str, state_name: str) -> str:
-    return f"{transition_name} ({state_name})"
+    return _("{transition} ({state})", transition=transition_name, state=state_name)
 
 
 def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
@@ -72,22 +75,23 @@ def form_for(definition: Definition, node: Node, current: NodeState) -> Form:
     recorded = frozenset(outcome_label(t.name or t.to, names[t.to]) for t in possible if t.requires_record)
     only = {outcome_label(t.name or t.to, names[t.to]): frozenset(t.fields) for t in possible if t.fields is not None}
     if not outcomes:
-        raise SamverkanError(f"{node.key}: no transition leads on from {current.state!r}; there is nothing to decide")
+        raise SamverkanError(_("{node}: inget leder vidare från läget ”{state}”; det finns inget att besluta",
+                               node=node_name(definition, node), state=names[current.state]))
     party = definition.party(node.party) if node.party else None
-    fields = [FormField(OUTCOME, "Vad har hänt?", "choice", True, tuple(outcomes),
-                        help="Välj det som har beslutats eller skett.")]
+    fields = [FormField(OUTCOME, _("Vad har hänt?"), "choice", True, tuple(outcomes),
+                        help=_("Välj det som har beslutats eller skett."))]
     for spec in asked_fields(definition, stage, possible):
         fields.append(FormField(
             spec.id, spec.name, spec.type.value, False,
             choices=tuple(spec.choices or ()),
-            help=" ".join(filter(None, [spec.help, "Krävs för att registrera ett beslut." if spec.required else None])) or None,
+            help=" ".join(filter(None, [spec.help, _("Krävs för att registrera ett beslut.") if spec.required else None])) or None,
             default=party.decision_body if spec.decision_body and party is not None else None,
         ))
     fields += [
-        FormField(REASON, "Kommentar till diariet", "text", False, max_length=MAX_REASON),
-        FormField(CODE, "Engångskod", "text", True, secret=True, max_length=MAX_CODE,
-                  help="Koden i den senaste påminnelsen om det här beslutet (16 tecken, t.ex. 7KQ2-…). Den gäller "
-                       "bara det här beslutet och bara en gång. Skriv aldrig din personliga kod här."),
+        FormField(REASON, _("Kommentar till diariet"), "text", False, max_length=MAX_REASON),
+        FormField(CODE, _("Engångskod"), "text", True, secret=True, max_length=MAX_CODE,
+                  help=_("Koden i den senaste påminnelsen om det här beslutet (16 tecken, t.ex. 7KQ2-…). Den gäller "
+                         "bara det här beslutet och bara en gång. Skriv aldrig din personliga kod här.")),
     ]
     return Form(node, tuple(fields), outcomes, recorded, only)
 
@@ -113,7 +117,8 @@ def request_from_answer(definition: Definition, form: Form, answer: Mapping[str,
     stage = definition.stage(form.node.stage)
     label = answer.get(OUTCOME)
     if label not in form.outcomes:
-        raise SamverkanError(f"{OUTCOME}: {shown(label)} is not one of: {', '.join(form.outcomes)}")
+        raise SamverkanError(_("”{field}”: {value} är inte ett av: {choices}", field=form.field(OUTCOME).title,
+                               value=shown(label), choices=", ".join(form.outcomes)))
     to = form.outcomes[label]
     fields: dict[str, str] = {}
     asked = {f.id for f in form.fields} & form.only.get(label, frozenset(spec.id for spec in stage.record))
@@ -122,11 +127,13 @@ def request_from_answer(definition: Definition, form: Form, answer: Mapping[str,
             value = answer.get(spec.id)
             if spec.id in asked and value not in (None, ""):
                 fields[spec.id] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    dates = [(fields[spec.id], spec.id) for spec in stage.record if spec.type is FieldType.date and spec.id in fields]
-    at = max(parse_moment(value, field_id) for value, field_id in dates) if dates else now
+    dates = [(fields[spec.id], spec) for spec in stage.record if spec.type is FieldType.date and spec.id in fields]
+    moments = [(parse_moment(value, f"”{spec.name}”"), spec.name) for value, spec in dates]
+    at, at_field = max(moments, key=lambda moment: moment[0]) if moments else (now, None)
     reason = answer.get(REASON)
     return TransitionRequest(stage=form.node.stage, party=form.node.party, to=to, at=at,
-                             reason=str(reason).strip() or None if reason else None, fields=fields)
+                             reason=str(reason).strip() or None if reason else None, fields=fields,
+                             door=branch_form(at_field))
 
 
 def form_description(definition: Definition, state: InstanceState, node: Node, now: pendulum.DateTime,
@@ -139,16 +146,18 @@ def form_description(definition: Definition, state: InstanceState, node: Node, n
     lines = [f"## {party.name}: {stage.name}", "", *(f"> **{mark}**\n" for mark in marks)]
     if stage.description:
         lines += [stage.description, ""]
-    lines.append(f"- **Läge nu:** {row.state_name}")
-    lines.append(f"- **Senast:** {row.deadline.isoformat()}" + (f" ({row.deadline_reason})" if row.deadline_reason else ""))
+    lines.append(_("- **Läge nu:** {state}", state=row.state_name))
+    lines.append(_("- **Sista dag:** {day}", day=row.deadline.isoformat())
+                 + (f" ({row.deadline_reason})" if row.deadline_reason else ""))
     if party.decision_body:
-        lines.append(f"- **Beslutande organ:** {party.decision_body}")
+        lines.append(_("- **Beslutande organ:** {body}", body=party.decision_body))
     if stage.assumption and node.party is None:  # the owner above is the plan's assumption
         lines.append(f"- **Antaget i planen:** {stage.assumption}")
-    lines.append(f"- **Process:** {definition.name} (`{instance_id}`)")
+    lines.append(_("- **Process:** {process} (`{instance}`)", process=definition.name, instance=instance_id))
     if refusal:
-        lines += ["", f"**Förra svaret avvisades:** {refusal}", "", "Inget registrerades. Rätta och skicka igen."]
-    lines += ["", "Svaret prövas med samma regler som `samverkan transition`. Ange engångskoden från den senaste "
-              "påminnelsen om beslutet; saknar du en, be kansliet om en (`samverkan token code`). Koden gäller bara "
-              "det här beslutet, och bara en gång."]
+        lines += ["", _("**Förra svaret avvisades:** {refusal}", refusal=refusal), "",
+                  _("Inget registrerades. Rätta och skicka igen.")]
+    lines += ["", _("Svaret prövas med samma regler som `samverkan transition`. Ange engångskoden från den senaste "
+                    "påminnelsen om beslutet; saknar du en, be kansliet om en (`samverkan token code`). Koden gäller bara "
+                    "det här beslutet, och bara en gång.")]
     return "\n".join(lines)

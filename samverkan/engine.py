@@ -17,9 +17,12 @@ import pendulum
 from samverkan.process_definitions.model import (Basis, DecisionOutcome, Definition, FieldType, Lifecycle, RecordField, Stage,
                                                  StateKind, Transition)
 from samverkan.calendar import TIMEZONE, to_date
+from samverkan.doors import COMMAND_LINE, Door
 from samverkan.errors import SamverkanError
 from samverkan.outcomes import OUTCOME_WORDS, WARNINGS, decided_text, decision_body_warning, open_warnings, record_outcome
 from samverkan.graph import Node, branch_parties, join_needed, outside_of, party_dependencies, stage_order
+from samverkan.i18n import _
+from samverkan.names import node_name, nodes_named
 from samverkan.patterns import matches
 from samverkan.text import MAX_FIELD_VALUE, record_text_problem, shown
 
@@ -50,6 +53,7 @@ class TransitionRequest:
     reason: str | None = None
     reference: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
+    door: Door = COMMAND_LINE  # where it came from: a refusal names what was filled in as that door does
 
 
 @dataclass(frozen=True)
@@ -89,19 +93,19 @@ def start(definition: Definition, at: pendulum.DateTime) -> tuple[dict[Node, Nod
 
 def decide(definition: Definition, state: InstanceState, request: TransitionRequest, now: pendulum.DateTime) -> list[Change]:
     """Every change a transition causes, the requested one first; or TransitionRefused."""
-    _check_texts(request)
+    _check_texts(definition, request)
     stage, node = resolve(definition, request)
     lifecycle = definition.lifecycle(stage.lifecycle)
     current = state[node]
     allowed = [t for t in lifecycle.transitions if current.state in t.source]
     transition = next((t for t in allowed if t.to == request.to), None)
     if transition is None:
-        raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed))
-    _check_time(node, current, request.at, now)
+        raise TransitionRefused(_not_allowed(definition, state, stage, node, request.to, allowed, request.door))
+    _check_time(request.door, current, request.at, now)
     record = _check_record(stage, transition, request, current, now)
     to_kind = kind_of(definition, stage, request.to)
     if transition.requires_record and transition.fields is None:  # a decision, not an addition to one
-        _check_outcome(definition, stage, node, current.state, request.to, to_kind, record)
+        _check_outcome(definition, stage, node, current.state, request.to, to_kind, record, request.door)
         record = _with_warnings(definition, stage, node, record)
     was_done = kind_of(definition, stage, current.state) is StateKind.done
     after = replace(
@@ -205,71 +209,97 @@ def answering_party(definition: Definition, state: InstanceState, request: Trans
 def resolve(definition: Definition, request: TransitionRequest) -> tuple[Stage, Node]:
     """The stage and node a request names, or a refusal naming what is unknown."""
     stage_ids = [s.id for s in definition.stages]
+    door = request.door
     if request.stage not in stage_ids:
-        raise TransitionRefused(f"unknown stage {shown(request.stage)}; the stages are: {', '.join(stage_ids)}")
+        raise TransitionRefused(_("okänt steg {stage}; stegen är: {stages}", stage=shown(request.stage),
+                                  stages=", ".join(stage_ids)))
     stage = definition.stage(request.stage)
     parties = branch_parties(definition, stage)
     if stage.for_each is None:
         if request.party is not None:
-            raise TransitionRefused(f"stage {stage.id!r} has no branches; leave out --party")
+            raise TransitionRefused(_("”{stage}” görs inte per part; lämna {party} tomt",
+                                      stage=stage.name, party=door.label("party")))
         return stage, Node(stage.id, None)
+    listed = ", ".join(parties if door.ids else (definition.party(p).name for p in parties))
     if request.party is None:
-        raise TransitionRefused(f"stage {stage.id!r} runs once per party; name the branch with --party (one of: {', '.join(parties)})")
+        raise TransitionRefused(_("”{stage}” görs av varje part för sig; ange parten med {party} (en av: {parties})",
+                                  stage=stage.name, party=door.label("party"), parties=listed))
     if request.party not in parties:
         known = {p.id for p in definition.parties}
-        what = "is not a party of this stage" if request.party in known else "is not a known party"
-        raise TransitionRefused(f"{shown(request.party)} {what}; the branches of {stage.id!r} are: {', '.join(parties)}")
+        message = (_("{party}: {value} är inte part i ”{stage}”; dess parter är: {parties}") if request.party in known
+                   else _("{party}: {value} är ingen känd part; parterna i ”{stage}” är: {parties}"))
+        raise TransitionRefused(message.format(party=door.label("party"), value=shown(request.party), stage=stage.name,
+                                               parties=listed))
     return stage, Node(stage.id, request.party)
 
 
-def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, node: Node, to: str, allowed: list) -> str:
+def _not_allowed(definition: Definition, state: InstanceState, stage: Stage, node: Node, to: str, allowed: list,
+                 door: Door) -> str:
     lifecycle = definition.lifecycle(stage.lifecycle)
     current = state[node]
     names = {s.id: s.name for s in lifecycle.states}
-    where = f"{node.key} is {current.state!r} ({names[current.state]})"
+    where = _("{node} är i läget ”{state}”", node=node_name(definition, node), state=names[current.state])
     if to not in names:
-        return f"{where}; {shown(to)} is not a state of lifecycle {lifecycle.id!r} (states: {', '.join(names)})"
+        return _("{where}; {to}: {value} är inget läge i det här steget (lägena är: {states})", where=where,
+                 to=door.label("to"), value=shown(to), states=door.states(names))
+    target = door.state(to, names[to])
     if kind_of(definition, stage, current.state) is StateKind.waiting:
-        pending = ", ".join(n.key for n in waiting_for(definition, state, node))
-        return f"{where}: it waits for {pending}; it cannot go to {shown(to)} yet"
-    since = f", since {current.changed_at.in_timezone(TIMEZONE).to_datetime_string()}" if current.changed_at else ""
-    options = ", ".join(repr(t.to) for t in allowed) or "nothing (it is final)"
-    return f"{where}{since}; it cannot go to {shown(to)}, only to {options}"
+        waits = waiting_for(definition, state, node)
+        pending = nodes_named(definition, waits[:4]) + (_(" och {count} till", count=len(waits) - 4) if len(waits) > 4 else "")
+        return _("{where}: det väntar på {pending}; det kan inte gå till {to} ännu", where=where, pending=pending, to=target)
+    since = _(", sedan {time}", time=current.changed_at.in_timezone(TIMEZONE).to_datetime_string()) if current.changed_at else ""
+    if not allowed:
+        return _("{where}{since}; det kan inte gå till {to}: läget är slutgiltigt", where=where, since=since, to=target)
+    options = ", ".join(door.state(t.to, names[t.to]) for t in allowed)
+    return _("{where}{since}; det kan inte gå till {to}, bara till {options}", where=where, since=since, to=target,
+             options=options)
 
 
-def _check_texts(request: TransitionRequest) -> None:
+def _field_names(definition: Definition, stage_id: str) -> dict[str, str]:
+    """The names of a stage's record fields by id (none for a stage that does not exist)."""
+    stage = next((s for s in definition.stages if s.id == stage_id), None)
+    return {f.id: f.name for f in stage.record} if stage else {}
+
+
+def _check_texts(definition: Definition, request: TransitionRequest) -> None:
     """The free text of a request, from whichever door it came (record_text_problem)."""
-    texts = [("kommentar", request.reason), ("referens", request.reference), *request.fields.items()]
+    door, names = request.door, _field_names(definition, request.stage)
+    texts = [(door.label("reason"), request.reason), (door.label("reference"), request.reference),
+             *((door.field(key, names.get(key)), value) for key, value in request.fields.items())]
     problems = [f"{name}: {problem}" for name, value in texts if value and (problem := record_text_problem(value))]
     if problems:
         raise TransitionRefused(*problems)
 
 
-def _check_time(node: Node, current: NodeState, at: pendulum.DateTime, now: pendulum.DateTime) -> None:
+def _check_time(door: Door, current: NodeState, at: pendulum.DateTime, now: pendulum.DateTime) -> None:
     local = at.in_timezone(TIMEZONE)
     if at > now:
-        raise TransitionRefused(
-            f"{node.key}: the time {local.to_datetime_string()} is in the future (now {now.in_timezone(TIMEZONE).to_datetime_string()})"
-        )
+        raise TransitionRefused(_("{at}: {time} ligger i framtiden (nu är det {now})", at=door.label("at"),
+                                  time=local.to_datetime_string(), now=now.in_timezone(TIMEZONE).to_datetime_string()))
     # Day granularity: a stage may finish the same day as what it waits for, whatever the hour.
-    for label, bound in (("could start", current.ready_at), ("last changed", current.changed_at)):
+    for message, bound in ((_("{at}: {day} är före den dag steget kunde påbörjas ({bound})"), current.ready_at),
+                           (_("{at}: {day} är före stegets senaste ändring ({bound})"), current.changed_at)):
         if bound is not None and local.date() < bound.in_timezone(TIMEZONE).date():
-            raise TransitionRefused(
-                f"{node.key}: {local.to_date_string()} is before the stage {label} ({bound.in_timezone(TIMEZONE).to_date_string()})"
-            )
+            raise TransitionRefused(message.format(at=door.label("at"), day=local.to_date_string(),
+                                                   bound=bound.in_timezone(TIMEZONE).to_date_string()))
 
 
 def _check_record(stage: Stage, transition: Transition, request: TransitionRequest, current: NodeState, now) -> dict[str, Any]:
     required = transition.requires_record
+    door = request.door
     fields = dict(request.fields)
     reference_field = next((f for f in stage.record if f.reference), None)
     if request.reference is not None and reference_field is not None:
         if reference_field.id in fields and fields[reference_field.id] != request.reference:
-            raise TransitionRefused(f"--reference {shown(request.reference)} and --field {reference_field.id}= disagree")
+            raise TransitionRefused(_("{reference} {value} och {field} säger olika; ange paragrafen en gång",
+                                      reference=door.label("reference"), value=shown(request.reference),
+                                      field=door.field(reference_field.id, reference_field.name)))
         fields[reference_field.id] = request.reference
     if not required:
         if fields and not (reference_field and set(fields) == {reference_field.id}):
-            raise TransitionRefused(f"{request.stage}: this transition records no fields (got {', '.join(sorted(fields))})")
+            names = {f.id: f.name for f in stage.record}
+            given = ", ".join(door.field(key, names.get(key)) for key in sorted(fields))
+            raise TransitionRefused(_("den här övergången registrerar inga uppgifter; lämna {fields} tomt", fields=given))
         return {}
     specs = stage.record
     if transition.fields is not None:  # only these, added to what was recorded: all required, or (partial) any
@@ -279,21 +309,23 @@ def _check_record(stage: Stage, transition: Transition, request: TransitionReque
     problems = []
     if unknown:  # one line, however many: an error repeats little of what was typed
         names = ", ".join(shown(name, 30) for name in unknown[:3])
-        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        problems.append(f"{request.stage}: unknown field{'s' if len(unknown) > 1 else ''} {names}{more}; the fields are: {', '.join(known)}")
+        more = _(" och {count} till", count=len(unknown) - 3) if len(unknown) > 3 else ""
+        listed = ", ".join(door.field(f.id, f.name) for f in known.values())
+        problems.append(_("okänt fält {names}{more}; fälten är: {fields}", names=names, more=more, fields=listed))
     record: dict[str, Any] = dict(current.record) if transition.fields is not None else {}
     for spec in specs:
         value = fields.get(spec.id, "").strip()
         if not value:
             if spec.required:
-                hint = " (give --reference)" if spec.reference else ""
-                what = "decision reference" if spec.reference else "field"
-                problems.append(f"{request.stage}: missing {what} {spec.id!r} ({spec.name}){hint}: --field {spec.id}=…")
+                give = door.give(spec.id, spec.name)
+                if spec.reference and door.ids:
+                    give = _("{give} (eller {reference})", give=give, reference=door.label("reference"))
+                problems.append(_("{field} saknas: {give}", field=door.field(spec.id, spec.name), give=give))
             continue
         try:
-            record[spec.id] = _field_value(spec, value, current, request.at)
+            record[spec.id] = _field_value(spec, value, current, request.at, door)
         except ValueError as error:
-            problems.append(f"{request.stage}: field {spec.id!r} ({spec.name}): {error}")
+            problems.append(f"{door.field(spec.id, spec.name)}: {error}")
     where = f"{request.stage}/{request.party}" if request.party else request.stage
     if transition.partial and not problems and not any(fields.get(spec.id, "").strip() for spec in specs):
         problems.append(f"{where}: ange minst ett av fälten " + ", ".join(f"{spec.id} ({spec.name})" for spec in specs))
@@ -309,6 +341,7 @@ def _order_of_dates(where: str, specs: list[RecordField], record: Mapping[str, A
     reads these lines."""
     names = {spec.id: spec.name for spec in specs}
     problems = []
+    names = {spec.id: spec.name for spec in specs}
     for spec in specs:
         earlier = spec.not_before
         if not earlier or spec.id not in record:
@@ -323,24 +356,27 @@ def _order_of_dates(where: str, specs: list[RecordField], record: Mapping[str, A
     return problems
 
 
-def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum.DateTime) -> Any:
+def _field_value(spec: RecordField, value: str, current: NodeState, at: pendulum.DateTime,
+                 door: Door = COMMAND_LINE) -> Any:
     if len(value) > MAX_FIELD_VALUE:  # first: a pattern on a huge value could take very long
-        raise ValueError(f"is longer than {MAX_FIELD_VALUE} characters")
+        raise ValueError(_("är längre än {limit} tecken", limit=MAX_FIELD_VALUE))
     if spec.type is FieldType.date:
         try:
             day = to_date(value)
         except (ValueError, TypeError):
-            raise ValueError(f"invalid date {shown(value)}: expected YYYY-MM-DD") from None
+            raise ValueError(_("{value} är inget datum: skriv ÅÅÅÅ-MM-DD", value=shown(value))) from None
         happened = at.in_timezone(TIMEZONE).date()
         if day > happened:
-            raise ValueError(f"{value} is after the transition itself ({happened.isoformat()}); give --at the day it happened")
+            raise ValueError(_("{value} är efter själva övergången ({day}); ange i {at} den dag det hände",
+                               value=value, day=happened.isoformat(), at=door.label("at")))
         if current.ready_at is not None and day < current.ready_at.in_timezone(TIMEZONE).date():
-            raise ValueError(f"{value} is before the stage could start ({current.ready_at.in_timezone(TIMEZONE).to_date_string()})")
+            raise ValueError(_("{value} är före den dag steget kunde påbörjas ({day})", value=value,
+                               day=current.ready_at.in_timezone(TIMEZONE).to_date_string()))
         return day.isoformat()
     if spec.type is FieldType.choice and value not in (spec.choices or []):
-        raise ValueError(f"{shown(value)} is not one of: {', '.join(spec.choices or [])}")
+        raise ValueError(_("{value} är inte ett av: {choices}", value=shown(value), choices=", ".join(spec.choices or [])))
     if spec.pattern and not matches(spec.pattern, value):
-        raise ValueError(f"{shown(value)} does not match the expected form {spec.help or spec.pattern}")
+        raise ValueError(_("{value} har inte den form som väntas: {form}", value=shown(value), form=spec.help or spec.pattern))
     return value
 
 
@@ -353,7 +389,7 @@ def _with_warnings(definition: Definition, stage: Stage, node: Node, record: dic
 
 
 def _check_outcome(definition: Definition, stage: Stage, node: Node, from_state: str, to: str, to_kind: StateKind,
-                   record: Mapping[str, Any]) -> None:
+                   record: Mapping[str, Any], door: Door = COMMAND_LINE) -> None:
     """A record must agree with where the branch goes: 'adopted' with both documents
     adopted, 'rejected' with at least one not. Fields with a `success` value say which; a
     state with an `outcome` (a split decision, an amendment) asks exactly for that."""
@@ -362,12 +398,12 @@ def _check_outcome(definition: Definition, stage: Stage, node: Node, from_state:
         return
     failed = [f for f in outcomes if record[f.id] != f.success]
     if to_kind is StateKind.done and failed:
-        said = ", ".join(f"{f.id}={shown(record[f.id])}" for f in failed)
-        raise TransitionRefused(f"{stage.id}: the record says {said}; a successful decision needs "
-                                + ", ".join(f"{f.id}={f.success!r}" for f in failed))
+        raise TransitionRefused(*(_("{field} är {value}; för att registrera ett antagande ska det vara ”{success}” "
+                                    "(registrera annars ett avslag)", field=door.field(f.id, f.name),
+                                    value=shown(record[f.id]), success=f.success) for f in failed))
     if to_kind is StateKind.failed and not failed:
-        raise TransitionRefused(f"{stage.id}: the record says every outcome succeeded ("
-                                + ", ".join(f"{f.id}={f.success!r}" for f in outcomes) + "); that is not a rejection")
+        said_each = ", ".join(_("{field} är ”{value}”", field=door.field(f.id, f.name), value=f.success) for f in outcomes)
+        raise TransitionRefused(_("{said}: allt antogs, och det är inget avslag", said=said_each))
     wanted = definition.state_outcome(stage.lifecycle, to)
     said = record_outcome(stage, record)
     who = definition.party(node.party or stage.owner)

@@ -29,6 +29,7 @@ from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_ado
 from samverkan.planner import Plan, PlannedNode, plan
 from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Definition, MeetingCalendar, Stage, StateKind
 from samverkan.status import actuals_of, plan_for
+from samverkan.i18n import N_, _
 from samverkan.text import in_sentence
 
 
@@ -49,14 +50,14 @@ MINUTES_WITHIN = "P14D"
 # an extra meeting needs that long.
 EXTRA_MEETING_NOTICE_DAYS = 7
 
-OUTLOOK_NAMES = {
-    Outlook.decided: "beslutat",
-    Outlook.on_track: "i fas",
-    Outlook.at_risk: "i riskzonen",
-    Outlook.awaiting_registration: "väntar på registrering",
-    Outlook.cannot: "hinner inte",
-    Outlook.outside: "står utanför",
-    Outlook.awaiting: "väntar på motparten",
+OUTLOOK_NAMES = {  # catalogue texts: shown with _
+    Outlook.decided: N_("beslutat"),
+    Outlook.on_track: N_("i fas"),
+    Outlook.at_risk: N_("i riskzonen"),
+    Outlook.awaiting_registration: N_("väntar på registrering"),
+    Outlook.cannot: N_("hinner inte"),
+    Outlook.outside: N_("står utanför"),
+    Outlook.awaiting: N_("väntar på motparten"),
 }
 
 
@@ -409,7 +410,7 @@ def _last_meeting_day(definition: Definition, limit: pendulum.Date) -> pendulum.
     """The last business day on or before `limit` outside every period with no meetings."""
     day = to_date(limit)
     stops = [(b.start, b.end) for b in definition.meetings.blackouts if b.stops_meetings]
-    for _ in range(366):
+    for _step in range(366):
         if is_business_day(day) and not any(start <= day <= end for start, end in stops):
             return day
         day = previous_business_day(day.subtract(days=1))  # the next candidate back
@@ -439,7 +440,7 @@ def split_follow_up(definition: Definition, stage, record, party_name: str) -> s
 
 def _progress(kind: StateKind, state: str, names: dict[str, str]) -> str:
     if kind is StateKind.waiting:
-        return "inget beslutsunderlag skickat"
+        return _("inget beslutsunderlag skickat")
     if kind is StateKind.ready:
-        return "beslutsunderlaget skickat, ärendet inte anmält till beredning"
+        return _("beslutsunderlaget skickat, ärendet inte anmält till beredning")
     return in_sentence(names[state])

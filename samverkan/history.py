@@ -21,8 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from samverkan.process_definitions.yaml_reader import decode, parse_yaml, read_file
 from samverkan.clock import parse_moment
+from samverkan.doors import HISTORY_FILE
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
+from samverkan.i18n import N_, _
 from samverkan.text import MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG, shown, shown_path, text_problem
 
 MAX_BYTES = 1024 * 1024
@@ -33,9 +35,9 @@ def _as_text(value: object, max_len: int, scalars: bool) -> str:
     """YAML reads 2026-11-23 as a date and 187 as a number; where a value is recorded as text,
     take them as written. Lists and mappings are a mistake in the file, whatever the field."""
     if isinstance(value, (list, dict)):
-        raise ValueError("must be a single value")
+        raise ValueError(_("måste vara ett enda värde"))
     if value is None:
-        raise ValueError("must have a value")
+        raise ValueError(_("måste ha ett värde"))
     if isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
     elif scalars and isinstance(value, bool):  # before int: a bool is an int
@@ -43,7 +45,7 @@ def _as_text(value: object, max_len: int, scalars: bool) -> str:
     elif scalars and isinstance(value, (int, float)):
         value = str(value)
     if not isinstance(value, str):
-        raise ValueError("must be text (put it in quotes)")
+        raise ValueError(_("måste vara text (sätt den inom citattecken)"))
     problem = text_problem(value, max_len)
     if problem:
         raise ValueError(problem)
@@ -57,7 +59,7 @@ def _text(max_len: int, scalars: bool = False) -> BeforeValidator:
 def _moment(value: object) -> str:
     if isinstance(value, (str, dt.date)):
         return _as_text(value, 40, scalars=False)
-    raise ValueError("must be a date or time: YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+    raise ValueError(_("måste vara ett datum eller klockslag: ÅÅÅÅ-MM-DD eller ÅÅÅÅ-MM-DDTHH:MM"))
 
 
 Id = Annotated[str, _text(MAX_SLUG)]
@@ -91,7 +93,7 @@ def load_history(path: Path) -> tuple[str, History]:
     and nesting bounded, one line per problem."""
     source = shown_path(path)
     text = decode(read_file(path, MAX_BYTES, kind=KIND), source)
-    data, _ = parse_yaml(text, source, kind=KIND)
+    data, _anchors = parse_yaml(text, source, kind=KIND)
     try:
         return source, History.model_validate(data if data is not None else {})
     except ValidationError as error:
@@ -107,12 +109,12 @@ def validation_problems(source: str, error: ValidationError) -> list[str]:
 
 
 _MESSAGES = {
-    "extra_forbidden": "unknown field (misspelt?)",
-    "missing": "missing; it is required",
-    "model_type": "must be a mapping (key: value)",
-    "model_attributes_type": "must be a mapping (key: value)",
-    "dict_type": "must be a mapping (key: value)",
-    "list_type": "must be a list",
+    "extra_forbidden": N_("okänt fält (felstavat?)"),
+    "missing": N_("saknas; det krävs"),
+    "model_type": N_("måste vara en mappning (nyckel: värde)"),
+    "model_attributes_type": N_("måste vara en mappning (nyckel: värde)"),
+    "dict_type": N_("måste vara en mappning (nyckel: värde)"),
+    "list_type": N_("måste vara en lista"),
 }
 
 
@@ -123,17 +125,17 @@ def _path(loc: tuple) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         elif part == "[key]":  # pydantic's marker for a mapping's key rather than its value
-            text += " (the key)"
+            text += _(" (nyckeln)")
         else:
             name = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else shown(part, 30)  # a key as written
             text += f".{name}" if text else name
-    return text or "top"
+    return text or _("översta nivån")
 
 
 def _message(error: dict) -> str:
     if error["type"] == "value_error":
         return str(error["ctx"]["error"]) if "error" in error.get("ctx", {}) else error["msg"].removeprefix("Value error, ")
-    return _MESSAGES.get(error["type"], error["msg"])
+    return _(_MESSAGES[error["type"]]) if error["type"] in _MESSAGES else error["msg"]
 
 
 def as_request(source: str, index: int, entry: HistoryEntry) -> TransitionRequest:
@@ -147,7 +149,8 @@ def as_request(source: str, index: int, entry: HistoryEntry) -> TransitionReques
         party=entry.party,
         to=entry.to,
         at=at,
-        reason=entry.reason or "Inläst historik",
+        reason=entry.reason or _("Inläst historik"),
         reference=entry.reference,
         fields=dict(entry.fields),
+        door=HISTORY_FILE,
     )

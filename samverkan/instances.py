@@ -23,6 +23,8 @@ from samverkan.engine import Change, NodeState, TransitionRefused, TransitionReq
 from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.faults import crash_point
 from samverkan.graph import Node
+from samverkan.i18n import N_, _, speaking
+from samverkan.names import node_name
 from samverkan.store import clock_mode
 from samverkan.store.clock_mode import write_time
 from samverkan.store.database import Database
@@ -32,8 +34,8 @@ from samverkan.store.models import CodeRow, DefinitionRow, InstanceRow, NodeRow,
 
 
 # An instance started from an illustrative history says so wherever its decisions are shown.
-ILLUSTRATIVE = "EXEMPEL: påhittade beslut, inte det offentliga diariet"
-_ILLUSTRATIVE_REASON = "EXEMPEL, påhittat beslut"
+ILLUSTRATIVE = N_("EXEMPEL: påhittade beslut, inte det offentliga diariet")
+_ILLUSTRATIVE_REASON = N_("EXEMPEL, påhittat beslut")
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,15 @@ class Loaded:
 
     def marks(self) -> list[str]:
         """What a person must read before the rest: the record is invented, or simulated."""
-        return [*([self.illustrative] if self.illustrative else []), *([SIMULATED_MARK] if self.simulated else [])]
+        return [*([self.illustrative] if self.illustrative else []), *([_(SIMULATED_MARK)] if self.simulated else [])]
 
 
-SIMULATED_MARK = ("SIMULERAD: lagret skrevs med fast klocka (SAMVERKAN_NOW) och är inte det offentliga diariet; "
-                  "tiderna i det är valda, inte verkliga")
+SIMULATED_MARK = N_("SIMULERAD: lagret skrevs med fast klocka (SAMVERKAN_NOW) och är inte det offentliga diariet; "
+                    "tiderna i det är valda, inte verkliga")
 
 
 def illustrative_mark(note: str | None) -> str:
-    return f"{ILLUSTRATIVE}. {note}" if note else ILLUSTRATIVE
+    return f"{_(ILLUSTRATIVE)}. {note}" if note else _(ILLUSTRATIVE)
 
 
 @lru_cache(maxsize=32)
@@ -104,7 +106,8 @@ def start_instance(
     of every transition the history applies, so each exported row says it too."""
     history = history or []
     if instance_id is not None and (len(instance_id) > MAX_INSTANCE_ID or not SLUG.fullmatch(instance_id)):
-        raise SamverkanError(f"--instance: {shown(instance_id)} is not a valid id: use lowercase a–z, 0–9 and dashes")
+        raise SamverkanError(_("--instance: {value} är inget giltigt id: använd små bokstäver a–z, siffror 0–9 och "
+                               "bindestreck", value=shown(instance_id)))
     try:
         with db.transaction() as session:
             now = write_time(session, clock)
@@ -112,11 +115,11 @@ def start_instance(
             # when it was entered here; back-dated transitions are then allowed from that day on.
             started = started_at or min([*(r.at for r in history), earliest_date(loaded.definition), now])
             if started > now:
-                raise SamverkanError(f"the start {started.in_timezone(TIMEZONE).to_datetime_string()} is in the future")
+                raise SamverkanError(_("starten {time} ligger i framtiden", time=started.in_timezone(TIMEZONE).to_datetime_string()))
             definition_row = _register_definition(session, loaded, now)
             instance_id = instance_id or _free_instance_id(session, loaded.definition.id)
             if session.get(InstanceRow, instance_id) is not None:
-                raise SamverkanError(f"instance {shown(instance_id)} already exists")
+                raise SamverkanError(_("instansen {value} finns redan", value=shown(instance_id)))
             instance = InstanceRow(id=instance_id, definition_id=definition_row.id, started_at=started,
                                    created_at=now, started_by=actor, last_seq=0, registration_number=registration_number)
             session.add(instance)
@@ -129,7 +132,8 @@ def start_instance(
                 first = session.scalars(select(TransitionRow).where(TransitionRow.instance_id == instance_id,
                                                                     TransitionRow.seq == 1)).one()
                 first.record = {"illustrative": True, "note": illustrative}
-                history = [replace(r, reason=f"{_ILLUSTRATIVE_REASON}: {r.reason}" if r.reason else _ILLUSTRATIVE_REASON)
+                invented = _(_ILLUSTRATIVE_REASON)
+                history = [replace(r, reason=f"{invented}: {r.reason}" if r.reason else invented)
                            for r in history]
             current = dict(state)
             for change in changes:
@@ -138,13 +142,14 @@ def start_instance(
                 try:
                     applied = engine.decide(loaded.definition, current, request, now)
                 except SamverkanError as error:
-                    raise SamverkanError(*(f"{history_source}: transitions[{index}] ({_label(request)}): {p}" for p in error.problems)) from None
+                    raise SamverkanError(*(f"{history_source}: transitions[{index}] ({_label(request)}): {p}"
+                                           for p in error.problems)) from None
                 _write(session, loaded.definition, instance, rows, applied, actor, now, request)
                 for change in applied:
                     current[change.node] = change.after
             crash_point("start-flushed", session)
     except IntegrityError:
-        raise SamverkanError(f"instance {shown(instance_id)} already exists (created at the same moment)") from None
+        raise SamverkanError(_("instansen {value} finns redan (skapad i samma ögonblick)", value=shown(instance_id))) from None
     return instance_id
 
 
@@ -172,10 +177,10 @@ def _register_definition(session: Session, loaded: LoadedDefinition, now: pendul
         session.add(row)
         session.flush()
     elif row.sha256 != loaded.sha256:
-        raise SamverkanError(
-            f"{loaded.source}: {d.id} version {d.version} is already in use with other content "
-            f"(from {row.source}); raise `version` in the file to start with the changed definition"
-        )
+        raise SamverkanError(_(
+            "{source}: {process} version {version} används redan med annat innehåll (från {earlier}); höj `version` "
+            "i filen för att starta med den ändrade definitionen", source=loaded.source, process=d.id, version=d.version,
+            earlier=row.source))
     return row
 
 
@@ -195,7 +200,8 @@ def load(session: Session, instance_id: str | None, lock: bool = False) -> Loade
     instance = session.scalars(query).first()
     if instance is None:
         known = sorted(session.scalars(select(InstanceRow.id)))
-        raise SamverkanError(f"unknown instance {shown(instance_id)}; known: {', '.join(known) or 'none (samverkan start)'}")
+        raise SamverkanError(_("okänd instans {value}; de som finns: {known}", value=shown(instance_id),
+                               known=", ".join(known) or _("inga (samverkan start)")))
     definition = stored_definition(instance.definition)
     rows = {Node(r.stage, r.party): r for r in session.scalars(select(NodeRow).where(NodeRow.instance_id == instance.id))}
     state = {node: NodeState(r.state, r.ready_at, r.started_at, r.completed_at, r.changed_at, dict(r.record or {}))
@@ -208,7 +214,7 @@ def illustrative_of(session: Session, instance_id: str) -> str | None:
     first = session.scalars(select(TransitionRow.record).where(TransitionRow.instance_id == instance_id,
                                                               TransitionRow.seq == 1)).first()
     if isinstance(first, dict) and first.get("illustrative") is True:
-        return str(first.get("note") or ILLUSTRATIVE)
+        return str(first.get("note") or _(ILLUSTRATIVE))
     return None
 
 
@@ -217,8 +223,8 @@ def _only_instance(session: Session) -> str:
     if len(ids) == 1:
         return ids[0]
     if not ids:
-        raise SamverkanError("there is no process instance yet; start one with `samverkan start PATH`")
-    raise SamverkanError(f"there are {len(ids)} instances; name one: {', '.join(ids)}")
+        raise SamverkanError(_("det finns ingen processinstans ännu; starta en med `samverkan start PATH`"))
+    raise SamverkanError(_("det finns {count} instanser; ange en: {ids}", count=len(ids), ids=", ".join(ids)))
 
 
 def transition(db: Database, instance_id: str, request: TransitionRequest, actor: Actor, clock: Clock,
@@ -238,16 +244,17 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
                 if earlier.outcome == "applied":
                     return []
                 refusal = session.scalars(select(TransitionRow.refusal).where(
-                    TransitionRow.instance_id == loaded.instance.id, TransitionRow.seq == earlier.seq)).first() or "refused"
+                    TransitionRow.instance_id == loaded.instance.id, TransitionRow.seq == earlier.seq)).first() or _("avvisat")
                 raise TransitionRefused(refusal)
             now = write_time(session, clock)
-            _, node = engine.resolve(loaded.definition, request)
+            _stage, node = engine.resolve(loaded.definition, request)
             # The whole request is checked before anything is written, a refusal included: the
             # public record holds only requests that would have been valid from someone allowed.
             changes = engine.decide(loaded.definition, loaded.state, request, now)
             answering = engine.answering_party(loaded.definition, loaded.state, request)
             if not may_transition(actor, node, answering):
-                refusal = f"{actor.email} may not change {node.key}; only {who_may(loaded.definition, node, answering)} may"
+                refusal = _("{email} får inte ändra {node}; det får bara {who}", email=actor.email,
+                            node=node_name(loaded.definition, node), who=who_may(loaded.definition, node, answering))
                 seq = _record_refusal(session, loaded.instance, node, loaded.state[node].state, request, actor.email, now, refusal)
             else:
                 _write(session, loaded.definition, loaded.instance, loaded.rows, changes, actor.email, now, request)
@@ -259,7 +266,7 @@ def transition(db: Database, instance_id: str, request: TransitionRequest, actor
                                           outcome="refused" if refusal else "applied", recorded_at=now))
             crash_point("transition-flushed", session)
     except StaleDataError:
-        raise StoreUnavailable(f"{request.stage}: the instance changed while this transition was being made; nothing was recorded, try again") from None
+        raise StoreUnavailable(_("instansen ändrades medan övergången gjordes; inget registrerades, försök igen")) from None
     if refusal:
         raise TransitionRefused(refusal)
     crash_point("transition-committed", None)
@@ -315,8 +322,10 @@ def _queue_notices(session: Session, loaded: Loaded, changes: list[Change], now:
     after = dict(loaded.state)
     for change in changes:
         after[change.node] = change.after
-    ev = evaluate(loaded.definition, after, now, loaded.instance.id, loaded.marks())
-    outbox.queue(session, event_notices(ev, changes), now, f"transition #{loaded.instance.last_seq}")
+    with speaking(loaded.definition.notices.language):  # what a notice says is in its own language
+        ev = evaluate(loaded.definition, after, now, loaded.instance.id, loaded.marks())
+        notices = event_notices(ev, changes)
+    outbox.queue(session, notices, now, f"transition #{loaded.instance.last_seq}")
 
 
 def _write(session: Session, definition: Definition, instance: InstanceRow, rows: dict[Node, NodeRow], changes: list[Change],

@@ -21,6 +21,7 @@ from samverkan.process_definitions.model import Adjust, Basis, Definition, Stage
 from samverkan.calendar import LAW_SECTION_2, OutsideCalendar, legal_due, previous_business_day, subtract_period, to_date, why_closed
 from samverkan.errors import SamverkanError
 from samverkan.graph import Node, branch_parties, dependants, join_needed, outside_of, party_dependencies, stage_order
+from samverkan.i18n import _
 from samverkan.meetings.chains import MeetingPlan, current_chain, expected_chain, meeting_plan
 from samverkan.rejections import blocked_by_failures
 from samverkan.reminders import Reminder, in_blackouts, reminder_schedule
@@ -224,7 +225,8 @@ class _calendar_bounds:
 
     def __exit__(self, kind, error, _trace) -> bool:
         if isinstance(error, (OutsideCalendar, OverflowError)):
-            raise SamverkanError(f"stage {self.stage.id!r}: its dates run outside the years the calendar knows ({error})") from None
+            raise SamverkanError(_("steget {stage}: dess datum hamnar utanför de år som kalendern känner ({error})",
+                                   stage=repr(self.stage.id), error=error)) from None
         return False
 
 
@@ -336,9 +338,9 @@ def _adjusted(nominal: pendulum.Date, adjust: Adjust) -> tuple[pendulum.Date, st
         if moved != nominal:
             # Not the law: §2 only ever moves a last day forward. Moving a limit that must not be
             # passed back to a day one can act on is the process's own planning rule.
-            return moved, (f"{nominal} är {why_closed(nominal)}; flyttad bakåt till närmaste vardag {moved} "
-                           f"enligt processens planeringsregel ({why_closed(nominal)} är ingen arbetsdag); "
-                           f"{LAW_SECTION_2} flyttar bara framåt")
+            return moved, _("{nominal} är {closed}; flyttad bakåt till närmaste vardag {moved} enligt processens "
+                            "planeringsregel ({closed} är ingen arbetsdag); {law} flyttar bara framåt", nominal=nominal,
+                            closed=why_closed(nominal), moved=moved, law=LAW_SECTION_2)
     return nominal, None
 
 

@@ -14,6 +14,7 @@ from samverkan.process_definitions.model import ROLE_NAMES, DecisionOutcome, Def
 from samverkan.engine import InstanceState, kind_of, nodes_of, reference_of
 from samverkan.graph import Node, branch_parties, join_needed, stage_order
 from samverkan.outcomes import decided_text, decided_when, mid_sentence, not_adopted_documents, warning_texts
+from samverkan.i18n import _
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Rejection:
     join: str | None  # Swedish: what its stage's join rule needs, for a branch
     next_step: str  # Swedish: what has to happen next
     decided: str | None = None  # Swedish: exactly what was decided, document by document, with date and §
+    join_rule: str | None = None  # the first half of `join`: what the stage needs
+    join_outcome: str | None = None  # its second: what the "no" means for the stage
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,25 @@ def failed_nodes(definition: Definition, state: InstanceState) -> list[Node]:
     return found
 
 
-def join_text(definition: Definition, stage_id: str, failed: int) -> str:
+def join_parts(definition: Definition, stage_id: str, failed: int) -> tuple[str, str]:
+    """What a stage's join rule needs, and what `failed` "no"s mean for it: ("kräver alla 16
+    parter", "högst 15 kan bli klara"), said of the stage."""
     stage = definition.stage(stage_id)
     total = len(branch_parties(definition, stage))
     if stage.for_each and stage.for_each.join == "taking-part":
-        return f"{stage_id} räknar de parter som deltar: parten står utanför och de andra {total - failed} går vidare utan den"
+        return (_("räknar de parter som deltar"),
+                _("parten står utanför och de andra {count} går vidare utan den", count=total - failed))
     needed = join_needed(stage, total)
-    what = f"alla {total}" if needed == total else f"{needed} av {total}"
-    return f"{stage_id} kräver {what} parter; högst {total - failed} kan bli klara"
+    rule = (_("kräver alla {total} parter", total=total) if needed == total
+            else _("kräver {needed} av {total} parter", needed=needed, total=total))
+    return rule, _("högst {count} kan bli klara", count=total - failed)
+
+
+def join_text(definition: Definition, stage_id: str, failed: int) -> str:
+    """"kräver alla 16 parter; högst 15 kan bli klara" (of the stage, named by whoever says it)."""
+    rule, outcome = join_parts(definition, stage_id, failed)
+    stage = definition.stage(stage_id)
+    return f"{rule}: {outcome}" if stage.for_each and stage.for_each.join == "taking-part" else f"{rule}; {outcome}"
 
 
 def blocked_by_failures(definition: Definition, failed: list[Node]) -> dict[str, tuple[Node, ...]]:
@@ -106,9 +120,10 @@ def next_step(definition: Definition, node: Node) -> str:
     party = definition.party(node.party or stage.owner)
     body = party.decision_body or party.name
     if not ways:
-        return "nytt beslut krävs, men definitionen har ingen väg vidare efter avslaget: processen måste ändras"
-    shown = ", ".join(f"{t.name or t.to} (--to {t.to})" for t in ways)
-    return f"nytt beslut krävs: ärendet måste tas upp igen i {body} [{shown}], eller processen ändras"
+        return _("nytt beslut krävs, men definitionen har ingen väg vidare efter avslaget: processen måste ändras")
+    names = {s.id: s.name for s in lifecycle.states}
+    shown = _(" eller ").join(f"”{t.name or names[t.to]}”" for t in ways)
+    return _("nytt beslut krävs: ärendet måste tas upp igen i {body} ({ways}), eller processen ändras", body=body, ways=shown)
 
 
 def rejections(definition: Definition, state: InstanceState) -> list[Rejection]:
@@ -132,6 +147,8 @@ def rejections(definition: Definition, state: InstanceState) -> list[Rejection]:
             join=join_text(definition, node.stage, failed_here) if node.party else None,
             next_step=next_step(definition, node),
             decided=_decided(definition, stage, node, current.record),
+            join_rule=join_parts(definition, node.stage, failed_here)[0] if node.party else None,
+            join_outcome=join_parts(definition, node.stage, failed_here)[1] if node.party else None,
         ))
     return result
 

@@ -14,6 +14,7 @@ from samverkan.calendar.minutes import MinutesCheck, minutes_check
 from samverkan.engine import InstanceState, NodeState, kind_of, nodes_of, reference_of, unfinished_dependencies, waiting_for
 from samverkan.graph import Node
 from samverkan.outcomes import warning_texts
+from samverkan.i18n import _
 from samverkan.planner import Actual, MoveRule, Plan, plan
 from samverkan.text import in_sentence
 
@@ -107,14 +108,15 @@ def finality_line(row: StatusRow) -> str | None:
     if f.state is Finality.appealed:
         line += f", överklagat; laga kraft {f.final_text}"
     elif f.state is Finality.open_for_appeal:
-        line += f"; anslaget {f.announced.isoformat()}, kan överklagas till och med {f.appeal_until.isoformat()}"
+        line += _("; anslaget {announced}, kan överklagas till och med {until}", announced=f.announced.isoformat(),
+                  until=f.appeal_until.isoformat())
         if f.appeal.moved:
             line += f" ({f.moved_because})"
         line += f"; laga kraft {f.final_text}"
     elif f.minutes_approved is not None:
-        line += f"; protokollet justerat {f.minutes_approved.isoformat()}, justeringen ännu inte anslagen"
+        line += _("; protokollet justerat {day}, justeringen ännu inte anslagen", day=f.minutes_approved.isoformat())
     else:
-        line += "; protokollet ännu inte justerat, justeringen inte anslagen"
+        line += _("; protokollet ännu inte justerat, justeringen inte anslagen")
     return line
 
 

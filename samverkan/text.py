@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from samverkan.i18n import _
+
 MAX_INSTANCE_ID = 100  # instances.id is VARCHAR(100)
 MAX_EMAIL = 254  # the longest address SMTP can deliver (RFC 5321 path limit)
 MAX_SLUG = 63  # stage, party, state and field ids
@@ -23,12 +25,12 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # always fullmatch: `$` would le
 def text_problem(value: str, max_len: int) -> str | None:
     """What is wrong with `value` as stored text, or None."""
     if len(value) > max_len:  # first: the other checks scan the whole value
-        return f"is longer than {max_len} characters ({len(value)})"
+        return _("är längre än {limit} tecken ({length})", limit=max_len, length=len(value))
     if "\x00" in value:
-        return "contains a NUL character"
+        return _("innehåller ett NUL-tecken")
     bad = _SURROGATE.search(value)
     if bad is not None:
-        return f"is not valid UTF-8 text (at character {bad.start() + 1}); check the encoding"
+        return _("är inte giltig UTF-8-text (vid tecken {position}); kontrollera teckenkodningen", position=bad.start() + 1)
     return None
 
 
@@ -40,7 +42,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # what non-UTF-8 bytes on argv becom
 # prefix in any case ("SVK_…"), and the body without it: a run of 30 or more urlsafe base64
 # characters with capitals, small letters and digits (no id, slug or UUID here is one).
 _TOKEN_SHAPED = re.compile(r"[sS][vV][kK]_[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
-HIDDEN_TOKEN = "svk_…(hidden)"
+HIDDEN_TOKEN = "svk_…(dold)"  # a mark, not a sentence: the same in every language
 
 
 def _token_like(run: str) -> bool:
@@ -89,11 +91,11 @@ def record_text_problem(value: str) -> str | None:
     line, the forms, the transition deployment and histories all reach the engine."""
     bad = _NOT_FOR_THE_RECORD.search(value)
     if bad is not None:
-        return (f"innehåller ett styrtecken eller osynligt tecken ({_escaped(bad[0])}, tecken {bad.start() + 1}); "
-                "skriv texten utan det")
+        return _("innehåller ett styrtecken eller osynligt tecken ({char}, tecken {position}); skriv texten utan det",
+                 char=_escaped(bad[0]), position=bad.start() + 1)
     if looks_like_token(value):
-        return ("det ser ut som en personlig kod; en kod hör aldrig hemma i diariet, som är offentligt. "
-                "Ta bort den (och be kansliet om en ny kod om den har visats för andra)")
+        return _("det ser ut som en personlig kod; en kod hör aldrig hemma i diariet, som är offentligt. "
+                 "Ta bort den (och be kansliet om en ny kod om den har visats för andra)")
     return None
 # What an error line must not print as it is: control characters (a newline would split the
 # line, an escape sequence would drive the terminal), bidirectional overrides (they reorder

@@ -27,6 +27,7 @@ from prefect.exceptions import MissingContextError
 from samverkan.dashboard.content import Dashboard
 from samverkan.dashboard.markdown import md_text
 from samverkan.dashboard.notices import notices_table, notices_text
+from samverkan.i18n import N_, _
 from samverkan.text import SLUG
 
 ARTIFACT_KINDS = ("oversikt", "steg", "antaganden", "framsteg", "tidslinje", "prognos", "diarium")
@@ -34,19 +35,21 @@ NOTICES_KIND = "utskick"  # published with the dashboard and by every sweep
 ODDS_KIND = "sannolikhet"  # published by the odds flow (a thousand simulated runs: not on every transition)
 OPERATIONS_KIND = "drift"  # published when the process flow finds runs whose process died
 
-_DESCRIPTIONS = {
-    "oversikt": "Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem",
-    "steg": "Alla steg och grenar: status, ansvarig, deadline, dagar kvar och vad de väntar på; avslag och förseningar först",
-    "antaganden": "Varje parts beslut: utfall, beslutande organ, datum och paragraf",
-    "tidslinje": "Planerat mot faktiskt per steg och gren",
-    "diarium": "Beslutsregister per part: beslutande organ, datum, paragraf, diarienummer, utfall, justering, anslag, "
-               "laga kraft, protokollsutdrag och undertecknande (samma som `samverkan audit --register`)",
-    "prognos": "Prognos per part: väntat beslutssammanträde, sista möjliga, marginal i möten; parter i riskzonen och utanför först, med orsak",
-    "utskick": "E-postutskick: misslyckade först, med orsak; sedan köade och skickade",
-    "sannolikhet": "Sannolikhet per part att besluta före den hårda tidsgränsen, ur simulerade förlopp från dagens läge; "
-                   "minst sannolika först",
-    "drift": "Driften: körningar i Prefect som stod utan process (en arbetare eller maskin dog) och vad som gjordes; "
-             "inget beslut förloras, varje svar registreras en gång",
+_DESCRIPTIONS = {  # catalogue texts: shown with _
+    "oversikt": N_("Översikt: var processen står; avslag och förseningar först, sedan vad som väntar på vem"),
+    "steg": N_("Alla steg och grenar: status, ansvarig, sista dag, dagar kvar och vad de väntar på; avslag och "
+               "förseningar först"),
+    "antaganden": N_("Varje parts beslut: utfall, beslutande organ, datum och paragraf"),
+    "tidslinje": N_("Planerat mot faktiskt per steg och gren"),
+    "prognos": N_("Prognos per part: väntat beslutssammanträde, sista möjliga, marginal i möten; parter i riskzonen och "
+                  "utanför först, med orsak"),
+    "utskick": N_("E-postutskick: misslyckade först, med orsak; sedan köade och skickade"),
+    "sannolikhet": N_("Sannolikhet per part att besluta före den hårda sista dagen, ur simulerade förlopp från dagens "
+                      "läge; minst sannolika först"),
+    "drift": N_("Driften: körningar i Prefect som stod utan process (en arbetare eller maskin dog) och vad som gjordes; "
+                "inget beslut förloras, varje svar registreras en gång"),
+    "diarium": N_("Beslutsregister per part: beslutande organ, datum, paragraf, diarienummer, utfall, justering, anslag, "
+                  "laga kraft, protokollsutdrag och undertecknande (samma som `samverkan audit --register`)"),
 }
 
 
@@ -105,14 +108,15 @@ def publish_dashboard(dash: Dashboard) -> dict[str, UUID]:
     progress = f"{dash.progress.text} ({round(dash.progress.fraction * 100)} %)"
     return {
         # The overview's text leads with the marks itself: above it they would be read twice.
-        "oversikt": _create("markdown", artifact_key(dash.instance_id, "oversikt"), _DESCRIPTIONS["oversikt"], dash.summary_markdown),
-        "steg": create("steg", "table", _DESCRIPTIONS["steg"], dash.stages),
-        "antaganden": create("antaganden", "table", f"{progress}. {_DESCRIPTIONS['antaganden']}", dash.matrix),
-        "framsteg": create("framsteg", "progress", f"Antaganden: {progress}", dash.progress.fraction * 100),
-        "tidslinje": create("tidslinje", "table", _DESCRIPTIONS["tidslinje"], dash.timeline),
-        "prognos": create("prognos", "table", _DESCRIPTIONS["prognos"], dash.forecast or [{"Part": "Inget steg beslutas på sammanträden"}]),
+        "oversikt": _create("markdown", artifact_key(dash.instance_id, "oversikt"), _(_DESCRIPTIONS["oversikt"]), dash.summary_markdown),
+        "steg": create("steg", "table", _(_DESCRIPTIONS["steg"]), dash.stages),
+        "antaganden": create("antaganden", "table", f"{progress}. {_(_DESCRIPTIONS['antaganden'])}", dash.matrix),
+        "framsteg": create("framsteg", "progress", _("Antaganden: {progress}", progress=progress), dash.progress.fraction * 100),
+        "tidslinje": create("tidslinje", "table", _(_DESCRIPTIONS["tidslinje"]), dash.timeline),
+        "prognos": create("prognos", "table", _(_DESCRIPTIONS["prognos"]),
+                          dash.forecast or [{_("Part"): _("Inget steg beslutas på sammanträden")}]),
         "diarium": create("diarium", "table", f"Processens diarienummer: {md_text(dash.registration_number) if dash.registration_number else 'inte angivet'}. "
-                                              f"{_DESCRIPTIONS['diarium']}", dash.register or [{"Part": "Inga parter"}]),
+                                              f"{_(_DESCRIPTIONS['diarium'])}", dash.register or [{_("Part"): "Inga parter"}]),
     }
 
 
@@ -121,26 +125,26 @@ def publish_notices(instance_id: str, marks: Sequence[str], rows: Sequence[dict]
     """The notices artifact: sent, queued and failed, with reasons; failures first. `stopped`:
     why the last sweep stopped trying (the mail server could not be reached), said first."""
     marks_text = [f"**{md_text(mark)}**" for mark in marks]
-    stop_text = [f"**Utskicket slutade försöka:** {md_text(stopped)}"] if stopped else []
-    description = "\n\n".join([*marks_text, *stop_text, f"{notices_text(counts)}. {_DESCRIPTIONS['utskick']}"])
-    table = notices_table(rows) or [{"Tillstånd": "Inga utskick ännu"}]
+    stop_text = [_("**Utskicket slutade försöka:** {reason}", reason=md_text(stopped))] if stopped else []
+    description = "\n\n".join([*marks_text, *stop_text, f"{notices_text(counts)}. {_(_DESCRIPTIONS['utskick'])}"])
+    table = notices_table(rows) or [{_("Tillstånd"): _("Inga utskick ännu")}]
     return _create("table", artifact_key(instance_id, NOTICES_KIND), description, table)
 
 
 def publish_odds(instance_id: str, table: Sequence[dict], markdown: str) -> UUID:
     """The odds artifact: the table per party, with the text it leads with (marks first, then
     the parties not certain to make it, then the whole process) as its description."""
-    description = f"{markdown.rstrip()}\n\n{_DESCRIPTIONS[ODDS_KIND]}"
-    return _create("table", artifact_key(instance_id, ODDS_KIND), description, list(table) or [{"Part": "Inga parter"}])
+    description = f"{markdown.rstrip()}\n\n{_(_DESCRIPTIONS[ODDS_KIND])}"
+    return _create("table", artifact_key(instance_id, ODDS_KIND), description, list(table) or [{_("Part"): _("Inga parter")}])
 
 
 def publish_operations(instance_id: str, when: str, lines: Sequence[str]) -> UUID:
     """The operations artifact: what the last recovery of stranded runs found and did."""
-    text = "\n".join([f"## Återställda körningar {md_text(when)}", "",
+    text = "\n".join([_("## Återställda körningar {when}", when=md_text(when)), "",
                       *(f"- {md_text(line)}" for line in lines), "",
-                      "Varje svar registrerades högst en gång och raderades sedan ur Prefect. En gren som fortfarande "
-                      "väntar på beslut har fått ett nytt formulär."])
-    return _create("markdown", artifact_key(instance_id, OPERATIONS_KIND), _DESCRIPTIONS[OPERATIONS_KIND], text)
+                      _("Varje svar registrerades högst en gång och raderades sedan ur Prefect. En gren som fortfarande "
+                        "väntar på beslut har fått ett nytt formulär.")])
+    return _create("markdown", artifact_key(instance_id, OPERATIONS_KIND), _(_DESCRIPTIONS[OPERATIONS_KIND]), text)
 
 
 # Never cached: a dashboard published twice with the same content is two versions, on purpose.

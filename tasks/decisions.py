@@ -24,6 +24,8 @@ from samverkan.engine import Change, TransitionRefused, TransitionRequest
 from samverkan.errors import SamverkanError, StoreUnavailable
 from samverkan.tasks.messages import form_refusal, one_line
 from samverkan.graph import Node
+from samverkan.i18n import _
+from samverkan.names import change_text
 from samverkan.store.models import RequestKeyRow, TransitionRow
 from samverkan.tasks.answers import delete_answer, request_key
 from samverkan.tasks.forms import Bekraftelse, Overgang, answer_values, input_model, transition_binding, transition_request
@@ -50,7 +52,7 @@ def already_recorded(key: str) -> bool:
             return True
         refusal = session.scalars(select(TransitionRow.refusal).where(
             TransitionRow.instance_id == earlier.instance_id, TransitionRow.seq == earlier.seq)).first()
-    raise TransitionRefused(refusal or "refused")
+    raise TransitionRefused(refusal or _("avvisat"))
 
 
 def _typed_code(raw: str) -> object:
@@ -84,7 +86,7 @@ def _branch_request(key: str, instance_id: str, node: Node, raw: str, genuine: b
     try:
         answer = answer_values(input_model(form, ""), raw)
     except ValidationError as error:
-        raise SamverkanError(form_refusal(error)) from None
+        raise SamverkanError(form_refusal(error, {f.id: f.title for f in form.fields})) from None
     answer = {name: value for name, value in answer.items() if name not in CREDENTIALS}
     return request_from_answer(snapshot.definition, form, answer, clock_from_env().now()), actor
 
@@ -98,7 +100,7 @@ def _transition_request(run_id: UUID | str, key: str, overgang: Overgang, raw: s
     try:
         Bekraftelse.model_validate_json(raw)
     except ValidationError as error:
-        raise SamverkanError(form_refusal(error)) from None
+        raise SamverkanError(form_refusal(error, {name: f.title for name, f in Bekraftelse.model_fields.items() if f.title})) from None
     return request, actor
 
 
@@ -162,8 +164,12 @@ def take_transition_answers(run_id: UUID | str, overgang: Overgang, answers: lis
             first_refusal = refusal
     if recorded is not None:
         return recorded
-    return [], first_refusal or "ingen bekräftelse gavs"
+    return [], first_refusal or _("ingen bekräftelse gavs")
 
 
-def describe(changes: list[Change]) -> str:
-    return ", ".join(f"{c.node.key}: {c.before} → {c.after.state}" for c in changes)
+def describe(changes: list[Change], instance_id: str) -> str:
+    """What was recorded, by name: "Antagande av … (Storumans kommun): Ärendet bereds → Antaget"."""
+    if not changes:
+        return ""
+    definition = read_snapshot(instance_id).definition
+    return ", ".join(change_text(definition, c.node, c.before, c.after.state) for c in changes)

@@ -14,8 +14,10 @@ from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from samverkan.clock import clock_from_env, parse_moment
+from samverkan.doors import TRANSITION_FORM
 from samverkan.engine import TransitionRequest
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import MAX_CODE, MAX_FIELD_VALUE, MAX_REASON, MAX_REFERENCE, MAX_SLUG
 from samverkan.decisions import OUTCOME, Form, FormField, form_description, form_for
 from samverkan.graph import Node
@@ -70,23 +72,28 @@ class Overgang(BaseModel):
     command line's)."""
 
     model_config = ConfigDict(extra="forbid")
-    instans: str = Field(title="Processinstans", max_length=100, description="T.ex. samverkan-2027-2030.")
-    steg: str = Field(title="Steg", max_length=MAX_SLUG, description="Stegets id, t.ex. adoption eller drafting.")
-    part: Optional[str] = Field(None, title="Part", max_length=MAX_SLUG, description="Partens id, för ett parallellt steg, t.ex. asele.")
-    till: str = Field(title="Nytt läge", max_length=MAX_SLUG, description="Läget att gå till, t.ex. adopted eller done.")
-    datum: Optional[dt.date] = Field(None, title="Datum då det skedde", description="Lämnas tomt för i dag. Aldrig i framtiden.")
-    kommentar: Optional[str] = Field(None, title="Kommentar till diariet", max_length=MAX_REASON)
-    referens: Optional[str] = Field(None, title="Paragraf eller referens", max_length=MAX_REFERENCE, description="T.ex. §187.")
-    falt: dict[str, str] = Field(default_factory=dict, title="Fält att registrera",
-                                 description='T.ex. {"decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige"}.')
+    # The labels are read once, as the serving process starts, in its language.
+    instans: str = Field(title=_("Processinstans"), max_length=100, description=_("T.ex. samverkan-2027-2030."))
+    steg: str = Field(title=_("Steg"), max_length=MAX_SLUG, description=_("Stegets id, t.ex. adoption eller drafting."))
+    part: Optional[str] = Field(None, title=_("Part"), max_length=MAX_SLUG,
+                                description=_("Partens id, för ett parallellt steg, t.ex. asele."))
+    till: str = Field(title=_("Nytt läge"), max_length=MAX_SLUG, description=_("Läget att gå till, t.ex. adopted eller done."))
+    datum: Optional[dt.date] = Field(None, title=_("Datum då det skedde"),
+                                     description=_("Lämnas tomt för i dag. Aldrig i framtiden."))
+    kommentar: Optional[str] = Field(None, title=_("Kommentar till diariet"), max_length=MAX_REASON)
+    referens: Optional[str] = Field(None, title=_("Paragraf eller referens"), max_length=MAX_REFERENCE,
+                                    description=_("T.ex. §187."))
+    falt: dict[str, str] = Field(default_factory=dict, title=_("Fält att registrera"),
+                                 description=_('T.ex. {"decision_date": "2026-11-20", "decision_body": "Kommunfullmäktige"}.'))
 
 
 class Bekraftelse(RunInput):
     """The transition deployment's confirmation: a one-time code issued for this very run
     (samverkan.codes), which says who asks. Never a personal token."""
 
-    engangskod: str = Field(title="Engångskod för den här körningen", max_length=MAX_CODE,
-                            description="16 tecken, t.ex. 7KQ2-…, från kansliet. Den gäller bara den här körningen och bara en gång.",
+    engangskod: str = Field(title=_("Engångskod för den här körningen"), max_length=MAX_CODE,
+                            description=_("16 tecken, t.ex. 7KQ2-…, från kansliet. Den gäller bara den här körningen och "
+                                          "bara en gång."),
                             json_schema_extra={"format": "password", "writeOnly": True})
 
 
@@ -108,8 +115,9 @@ def transition_request(overgang: Overgang) -> TransitionRequest:
     """The transition deployment's parameters as the request the command line would make."""
     for key, value in overgang.falt.items():
         if len(key) > MAX_SLUG or len(value) > MAX_FIELD_VALUE:
-            raise SamverkanError(f"falt: the field {key[:MAX_SLUG]!r} or its value is too long")
+            raise SamverkanError(_("”Fält att registrera”: fältet {field} eller dess värde är för långt", field=repr(key[:MAX_SLUG])))
     now = clock_from_env().now()
-    at = parse_moment(overgang.datum.isoformat(), "datum") if overgang.datum else now
+    at = parse_moment(overgang.datum.isoformat(), TRANSITION_FORM.label("at")) if overgang.datum else now
     return TransitionRequest(stage=overgang.steg, party=overgang.part or None, to=overgang.till, at=at,
-                             reason=overgang.kommentar or None, reference=overgang.referens or None, fields=dict(overgang.falt))
+                             reason=overgang.kommentar or None, reference=overgang.referens or None, fields=dict(overgang.falt),
+                             door=TRANSITION_FORM)

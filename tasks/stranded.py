@@ -22,13 +22,17 @@ from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeployme
 from prefect.client.schemas.objects import StateType
 from prefect.states import Completed, Crashed, Failed
 
+from samverkan.errors import SamverkanError
 from samverkan.graph import Node
+from samverkan.i18n import N_, _
+from samverkan.names import node_name
 from samverkan.sync import parse_run_key
 from samverkan.tasks.answers import delete_answer, waiting_answers
 from samverkan.tasks.branch_runs import BRANCH_DEPLOYMENT, FORM, _end_once, instance_tag, stranded
 from samverkan.tasks.decisions import describe, take_branch_answer, take_transition_answers
 from samverkan.tasks.forms import Overgang
 from samverkan.tasks.messages import one_line
+from samverkan.tasks.store import read_snapshot
 
 TRANSITION_DEPLOYMENT = "transition/samverkan"
 TRANSITION_FORM = "bekraftelse"
@@ -38,13 +42,13 @@ _ENDED = [StateType.CRASHED, StateType.FAILED, StateType.CANCELLED, StateType.CO
 
 
 # Prefect's state types as the office reads them on the dashboard.
-_STATE_WORDS = {"PENDING": "på väg att starta", "RUNNING": "pågående", "CRASHED": "kraschad", "FAILED": "misslyckad",
-                "CANCELLED": "avbruten", "COMPLETED": "klar"}
+_STATE_WORDS = {"PENDING": N_("på väg att starta"), "RUNNING": N_("pågående"), "CRASHED": N_("kraschad"),
+                "FAILED": N_("misslyckad"), "CANCELLED": N_("avbruten"), "COMPLETED": N_("klar")}
 
 
 def _state_word(run) -> str:
     value = run.state_type.value if run.state_type else ""
-    return _STATE_WORDS.get(value, value.lower())
+    return _(_STATE_WORDS[value]) if value in _STATE_WORDS else value.lower()
 
 
 @dataclass
@@ -139,24 +143,36 @@ def recover(instance_id: str) -> Recovery:
     with get_client(sync_client=True) as client:
         ended_branches = _ended_unswept(client, BRANCH_DEPLOYMENT, instance_id)
         ended_transitions = _ended_unswept(client, TRANSITION_DEPLOYMENT, instance_id)
+    named = _namer(instance_id) if branches or ended_branches else None
     for run in branches:
         said = _take_branch_answers(run, instance_id, recovery)
-        recovery.lines.append(f"{_node(run).key}: körningen {run.name} stod som {_state_word(run)} utan process; "
-                              + ("; ".join(said) if said else "inget svar väntade"))
+        recovery.lines.append(_("{node}: körningen {run} stod som {state} utan process; {said}", node=named(_node(run)),
+                                run=run.name, state=_state_word(run), said="; ".join(said) if said else _("inget svar väntade")))
     for run in ended_branches:
         said = _take_branch_answers(run, instance_id, recovery)
         if said:
-            recovery.lines.append(f"{_node(run).key}: körningen {run.name} avslutades ({_state_word(run)}) med ett svar "
-                                  "kvar; " + "; ".join(said))
+            recovery.lines.append(_("{node}: körningen {run} avslutades ({state}) med ett svar kvar; {said}",
+                                    node=named(_node(run)), run=run.name, state=_state_word(run), said="; ".join(said)))
         with get_client(sync_client=True) as client:
             _label_swept(client, run)
     for run in transitions:
-        recovery.lines.append(f"övergång {run.name}: stod som {_state_word(run)} utan process; " + _finish_transition(run, True))
+        recovery.lines.append(_("övergång {run}: stod som {state} utan process; {said}", run=run.name,
+                                state=_state_word(run), said=_finish_transition(run, True)))
     for run in ended_transitions:
         said = _finish_transition(run, False)
         if said:
-            recovery.lines.append(f"övergång {run.name}: avslutades ({_state_word(run)}) med en bekräftelse kvar; {said}")
+            recovery.lines.append(_("övergång {run}: avslutades ({state}) med en bekräftelse kvar; {said}", run=run.name,
+                                    state=_state_word(run), said=said))
     return recovery
+
+
+def _namer(instance_id: str):
+    """A branch by its names, for the office's dashboard; by its key if the store cannot say."""
+    try:
+        definition = read_snapshot(instance_id).definition
+    except SamverkanError:
+        return lambda node: node.key
+    return lambda node: node_name(definition, node)
 
 
 def _node(run) -> Node:
@@ -170,9 +186,10 @@ def _take_branch_answers(run, instance_id: str, recovery: Recovery) -> list[str]
         changes, refusal = take_branch_answer(run.id, key, instance_id, node, raw, as_task=False)
         if refusal:
             recovery.refusals[node] = refusal
-            said.append(f"svaret avvisades ({refusal})")
+            said.append(_("svaret avvisades ({refusal})", refusal=refusal))
         else:
-            said.append(f"svaret registrerades ({describe(changes)})" if changes else "svaret var redan registrerat")
+            said.append(_("svaret registrerades ({what})", what=describe(changes, instance_id)) if changes
+                        else _("svaret var redan registrerat"))
     return said
 
 
@@ -181,25 +198,28 @@ def _finish_transition(run, stranded_run: bool) -> str:
     run with what it came to, and an ended one as Completed if its confirmation was recorded.
     Returns what was done ("" for an ended run that held nothing)."""
     answers = waiting_answers(run.id, TRANSITION_FORM)
-    outcome, said = Crashed(message="Ingen process kör längre körningen; inget registrerades"), ""
+    outcome, said = Crashed(message=_("Ingen process kör längre körningen; inget registrerades")), ""
     try:
         overgang = Overgang.model_validate(run.parameters.get("overgang") or {})
     except ValueError as error:
-        outcome, said = Failed(message="Avvisat: ogiltiga parametrar"), f"ogiltiga parametrar ({one_line(error)[:200]})"
+        outcome = Failed(message=_("Avvisat: ogiltiga parametrar"))
+        said = _("ogiltiga parametrar ({error})", error=one_line(error)[:200])
         overgang = None
     if overgang is None:
-        for key, _ in answers:
+        for key, _raw in answers:
             delete_answer(uuid.UUID(str(run.id)), key)
     elif answers:
         changes, refusal = take_transition_answers(run.id, overgang, answers, as_task=False)
         if refusal:
-            outcome, said = Failed(message=f"Avvisat: {refusal}"), f"bekräftelsen avvisades ({refusal})"
+            outcome = Failed(message=_("Avvisat: {refusal}", refusal=refusal))
+            said = _("bekräftelsen avvisades ({refusal})", refusal=refusal)
         else:
-            recorded = describe(changes) or "redan registrerat"
-            outcome, said = Completed(message=f"Registrerat: {recorded}"), f"registrerades ({recorded})"
+            recorded = describe(changes, overgang.instans) or _("redan registrerat")
+            outcome = Completed(message=_("Registrerat: {what}", what=recorded))
+            said = _("registrerades ({what})", what=recorded)
     with get_client(sync_client=True) as client:
         if stranded_run or (said and outcome.is_completed()):
             _end_once(client, str(run.id), outcome, force=True)
         if not stranded_run:
             _label_swept(client, run)
-    return said or ("ingen bekräftelse väntade" if stranded_run else "")
+    return said or (_("ingen bekräftelse väntade") if stranded_run else "")

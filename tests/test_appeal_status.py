@@ -118,12 +118,12 @@ REFUSED = [
     (["minutes_approved=2026-11-16", "announced=2026-11-19"],
      "adoption/asele: Protokollet justerat (minutes_approved) 2026-11-16 kan inte vara före Beslutsdatum "
      "(decision_date) 2026-11-17"),
-    (["minutes_approved=2026-11-19", "announced=2026-11-22"], "2026-11-22 is after the transition itself (2026-11-21)"),
+    (["minutes_approved=2026-11-19", "announced=2026-11-22"], "2026-11-22 är efter själva övergången (2026-11-21)"),
     (["announced=2026-11-20"],
      "adoption/asele: Justeringen anslagen (announced) kan inte registreras innan Protokollet justerat (minutes_approved) "
      "är registrerat: ange båda, eller minutes_approved först"),
     ([], "adoption/asele: ange minst ett av fälten minutes_approved (Protokollet justerat), announced (Justeringen anslagen)"),
-    (["minutes_approved=2026-11-19", "announced=2026-11-20", "paragraph=§ 89"], "unknown field 'paragraph'"),
+    (["minutes_approved=2026-11-19", "announced=2026-11-20", "paragraph=§ 89"], "okänt fält 'paragraph'"),
 ]
 
 
@@ -140,7 +140,7 @@ def test_a_wrong_announcement_gets_one_line_exit_2_and_changes_nothing(adopted, 
     # From an open branch, "adopted" is the decision itself: the two dates alone are not it.
     result = run_cli(capsys, "transition", "vb", "adoption", "--party", "umea", "--to", "adopted",
                      "--field", "minutes_approved=2026-11-19", "--field", "announced=2026-11-20", *adopted["credentials"])
-    assert result.code == 2 and "missing field 'decision_date'" in result.err.splitlines()[0]
+    assert result.code == 2 and "--field decision_date saknas" in result.err.splitlines()[0]
     assert dump(adopted["url"]) == before
 
 

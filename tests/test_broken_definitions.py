@@ -74,7 +74,7 @@ def assert_refused(code: int | str | None, stdout: str, stderr: str, path: Path,
     assert stdout == ""
     assert lines, "no error reported"
     for line in lines:
-        assert line.startswith(f"error: {path}"), line  # `error: FILE…`, one line per problem
+        assert line.startswith(f"fel: {path}"), line  # `error: FILE…`, one line per problem
         assert "Traceback" not in line, stderr
         assert "internal error" not in line, stderr
         # pydantic's internals must not leak into what a person reads
@@ -102,7 +102,7 @@ def test_the_skeleton_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     """Each broken file is this one with one defect, so this one must pass."""
     code, stdout, stderr = run_validate(capsys, VALID)
     assert (code, stderr) == (0, "")
-    assert f"{VALID}: valid: mini-process version 1" in stdout
+    assert f"{VALID}: giltig: mini-process version 1" in stdout
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem)
@@ -224,11 +224,11 @@ def test_good_and_broken_files_are_both_reported(capsys: pytest.CaptureFixture[s
     missing = CORPUS / "no-such-definition.yaml"
     code, stdout, stderr = run_validate(capsys, VALID, broken, missing)
     assert code == 2
-    assert stdout.splitlines() == [f"{VALID}: valid: mini-process version 1, 3 stages, 2 branches, 3 parties"]
+    assert stdout.splitlines() == [f"{VALID}: giltig: mini-process version 1, 3 steg, 2 grenar, 3 parter"]
     lines = error_lines(stderr)
     assert len(lines) == 2, stderr
-    assert lines[0].startswith(f"error: {broken}:") and "unknown stage 'draftin'" in lines[0]
-    assert lines[1] == f"error: {missing}: no such file"
+    assert lines[0].startswith(f"fel: {broken}:") and "unknown stage 'draftin'" in lines[0]
+    assert lines[1] == f"fel: {missing}: no such file"
 
 
 def _with(text: str, *replacements: str) -> str:
@@ -280,4 +280,4 @@ def test_three_defects_are_reported_at_once(kind: str, tmp_path: Path, capsys: p
     path.write_text(_with(_valid_text(), *replacements), encoding="utf-8")
     code, stdout, stderr = run_validate(capsys, path)
     assert_refused(code, stdout, stderr, path, Expectation(expected, problems=3))
-    assert len({line.removeprefix(f"error: {path}:").split(":")[0] for line in error_lines(stderr)}) == 3, stderr
+    assert len({line.removeprefix(f"fel: {path}:").split(":")[0] for line in error_lines(stderr)}) == 3, stderr

@@ -219,7 +219,7 @@ def _refused(result, name: str, count: int) -> list[str]:
     assert result.code == 2 and result.out == ""
     lines = result.err.splitlines()
     assert len(lines) == count, result.err
-    assert all(line.startswith("error: ") and name in line for line in lines), result.err
+    assert all(line.startswith("fel: ") and name in line for line in lines), result.err
     assert "Traceback" not in result.err
     return lines
 

@@ -39,10 +39,10 @@ def test_calendar_due_json_says_why_it_moved(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["calendar", "due", "2026-02-30"], "DATE: invalid date '2026-02-30'"),
-        (["calendar", "due", "24/12/2026"], "DATE: invalid date '24/12/2026'"),
+        (["calendar", "due", "2026-02-30"], "DATE: '2026-02-30' är inget datum"),
+        (["calendar", "due", "24/12/2026"], "DATE: '24/12/2026' är inget datum"),
         (["calendar", "due", "2026-01-31", "P1X"], "PERIOD: invalid period 'P1X'"),
-        (["plan", str(DEFAULT_DEFINITION), "--as-of", "tomorrow"], "--as-of: invalid date 'tomorrow'"),
+        (["plan", str(DEFAULT_DEFINITION), "--as-of", "tomorrow"], "--as-of: 'tomorrow' är inget datum"),
         (["plan", "no/such/file.yaml"], "no/such/file.yaml: no such file"),
         (["calendar", "due"], "Missing argument 'date'"),
         (["plan", "--bogus"], "No such option: --bogus"),
@@ -60,7 +60,7 @@ def test_bad_arguments_get_one_clear_line_and_exit_2(capsys, args, message):
 def test_validate_says_the_default_definition_is_valid(capsys):
     result = run_cli(capsys, "validate", DEFAULT_DEFINITION)
     assert result.code == 0
-    assert "valid: samverkan-2027-2030 version 4, 12 stages, 66 branches, 19 parties" in result.out
+    assert "giltig: samverkan-2027-2030 version 4, 12 steg, 66 grenar, 19 parter" in result.out
 
 
 def test_plan_json_has_one_object_per_stage_and_branch(capsys):
@@ -110,8 +110,8 @@ def _plan_rows(out: str) -> list[dict[str, str]]:
 
 def test_plan_table_marks_the_assumed_proposer_and_says_what_is_assumed(capsys):
     out = run_cli(capsys, "plan", DEFAULT_DEFINITION).out
-    [row] = [r for r in _plan_rows(out) if r["Steg"] == "start-proposal"]
-    assert (row["Namn"], row["Ansvarig part"]) == ("Arbetsutskottets förslag (efter Samrådet §88)", "Primärkommunala delegationen ‡")
+    [row] = [r for r in _plan_rows(out) if r["Steg"] == "Arbetsutskottets förslag (efter Samrådet §88)"]
+    assert row["Ansvarig part"] == "Primärkommunala delegationen ‡"
     lines = out.splitlines()
     head = lines.index("‡ antagande i planen, inte angivet i underlaget:")
     assert lines[head + 1] == f"  Arbetsutskottets förslag (efter Samrådet §88): {ASSUMPTION}"
@@ -121,19 +121,20 @@ def test_plan_table_marks_the_assumed_proposer_and_says_what_is_assumed(capsys):
 def test_plan_table_says_which_deadlines_are_fixed_and_which_a_calendar_gives(capsys):
     rows = _plan_rows(run_cli(capsys, "plan", DEFAULT_DEFINITION).out)
     stage = ""
-    for row in rows:
-        stage = row["Steg"] or stage
+    for row in rows:  # a branch's row ("└ Bjurholms kommun") follows its stage's
+        stage = stage if row["Steg"].startswith("└") else row["Steg"]
         row["stage"] = stage
-    basis = {(r["stage"], r["Namn"]): (r["Deadline"], r["Grund"]) for r in rows}
+    basis = {(r["stage"], r["Steg"]): (r["Sista dag"], r["Grund"]) for r in rows}
     # The evaluation "under slutet av 2025" is an estimate; Bjurholm's deadline is its example
     # council's last meeting in time, neither fixed nor hard; the process's own limit is both.
-    assert basis["evaluation", "Utvärdering av överenskommelsen 2023–2026"] == ("2025-12-31", "uppskattad")
-    assert basis["adoption", "└ Bjurholms kommun"] == ("2026-11-30", "exempelkalender")
-    assert basis["adoption", "Antagande av överenskommelse och samverkansavtal"] == ("2026-12-30† (hård)", "fast")
-    assert basis["in-force", "└ Umeå kommun"] == ("2027-01-01 (hård)", "fast")
-    branches = [r for r in rows if r["stage"] == "adoption" and r["Namn"].startswith("└")]
+    evaluation, adoption = "Utvärdering av överenskommelsen 2023–2026", "Antagande av överenskommelse och samverkansavtal"
+    assert basis[evaluation, evaluation] == ("2025-12-31", "uppskattad")
+    assert basis[adoption, "└ Bjurholms kommun"] == ("2026-11-30", "exempelkalender")
+    assert basis[adoption, adoption] == ("2026-12-30† (hård)", "fast")
+    assert basis["Överenskommelsen träder i kraft", "└ Umeå kommun"] == ("2027-01-01 (hård)", "fast")
+    branches = [r for r in rows if r["stage"] == adoption and r["Steg"].startswith("└")]
     assert len(branches) == 16 and {r["Grund"] for r in branches} == {"exempelkalender"}
-    assert not [r for r in branches if "hård" in r["Deadline"]]
+    assert not [r for r in branches if "hård" in r["Sista dag"]]
 
 
 def test_plan_json_says_whether_a_deadline_is_fixed_and_what_is_assumed(capsys):
@@ -186,7 +187,7 @@ def test_status_marks_the_assumed_proposer_and_says_what_is_assumed(default_defi
     now = pendulum.datetime(2025, 11, 3, 10, tz="Europe/Stockholm")
     rows = status_rows(default_definition, state, now)
     out = status_as_table("vb", default_definition, rows, now)
-    [row] = [line for line in out.splitlines() if line.startswith("start-proposal ")]
+    [row] = [line for line in out.splitlines() if line.startswith("Arbetsutskottets förslag")]
     assert "Primärkommunala delegationen ‡ " in row and row.rstrip().endswith("Primärkommunala delegationen ‡ (sekreterare)")
     lines = out.splitlines()
     head = lines.index("‡ antagande i planen, inte angivet i underlaget:")

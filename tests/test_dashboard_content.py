@@ -107,7 +107,7 @@ def test_rejected_then_late_items_come_first(rejected_and_late):
     rows = rejected_and_late.stages
     # The join counts the parties taking part: Skellefteå's "no" rejects its branch, not the stage.
     assert [(r["Part"], r["Dagar kvar"]) for r in rows[:1]] == [("Skellefteå kommun", "avslag")]
-    late = [r for r in rows if r["Dagar kvar"].endswith("försenat")]  # not "sen": that reads as "ago"
+    late = [r for r in rows if r["Dagar kvar"].endswith("försenat")]
     assert rows[1:1 + len(late)] == late  # the late ones next, the latest first
     lateness = [int(r["Dagar kvar"].split()[0]) for r in late]
     assert lateness == sorted(lateness, reverse=True)

@@ -54,7 +54,7 @@ def adoption_phase(capsys, tmp_path: Path) -> list[str]:
 def assert_one_clean_line(result, *expected: str) -> None:
     assert result.code == 2, (result.code, result.err)
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert len(lines) == 1 and lines[0].startswith("fel: "), result.err
     assert any(e in lines[0] for e in expected), result.err
     assert "Traceback" not in result.err and "internal error" not in result.err
     assert not any(word in result.err for word in SQL_WORDS), result.err
@@ -266,7 +266,7 @@ def test_ten_first_uses_at_once_all_succeed(cli_env, tmp_path, capsys):
             stop(process)
             process.stdout.close()
             process.stderr.close()
-    expected = "error: there is no process instance yet; start one with `samverkan start PATH`\n"
+    expected = "fel: det finns ingen processinstans ännu; starta en med `samverkan start PATH`\n"
     assert results == [(2, expected)] * 10
     assert f"at {head_revision()}, newest" in run_cli(capsys, "db", "current").out
 
@@ -277,7 +277,7 @@ def test_a_crash_mid_migration_leaves_nothing_half_created(cli_env, capsys):
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert dump(cli_env) == {}  # not even the first step's tables
     assert "at empty" in run_cli(capsys, "db", "current").out
-    assert "no process instance yet" in run_cli(capsys, "status").err
+    assert "ingen processinstans ännu" in run_cli(capsys, "status").err
     assert f"at {head_revision()}, newest" in run_cli(capsys, "db", "current").out
 
 
@@ -286,7 +286,7 @@ def test_an_empty_database_file_is_refused_loudly(tmp_path, monkeypatch, capsys)
     point_at(monkeypatch, f"sqlite:///{path}", tmp_path)
     monkeypatch.delenv("SAMVERKAN_DATABASE_URL")  # the default: SAMVERKAN_HOME/samverkan.db
     first = run_cli(capsys, "status")  # a file that does not exist yet: a first use, no warning
-    assert first.err == "error: there is no process instance yet; start one with `samverkan start PATH`\n"
+    assert first.err == "fel: det finns ingen processinstans ännu; starta en med `samverkan start PATH`\n"
     assert run_cli(capsys, "start", DEFAULT_DEFINITION).code == 0
     path.write_bytes(b"")  # the record is gone
     problem = f"the database {path} is empty (0 bytes): the record it held is lost; restore it from a backup"
@@ -300,4 +300,4 @@ def test_an_empty_database_file_is_refused_loudly(tmp_path, monkeypatch, capsys)
     upgraded = run_cli(capsys, "db", "upgrade")  # the confirmation: start again with an empty database
     assert upgraded.code == 0 and upgraded.err.startswith("warning: ") and str(path) in upgraded.err
     assert "empty -> " in upgraded.out
-    assert run_cli(capsys, "status").err.startswith("error: there is no process instance yet")
+    assert run_cli(capsys, "status").err.startswith("fel: det finns ingen processinstans ännu")

@@ -11,7 +11,7 @@ def test_sqlite_default_lives_under_samverkan_home_in_wal_mode(tmp_path, monkeyp
     monkeypatch.delenv("SAMVERKAN_DATABASE_URL", raising=False)
     monkeypatch.setenv("SAMVERKAN_HOME", str(tmp_path / "home"))
     assert "at empty" in run_cli(capsys, "db", "current").out  # a report changes nothing
-    assert "no process instance yet" in run_cli(capsys, "status").err  # the first real use creates and migrates
+    assert "ingen processinstans ännu" in run_cli(capsys, "status").err  # the first real use creates and migrates
     assert f"at {head_revision()}, newest {head_revision()}" in run_cli(capsys, "db", "current").out
     database = Database()
     try:
@@ -44,19 +44,19 @@ def test_status_as_of_judges_deadlines_at_another_time(cli_env, capsys):
     late = json.loads(run_cli(capsys, "status", "--json", "--as-of", "2025-10-20T08:00").out)
     assert next(s for s in late["stages"] if s["id"] == "memo")["late"] is True
     bad = run_cli(capsys, "status", "--as-of", "igår")
-    assert bad.code == 2 and "--as-of: invalid date or time 'igår'" in bad.err
+    assert bad.code == 2 and "--as-of: 'igår' är inget datum eller klockslag" in bad.err
 
 
 def test_a_pinned_clock_that_is_not_a_time_is_one_line(cli_env, capsys, monkeypatch):
     monkeypatch.setenv("SAMVERKAN_NOW", "soon")
     result = run_cli(capsys, "status")
-    assert result.code == 2 and "SAMVERKAN_NOW: invalid date or time 'soon'" in result.err
+    assert result.code == 2 and "SAMVERKAN_NOW: 'soon' är inget datum eller klockslag" in result.err
 
 
 def test_no_instance_yet_is_a_clear_error(cli_env, capsys):
     result = run_cli(capsys, "status")
-    assert result.code == 2 and "no process instance yet" in result.err
-    assert run_cli(capsys, "audit", "--format", "xml").err.strip() == "error: --format: 'xml' is not csv or json"
+    assert result.code == 2 and "ingen processinstans ännu" in result.err
+    assert run_cli(capsys, "audit", "--format", "xml").err.strip() == "fel: --format: 'xml' är varken csv eller json"
 
 
 def test_head_revision_is_alembics_head(tmp_path):

@@ -106,7 +106,7 @@ def test_a_done_stage_releases_its_dependants_and_their_branches(small):
 def test_fixed_dates_bound_when_a_stage_can_happen(default_definition):
     state = dict(start(default_definition, t("2025-10-01 08:00"))[0])
     early = TransitionRequest("memo", None, "done", t("2025-10-10 10:00"))
-    with pytest.raises(TransitionRefused, match="memo: 2025-10-10 is before the stage could start \\(2025-10-17\\)"):
+    with pytest.raises(TransitionRefused, match="--at: 2025-10-10 är före den dag steget kunde påbörjas \\(2025-10-17\\)"):
         decide(default_definition, state, early, t("2026-11-22 10:00"))
     assert decide(default_definition, state, TransitionRequest("memo", None, "done", t("2025-10-17 10:00")), t("2026-11-22 10:00"))
 
@@ -119,9 +119,9 @@ def test_an_adoption_record_must_agree_with_its_state(default_definition):
     said_yes = {**record, "agreement_outcome": "antagen", "contract_outcome": "antaget"}
     partly = {**record, "agreement_outcome": "antagen", "contract_outcome": "ej antaget"}
     at, now = t("2026-11-18 19:00"), t("2026-11-22 10:00")
-    with pytest.raises(TransitionRefused, match="a successful decision needs agreement_outcome='antagen', contract_outcome='antaget'"):
+    with pytest.raises(TransitionRefused, match="--field agreement_outcome är 'ej antagen'; för att registrera ett antagande ska det vara ”antagen”"):
         decide(default_definition, state, TransitionRequest("adoption", "umea", "adopted", at, fields=said_no), now)
-    with pytest.raises(TransitionRefused, match="that is not a rejection"):
+    with pytest.raises(TransitionRefused, match="allt antogs, och det är inget avslag"):
         decide(default_definition, state, TransitionRequest("adoption", "umea", "rejected", at, fields=said_yes), now)
     # One document adopted and the other not is a split decision, not a rejection.
     with pytest.raises(TransitionRefused, match="Det är ett delat beslut, inte ett avslag: välj ”Registrera delat beslut”"):
@@ -196,45 +196,48 @@ def test_join_all_fails_with_a_branch_and_recovers_with_it(small, released):
 
 
 def test_refusals_naming_the_stage_or_party(small, released):
-    refused(small, released, req("nope", "done", "2026-03-11"), "unknown stage 'nope'", "first, branches, last")
-    refused(small, released, req("first", "done", "2026-03-11", "umea"), "'first' has no branches", "--party")
-    refused(small, released, req("branches", "done", "2026-03-11"), "--party", "umea, asele, vannas")
-    refused(small, released, done("nowhere", "2026-03-11"), "'nowhere' is not a known party", "umea, asele, vannas")
-    refused(small, released, done("region", "2026-03-11"), "'region' is not a party of this stage")
+    refused(small, released, req("nope", "done", "2026-03-11"), "okänt steg 'nope'; stegen är: first, branches, last")
+    refused(small, released, req("first", "done", "2026-03-11", "umea"), "”Första” görs inte per part; lämna --party tomt")
+    refused(small, released, req("branches", "done", "2026-03-11"),
+            "”Grenar” görs av varje part för sig; ange parten med --party (en av: umea, asele, vannas)")
+    refused(small, released, done("nowhere", "2026-03-11"), "--party: 'nowhere' är ingen känd part", "umea, asele, vannas")
+    refused(small, released, done("region", "2026-03-11"), "--party: 'region' är inte part i ”Grenar”")
 
 
 def test_refusals_naming_states_and_what_is_awaited(small, released):
     refused(small, released, req("branches", "finished", "2026-03-11", "umea"),
-            "'finished' is not a state of lifecycle 'task'", "waiting, ready, done, failed")
+            "Grenar (Umeå kommun) är i läget ”Redo”; --to: 'finished' är inget läge i det här steget",
+            "(lägena är: waiting, ready, done, failed)")
     refused(small, released, req("branches", "waiting", "2026-03-11", "umea"),
-            "branches/umea is 'ready'", "only to 'done', 'failed'")
-    refused(small, released, req("first", "failed", "2026-03-11"), "first is 'done'", "it is final")
+            "Grenar (Umeå kommun) är i läget ”Redo”", "bara till done (”Klart”), failed (”Misslyckat”)")
+    refused(small, released, req("first", "failed", "2026-03-11"), "Första är i läget ”Klart”", "läget är slutgiltigt")
     refused(small, released, req("last", "done", "2026-03-11"),
-            "last is 'waiting'", "waits for branches/umea, branches/asele, branches/vannas")
+            "Sista är i läget ”Väntar”", "väntar på Grenar (Umeå kommun), Grenar (Åsele kommun), Grenar (Vännäs kommun)")
     state = apply(small, released, done("umea", "2026-03-11"))
-    message = refused(small, state, req("last", "done", "2026-03-11"), "waits for branches/asele, branches/vannas")
-    assert "branches/umea" not in message
+    message = refused(small, state, req("last", "done", "2026-03-11"), "väntar på Grenar (Åsele kommun), Grenar (Vännäs kommun)")
+    assert "Umeå" not in message
 
 
 def test_refusals_for_times(small, released):
-    refused(small, released, done("umea", "2026-04-01 12:01"), "is in the future")
-    refused(small, released, done("umea", "2026-03-09 23:59"), "before the stage could start (2026-03-10)")
+    refused(small, released, done("umea", "2026-04-01 12:01"), "ligger i framtiden")
+    refused(small, released, done("umea", "2026-03-09 23:59"), "--at: 2026-03-09 är före den dag steget kunde påbörjas (2026-03-10)")
     apply(small, released, done("umea", "2026-03-10 00:01"))  # the same local day, earlier hour
     apply(small, released, TransitionRequest("branches", "umea", "done", pendulum.datetime(2026, 3, 9, 23, 30, tz="UTC"),
                                              fields={"paragraph": "§1"}))  # 00:30 in Stockholm
     state = apply(small, released, req("branches", "failed", "2026-03-15", "umea"))
-    refused(small, state, done("umea", "2026-03-14"), "branches/umea", "before the stage last changed (2026-03-15)")
+    refused(small, state, done("umea", "2026-03-14"), "--at: 2026-03-14 är före stegets senaste ändring (2026-03-15)")
 
 
 def test_refusals_for_the_record(small, released):
-    refused(small, released, req("branches", "done", "2026-03-11", "umea"), "missing field 'paragraph'")
-    refused(small, released, done("umea", "2026-03-11", colour="blå"), "unknown field 'colour'", "the fields are: paragraph")
-    refused(small, released, req("branches", "failed", "2026-03-11", "umea", paragraph="§1"), "records no fields (got paragraph)")
+    refused(small, released, req("branches", "done", "2026-03-11", "umea"), "--field paragraph saknas: ange --field paragraph=…")
+    refused(small, released, done("umea", "2026-03-11", colour="blå"), "okänt fält 'colour'; fälten är: --field paragraph")
+    refused(small, released, req("branches", "failed", "2026-03-11", "umea", paragraph="§1"),
+            "den här övergången registrerar inga uppgifter; lämna --field paragraph tomt")
     definition = small_definition("all", **{
         "record: [{id: paragraph, name: Paragraf, type: text}]":
             "record: [{id: paragraph, name: Paragraf, type: text}, {id: outcome, name: Utfall, type: choice, choices: [ja, nej]}]"})
     state = apply(definition, started(definition), req("first", "done", "2026-03-10"))
-    refused(definition, state, done("umea", "2026-03-11", outcome="kanske"), "'kanske' is not one of: ja, nej")
+    refused(definition, state, done("umea", "2026-03-11", outcome="kanske"), "--field outcome: 'kanske' är inte ett av: ja, nej")
     apply(definition, state, done("umea", "2026-03-11", outcome="nej"))
 
 
@@ -253,15 +256,16 @@ def decision(at: str = "2025-11-10", reference: str | None = "§88", **fields: s
 def test_refusals_for_decision_records(default_definition, proposal):
     now = t("2025-11-20")
     check = lambda request, *words: refused(default_definition, proposal, request, *words, now=now)  # noqa: E731
-    check(decision(decision_date="2025-11-21"), "field 'decision_date'", "2025-11-21 is after the transition itself (2025-11-10)")
-    check(decision(decision_date="2025-10-16"), "2025-10-16 is before the stage could start (2025-10-17)")
-    check(decision(decision_date="10/11/2025"), "invalid date '10/11/2025'")
-    check(decision(reference="paragraf 187"), "field 'paragraph'", "'paragraf 187' does not match", "t.ex. §88")
-    check(decision(reference=None), "missing decision reference 'paragraph'", "--reference")
-    check(decision(reference="§88", paragraph="§89"), "--reference '§88' and --field paragraph= disagree")
-    check(req("start-proposal", "in-preparation", "2025-11-01", decision_body="Arbetsutskottet"), "records no fields")
-    message = check(decision(decision_date="", reference=None, colour="röd"), "unknown field 'colour'")
-    assert "missing field 'decision_date'" in message and "missing decision reference 'paragraph'" in message
+    check(decision(decision_date="2025-11-21"),
+          "--field decision_date: 2025-11-21 är efter själva övergången (2025-11-10); ange i --at den dag det hände")
+    check(decision(decision_date="2025-10-16"), "--field decision_date: 2025-10-16 är före den dag steget kunde påbörjas (2025-10-17)")
+    check(decision(decision_date="10/11/2025"), "--field decision_date: '10/11/2025' är inget datum: skriv ÅÅÅÅ-MM-DD")
+    check(decision(reference="paragraf 187"), "--field paragraph: 'paragraf 187' har inte den form som väntas", "t.ex. §88")
+    check(decision(reference=None), "--field paragraph saknas: ange --field paragraph=… (eller --reference)")
+    check(decision(reference="§88", paragraph="§89"), "--reference '§88' och --field paragraph säger olika")
+    check(req("start-proposal", "in-preparation", "2025-11-01", decision_body="Arbetsutskottet"), "registrerar inga uppgifter")
+    message = check(decision(decision_date="", reference=None, colour="röd"), "okänt fält 'colour'")
+    assert "--field decision_date saknas" in message and "--field paragraph saknas" in message
 
 
 def test_reference_fills_the_field_marked_as_reference(default_definition, proposal):
@@ -359,8 +363,10 @@ def test_party_contact_may_change_only_its_partys_branches():
 
 def test_who_may_names_the_party(default_definition):
     branch = who_may(default_definition, Node("adoption", "umea"))
-    assert branch == "the director's office, the project lead of adoption or a contact of Umeå kommun"
-    assert who_may(default_definition, Node("drafting", None)) == "the director's office or the project lead of drafting"
+    assert branch == ("utvecklingsdirektörens kansli, projektledaren för ”Antagande av överenskommelse och samverkansavtal” "
+                      "eller en kontaktperson för Umeå kommun")
+    assert who_may(default_definition, Node("drafting", None)) == (
+        "utvecklingsdirektörens kansli eller projektledaren för ”Utarbetande av förslag till överenskommelse och samverkansavtal”")
 
 
 def test_tokens():

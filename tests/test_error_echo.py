@@ -42,16 +42,16 @@ def test_shown_is_a_short_masked_printable_prefix():
     shown = text.shown
     assert shown("vb\n") == "'vb\\n'"
     assert shown(HUGE) == "'" + "x" * 60 + "…'"
-    assert shown(TOKEN) == "'svk_…(hidden)'"
-    assert shown(f"a {TOKEN} b") == "'a svk_…(hidden) b'"
+    assert shown(TOKEN) == "'svk_…(dold)'"
+    assert shown(f"a {TOKEN} b") == "'a svk_…(dold) b'"
     assert shown("x\udcff") == "'x\\xff'"  # the byte typed, as a non-UTF-8 argv byte arrives
     assert shown("\x1b[31m\u202e") == "'\\x1b[31m\\u202e'"
     assert shown("it's") == '"it\'s"' and shown("a\\b") == "'a\\\\b'" and shown("Umeå §7") == "'Umeå §7'"
 
 
 def test_safe_line_caps_masks_and_escapes():
-    line = text.safe_line(f"error: {TOKEN} x\udcff\n\x1b" + HUGE)
-    assert line.startswith("error: svk_…(hidden) x\\xff\\n\\x1b") and len(line) == 500
+    line = text.safe_line(f"fel: {TOKEN} x\udcff\n\x1b" + HUGE)
+    assert line.startswith("fel: svk_…(dold) x\\xff\\n\\x1b") and len(line) == 500
     line.encode("utf-8")  # no lone surrogate is left
 
 
@@ -79,17 +79,17 @@ def test_a_token_given_as_actor_or_state_is_not_repeated(home, capsys):
     real = issued.out.strip().splitlines()[-1]
     memo = ["transition", "vb", "memo", "--at", "2025-10-17"]
     result = run_cli(capsys, *memo, "--to", "done", "--actor", TOKEN, "--token", real)
-    short_line(result.code, result.err, "--actor: malformed e-mail address 'svk_…(hidden)'")
+    short_line(result.code, result.err, "--actor: 'svk_…(dold)' är ingen giltig e-postadress")
     result = run_cli(capsys, *memo, "--to", TOKEN, "--actor", DIRECTOR, "--token", real)
-    short_line(result.code, result.err, "'svk_…(hidden)' is not a state of lifecycle")
+    short_line(result.code, result.err, "'svk_…(dold)' är inget läge i det här steget")
     assert real not in result.err
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--bogus" + HUGE], "error: No such option: --bogusxxx"),  # typer's own message
-        ([TOKEN], "error: No such command 'svk_…(hidden)'"),
+        (["--bogus" + HUGE], "fel: No such option: --bogusxxx"),  # typer's own message
+        ([TOKEN], "fel: No such command 'svk_…(dold)'"),
     ],
 )
 def test_messages_from_elsewhere_are_capped_masked_and_escaped(home, capsys, args, message):
@@ -106,10 +106,10 @@ def test_control_characters_in_a_message_are_escaped(home, capsys, monkeypatch, 
 
 
 BYTES = [
-    (["token", "issue", "x@umea.example.org", "--role"], "error: --role: 'x\\xff' is not one of: "),
-    (["audit", "--format"], "error: --format: 'x\\xff' is not csv or json"),
-    (["calendar", "due", "2026-01-01"], "error: PERIOD: invalid period 'x\\xff': "),
-    (["plan", "--instance"], "error: --instance: is not valid UTF-8 text (at character 2)"),
+    (["token", "issue", "x@umea.example.org", "--role"], "fel: --role: 'x\\xff' är inte ett av: "),
+    (["audit", "--format"], "fel: --format: 'x\\xff' är varken csv eller json"),
+    (["calendar", "due", "2026-01-01"], "fel: PERIOD: invalid period 'x\\xff': "),
+    (["plan", "--instance"], "fel: --instance: är inte giltig UTF-8-text (vid tecken 2)"),
 ]
 
 

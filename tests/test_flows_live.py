@@ -71,8 +71,8 @@ def test_adoption_through_forms_and_the_command_line(live, prefect_server, brows
     bad_answers = [
         ("wrong code", adoption_answer("7KQ2-XXXX-XXXX-XXXX"), "engångskoden gäller inte"),
         ("another party's code", adoption_answer(form_code(env, token, "sorsele")), "hör till ett annat beslut"),
-        ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "future"),
-        ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "paragraph"),
+        ("future date", adoption_answer(form_code(env, token, "storuman"), day="2027-02-01"), "ligger i framtiden"),
+        ("no paragraph", adoption_answer(form_code(env, token, "storuman"), paragraph=""), "”Paragraf” saknas: fyll i ”Paragraf”"),
         # A split decision is not a "no" (a decision by the wrong body is no refusal: it is recorded with a warning).
         ("split as a no", adoption_answer(form_code(env, token, "storuman"), utfall="Registrera avslag (Ej antaget: parten "
                                           "står utanför)", contract_outcome="ej antaget"), "Det är ett delat beslut"),

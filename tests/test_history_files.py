@@ -96,7 +96,7 @@ def test_a_hostile_history_file_is_one_line_and_starts_nothing(tmp_path, make, m
     assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     status = subprocess.run([SAMVERKAN, "status"], capture_output=True, text=True, env=env, timeout=60)
-    assert status.returncode == 2 and "there is no process instance yet" in status.stderr
+    assert status.returncode == 2 and "det finns ingen processinstans ännu" in status.stderr
 
 
 @pytest.mark.parametrize("command", [["validate"], ["plan"], ["start", str(DEFAULT_DEFINITION), "--history"]])

@@ -81,7 +81,7 @@ def test_a_hostile_calendar_is_refused_in_bounded_time_and_memory(name, tmp_path
     print(f"{name}: {path.stat().st_size} bytes, {took:.2f} s, {peak_kb // 1024} MB")
     assert done.returncode == 2, done.stderr
     errors = [line for line in said if line.strip()]
-    assert errors and all(line.startswith("error: ") and path.name in line for line in errors), errors
+    assert errors and all(line.startswith("fel: ") and path.name in line for line in errors), errors
     assert any(CASES[name] in line for line in errors), errors
     assert "Traceback" not in done.stderr and len(errors) <= 20
     assert peak_kb < MEMORY_BOUND_KB, f"{name}: {peak_kb // 1024} MB"

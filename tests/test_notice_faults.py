@@ -189,7 +189,7 @@ def test_the_server_down_for_a_week_loses_nothing_and_sends_nothing_twice(adopti
     ids = received_ids(mail_server)
     assert sorted(ids) == sorted(r.message_id for r in final) and set(ids.values()) == {1}
     listing = run_cli(capsys, "outbox", "vb", "--state", "sent")
-    assert listing.code == 0 and f"{len(final)} sent" in listing.out
+    assert listing.code == 0 and f"{len(final)} skickade" in listing.out
 
 
 @pytest.mark.parametrize("behaviour", ["451", "550", "drop-in-data"])

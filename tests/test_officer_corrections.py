@@ -34,7 +34,7 @@ def test_the_plan_table_does_not_cite_section_2_for_a_backward_move(capsys):
     lines = result.out.splitlines()
     assert "2026-12-30† (hård)" in result.out and "2026-12-30*" not in result.out
     notes = [line for line in lines if "2026-12-31" in line and "2026-12-30" in line]
-    assert notes == ["  adoption, signing: 2026-12-31 är nyårsafton; flyttad bakåt till närmaste vardag 2026-12-30 "
+    assert notes == ["  Antagande av överenskommelse och samverkansavtal, Undertecknande: 2026-12-31 är nyårsafton; flyttad bakåt till närmaste vardag 2026-12-30 "
                      "enligt processens planeringsregel (nyårsafton är ingen arbetsdag); lag (1930:173) 2 § flyttar bara framåt"]
     # No line says a backward move is §2's doing.
     assert not any(line.startswith("*") for line in lines)
@@ -74,7 +74,7 @@ def test_the_plan_explains_a_legal_move_in_swedish(capsys, tmp_path):
     result = run_cli(capsys, "plan", str(path))
     assert result.code == 0, result.err
     assert "2026-12-28*" in result.out
-    assert "  signing: 2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)" in result.out.splitlines()
+    assert "  Undertecknande: 2026-12-24 är julafton; flyttad till nästa vardag 2026-12-28 (lag (1930:173) 2 §)" in result.out.splitlines()
     assert "Christmas" not in result.out
 
 
@@ -167,9 +167,9 @@ def test_an_illustrative_history_marks_status_and_audit(cli_env, capsys):
     import io
 
     csv_rows = list(csv.DictReader(io.StringIO(run_cli(capsys, "audit", "--format", "csv").out)))
-    assert MARK in csv_rows[0]["record"]
-    decisions = [row for row in csv_rows if row["reference"]]
-    assert len(decisions) >= 4 and all(row["reason"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
+    assert MARK in csv_rows[0]["Uppgifter"]
+    decisions = [row for row in csv_rows if row["Referens"]]
+    assert len(decisions) >= 4 and all(row["Kommentar"].startswith("EXEMPEL, påhittat beslut") for row in decisions)
     instance = json.loads(run_cli(capsys, "status", "--json").out)["instance"]
     assert run_cli(capsys, "plan", "--instance", instance).out.startswith("EXEMPEL: påhittade beslut")
     assert any(m.startswith("EXEMPEL") for m in json.loads(run_cli(capsys, "plan", "--instance", instance, "--json").out)["instance_marks"])
@@ -203,9 +203,9 @@ def test_a_rejection_stands_out_in_status(cli_env, capsys):
     mala = next(line for line in table.splitlines() if "└ Malå kommun" in line and "Ej antaget" in line)
     assert "! Ej antaget" in mala and "AVSLAG" in mala
     # The adoption counts the parties taking part: Malå's "no" puts Malå outside, nothing waits for it.
-    assert "! adoption (Malå kommun): Ej antaget: parten står utanför (2026-11-20, §12, Kommunfullmäktige); parten står " \
-           "utanför och de andra 15 går vidare utan den; nytt beslut krävs: ärendet måste tas upp igen i " \
-           "Kommunfullmäktige" in table
+    assert "! Antagande av överenskommelse och samverkansavtal (Malå kommun): Ej antaget: parten står utanför " \
+           "(2026-11-20, §12, Kommunfullmäktige); parten står utanför och de andra 15 går vidare utan den; nytt beslut " \
+           "krävs: ärendet måste tas upp igen i Kommunfullmäktige (”Nytt beslutsärende”), eller processen ändras" in table
     assert table.index("AVSLAG (1)") < table.index("Steg ")  # seen before the table
     outside = [line for line in table.splitlines() if "└ Malå kommun" in line and " utanför " in line and "AVSLAG" not in line]
     assert len(outside) == 2  # its signing and its entry into force
@@ -229,7 +229,8 @@ def test_the_planner_does_not_plan_a_rejection_to_finish(cli_env, capsys):
     table = run_cli(capsys, "plan", "--instance", "samverkan-2027-2030").out
     mala = [line for line in table.splitlines() if "└ Malå kommun" in line]
     assert "AVSLAG" in mala[-3] and all("utanför" in line for line in mala[-2:])
-    assert "AVSLAG: adoption (Malå kommun) planeras inte att bli klart; blockerar inget steg; nytt beslut krävs" in table
+    assert "AVSLAG: Antagande av överenskommelse och samverkansavtal (Malå kommun) planeras inte att bli klart; blockerar " \
+           "inget steg; nytt beslut krävs" in table
     assert "VARNING" not in table  # a party outside misses no deadline: it is not waited for
     data = json.loads(run_cli(capsys, "plan", "--instance", "samverkan-2027-2030", "--json").out)
     rows = {(s["id"], s["party"]): s for s in data["stages"]}

@@ -117,10 +117,10 @@ def test_a_personal_token_typed_into_a_form_is_revoked_and_never_echoed(contact,
     assert "ser ut som en personlig kod" in said and contact["contact_token"][4:20] not in said
     # Exposed where every viewer may read it: it no longer works; the roles stay.
     result = run_cli(capsys, *ADOPT, "--actor", CONTACT, "--token", contact["contact_token"])
-    assert result.code == 2 and "not a valid token" in result.err
-    assert "contact of skelleftea" in run_cli(capsys, "actors").out
+    assert result.code == 2 and "ingen giltig personlig kod" in result.err
+    assert "kontaktperson för skelleftea" in run_cli(capsys, "actors").out
     for junk in ("", "1234", "x" * 24, None, 17):
-        with pytest.raises(SamverkanError, match="engångskod: ") as refused:
+        with pytest.raises(SamverkanError, match="”Engångskod”: ") as refused:
             redeem(contact["db"], junk, "vb", SKELLEFTEA, None, "e", NOW)
         assert shown(junk) not in str(refused.value) or junk in ("", None, 17)
 
@@ -132,16 +132,16 @@ def test_only_the_office_issues_a_code_for_someone_whose_role_permits_it(contact
     with contact["db"].read() as session:  # kept as a hash only
         assert session.scalars(select(CodeRow.code_hash)).all() == [code_hash(CODE_IN_TEXT.search(result.out)[0])]
     for args, said in (
-        (["--party", "umea"], "holds no role that may decide adoption/umea"),
-        (["--party", "skelleftea", "--run", "not-a-run", "--request", "0123456789ABCDEF"], "--run: 'not-a-run' is not a run id"),
-        (["--party", "skelleftea", "--run", "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"], "--request: '' is not the fingerprint"),
-        (["--party", "skelleftea", "--request", "0123456789ABCDEF"], "--request: goes with --run"),
+        (["--party", "umea"], "har ingen roll som får besluta om adoption/umea"),
+        (["--party", "skelleftea", "--run", "not-a-run", "--request", "0123456789ABCDEF"], "--run: 'not-a-run' är inget körnings-id"),
+        (["--party", "skelleftea", "--run", "7d3f1a52-6f0e-4d1a-9c3b-2f1e7c1a9b00"], "--request: '' är inte det fingeravtryck"),
+        (["--party", "skelleftea", "--request", "0123456789ABCDEF"], "--request: hör ihop med --run"),
     ):
         result = run_cli(capsys, "token", "code", CONTACT, "--instance", "vb", "--stage", "adoption", *args, *credentials(contact))
         assert result.code == 2 and said in result.err and "Traceback" not in result.err
     result = run_cli(capsys, "token", "code", CONTACT, "--instance", "vb", "--stage", "adoption", "--party", "skelleftea",
                      "--actor", CONTACT, "--token", contact["contact_token"])
-    assert result.code == 2 and "only the director's office issues one-time codes" in result.err
+    assert result.code == 2 and "bara utvecklingsdirektörens kansli ger engångskoder" in result.err
 
 
 def test_a_code_in_a_comment_is_refused_before_anything_is_written(contact, capsys):
@@ -238,6 +238,6 @@ def test_a_secret_typed_in_the_wrong_field_of_a_form_is_spent_or_revoked(contact
         redeem(contact["db"], code, "vb", SKELLEFTEA, None, "g", NOW)
     spend_exposed(contact["db"], [json.dumps({"kommentar": f"token {contact['contact_token']}"})], NOW)
     result = run_cli(capsys, *ADOPT, "--actor", CONTACT, "--token", contact["contact_token"])
-    assert result.code == 2 and "not a valid token" in result.err
+    assert result.code == 2 and "ingen giltig personlig kod" in result.err
     spend_exposed(contact["db"], ["Beslut 2026-11-20 i KF §187, dnr KS-2026-0012"], NOW)  # prose: nothing happens
     assert run_cli(capsys, *ADOPT, *credentials(contact)).code == 0

@@ -234,5 +234,5 @@ def test_dates_past_the_calendar_are_a_clear_error(default_definition):
                            "timing: {duration: P2W, basis: estimate}": "timing: {duration: P10Y, basis: estimate}",
                            "timing: {day: 2026-03-02, basis: fixed}": "timing: {day: 2090-03-02, basis: fixed}",
                            "deadline: {date: 2026-05-29, basis: fixed, hard: true}": "deadline: {date: 2090-05-29, basis: fixed, hard: true}"})
-    with pytest.raises(SamverkanError, match="stage 'last': its dates run outside the years the calendar knows"):
+    with pytest.raises(SamverkanError, match="steget 'last': dess datum hamnar utanför de år som kalendern känner"):
         plan(long)

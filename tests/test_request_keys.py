@@ -54,7 +54,7 @@ def test_a_refusal_recorded_under_a_key_is_met_again_not_recorded_again(adoption
                      "--actor", DIRECTOR, "--token", adoption_phase["token"])
     outsider = authenticate(db, "ks@umea.example.org", issued.out.strip().splitlines()[-1])
     assert office.email == DIRECTOR
-    with pytest.raises(TransitionRefused, match="may not change adoption/skelleftea") as first:
+    with pytest.raises(TransitionRefused, match=r"får inte ändra Antagande av överenskommelse och samverkansavtal \(Skellefteå kommun\)") as first:
         instances.transition(db, "vb", adopt("skelleftea"), outsider, clock_from_env(), key=KEY)
     rows = audit(capsys, "vb")
     assert [r["outcome"] for r in rows].count("refused") == 1

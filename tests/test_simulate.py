@@ -199,10 +199,10 @@ def test_a_decline_and_an_amendment(capsys, default_definition):
     ("steps:\n  - {stage: adoption, outcome: rejected}\n", "steps[0].outcome: rejected needs a party"),
     ("steps:\n  - {stage: drafting, late: 6 weeks}\n", "steps[0].late: invalid period '6 weeks'"),
     ("steps:\n  - {stage: drafting, late: P1W, done_on: 2026-07-01}\n", "steps[0]: give `late` or `done_on`, not both"),
-    ("steps:\n  - {stage: drafting, lat: P1W}\n", "steps[0].lat: unknown field (misspelt?)"),
+    ("steps:\n  - {stage: drafting, lat: P1W}\n", "steps[0].lat: okänt fält (felstavat?)"),
     ("spread: {late: 150%}\n", "spread.late: 1.5 is not a share between 0 and 1"),
     ("spread: {postpone: often}\n", "spread.postpone: 'often' is not a share"),
-    ("- just a list\n", "top: must be a mapping (key: value)"),
+    ("- just a list\n", "översta nivån: måste vara en mappning (nyckel: värde)"),
     ("steps: [\n", "scenario.yaml"),
 ])
 def test_a_broken_scenario_is_refused_in_one_line_naming_file_and_field(capsys, tmp_path, content, expected):
@@ -214,7 +214,7 @@ def test_a_broken_scenario_is_refused_in_one_line_naming_file_and_field(capsys, 
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--until", "2027-13-01"], "--until: invalid date '2027-13-01'"),
+    (["--until", "2027-13-01"], "--until: '2027-13-01' är inget datum"),
     (["--until", "2025-01-01"], "--until: 2025-01-01 is before the simulation starts"),
     (["--runs", "0"], "--runs: 0 is not between 1 and 100 000"),
     (["--instance", "vb"], "give either a definition PATH"),

@@ -115,7 +115,7 @@ def test_an_answer_becomes_the_command_lines_request(default_definition):
     # A step that records nothing ignores the record's fields; an unknown outcome is refused.
     begin = request_from_answer(definition, form, {**answer, OUTCOME: "Påbörja beredning (Ärendet bereds)"}, NOW)
     assert begin.to == "in-preparation" and begin.fields == {} and begin.at == NOW
-    with pytest.raises(SamverkanError, match="utfall"):
+    with pytest.raises(SamverkanError, match=r"”Vad har hänt\?”: 'Antaget i smyg' är inte ett av: Påbörja beredning"):
         request_from_answer(definition, form, {**answer, OUTCOME: "Antaget i smyg"}, NOW)
 
 

@@ -48,14 +48,14 @@ def _request(**changes) -> TransitionRequest:
 
 
 @pytest.mark.parametrize(("changes", "said"), [
-    ({"reason": f"min kod: {TOKEN}"}, "kommentar: det ser ut som en personlig kod"),
-    ({"reason": TOKEN[4:]}, "kommentar: det ser ut som en personlig kod"),
-    ({"reason": "rött \x1b[31m"}, "kommentar: innehåller ett styrtecken eller osynligt tecken (\\x1b, tecken 6)"),
-    ({"reason": "rad ett\r\nrad två"}, "kommentar: innehåller ett styrtecken"),
-    ({"reason": "ljud\x07"}, "kommentar: innehåller ett styrtecken"),
-    ({"reason": "abc\u202edef"}, "kommentar: innehåller ett styrtecken eller osynligt tecken (\\u202e"),
-    ({"reference": "§1\x00"}, "referens: innehåller ett styrtecken"),
-    ({"fields": {"paragraph": "§1\x1b]0;x\x07"}}, "paragraph: innehåller ett styrtecken"),
+    ({"reason": f"min kod: {TOKEN}"}, "--reason: det ser ut som en personlig kod"),
+    ({"reason": TOKEN[4:]}, "--reason: det ser ut som en personlig kod"),
+    ({"reason": "rött \x1b[31m"}, "--reason: innehåller ett styrtecken eller osynligt tecken (\\x1b, tecken 6)"),
+    ({"reason": "rad ett\r\nrad två"}, "--reason: innehåller ett styrtecken"),
+    ({"reason": "ljud\x07"}, "--reason: innehåller ett styrtecken"),
+    ({"reason": "abc\u202edef"}, "--reason: innehåller ett styrtecken eller osynligt tecken (\\u202e"),
+    ({"reference": "§1\x00"}, "--reference: innehåller ett styrtecken"),
+    ({"fields": {"paragraph": "§1\x1b]0;x\x07"}}, "--field paragraph: innehåller ett styrtecken"),
 ])
 def test_the_engine_refuses_free_text_that_may_not_enter_the_record(changes, said):
     definition = small_definition()

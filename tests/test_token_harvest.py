@@ -256,7 +256,7 @@ def test_nothing_a_viewer_harvests_records_anything(harvest_store, tmp_path):
             for candidate in shaped:
                 done = cli_here({**env, "SAMVERKAN_ACTOR": OFFICE, "SAMVERKAN_TOKEN": candidate}, "transition", instance,
                                 "adoption", "--party", parties[15], "--to", "rejected", "--reference", ATTACK, check=False)
-                assert done.returncode == 2 and "not a valid token" in done.stderr
+                assert done.returncode == 2 and "ingen giltig personlig kod" in done.stderr
             time.sleep(1)
             harvester.resting.set()
         harvester.resting.clear()

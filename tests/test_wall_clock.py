@@ -14,10 +14,10 @@ from samverkan.errors import SamverkanError
 from tests.cli_helpers import run_cli
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-GAP = ("2026-03-29T02:30", "2026-03-29T02:30 does not exist in Europe/Stockholm (clocks moved forward from 02:00 "
-       "to 03:00 that night); give 03:30 or an offset such as +01:00")
-TWICE = ("2026-10-25T02:30", "2026-10-25T02:30 occurs twice in Europe/Stockholm (clocks moved back from 03:00 to "
-         "02:00); add +02:00 for the first or +01:00 for the second")
+GAP = ("2026-03-29T02:30", "2026-03-29T02:30 finns inte i Europe/Stockholm (klockan ställdes fram från 02:00 till "
+       "03:00 den natten); ange 03:30 eller en tidsskillnad som +01:00")
+TWICE = ("2026-10-25T02:30", "2026-10-25T02:30 inträffar två gånger i Europe/Stockholm (klockan ställdes tillbaka från "
+         "03:00 till 02:00); lägg till +02:00 för den första eller +01:00 för den andra")
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_local_time_that_does_not_exist_or_exists_twice_is_refused(home, capsy
     else:
         args = [*args, moment]
     result = run_cli(capsys, *args)
-    assert (result.code, result.out, result.err) == (2, "", f"error: {where}: {message}\n")
+    assert (result.code, result.out, result.err) == (2, "", f"fel: {where}: {message}\n")
     assert not home.exists()  # refused before the database was opened
 
 
@@ -89,7 +89,7 @@ def test_every_accepted_local_wall_time_round_trips_exactly(wall):
         moment = parse_moment(text, "--at")
     except SamverkanError as error:
         assert skipped_or_twice, error
-        assert "does not exist in Europe/Stockholm" in str(error) or "occurs twice in Europe/Stockholm" in str(error)
+        assert "finns inte i Europe/Stockholm" in str(error) or "inträffar två gånger i Europe/Stockholm" in str(error)
         return
     assert not skipped_or_twice
     assert moment.in_timezone("Europe/Stockholm").naive() == pendulum.instance(wall).naive()

@@ -3,11 +3,15 @@ problem on standard error and exit code 2; nothing a user types can produce a tr
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Annotated, Optional
 
 import typer
 
+from samverkan import i18n
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import safe_line
 
 from . import (actor_commands, calendar_commands, db_commands, definition_commands, instance_commands, notice_commands,
@@ -29,6 +33,19 @@ prefect_commands.register(app)
 app.add_typer(calendar_commands.app, name="calendar")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(db_commands.app, name="db")
+
+
+@app.callback()
+def _options(
+    language: Annotated[Optional[str], typer.Option(
+        "--language", metavar="sv|en",
+        help="The language of everything printed: sv (default) or en; also the setting SAMVERKAN_LANGUAGE.")] = None,
+) -> None:
+    if language is not None:
+        problem = i18n.language_problem(language)
+        if problem:
+            raise SamverkanError(f"--language: {problem}")
+        i18n.choose(language)
 
 EXIT_USAGE = 2
 
@@ -60,30 +77,45 @@ def _click_command():
 
 
 def main(argv: list[str] | None = None) -> None:
+    with i18n.kept():  # --language holds for this command only (the tests run many in one process)
+        _main(argv)
+
+
+def _setting_problem() -> str | None:
+    value = os.environ.get(i18n.LANGUAGE_SETTING, "")
+    problem = i18n.language_problem(value) if value.strip() else None
+    return f"{i18n.LANGUAGE_SETTING}: {problem}" if problem else None
+
+
+def _main(argv: list[str] | None) -> None:
     try:
+        problem = _setting_problem()
+        if problem:
+            raise SamverkanError(problem)
         result = _click_command().main(args=argv, prog_name="samverkan", standalone_mode=False)
     except SamverkanError as error:
         for problem in error.problems:
-            _error(f"error: {problem}")
+            _error(_("fel: {problem}", problem=problem))
         sys.exit(EXIT_USAGE)
     except typer.TyperException as error:  # typer's (vendored) click: usage errors
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         if type(error).__name__ == "NoArgsIsHelpError":
             print(message, file=sys.stderr)  # the help text itself
         else:
-            _error(f"error: {' '.join(message.split())}")
+            _error(_("fel: {problem}", problem=" ".join(message.split())))
         sys.exit(EXIT_USAGE)
     except (typer.Abort, KeyboardInterrupt):
-        _error("error: interrupted")
+        _error(_("fel: avbrutet"))
         sys.exit(130)
     except Exception as error:
         if _is_database_error(error):  # one that escaped the store's own translation: still no SQL text
             from samverkan.store.database import database_error
 
-            _error(f"error: {database_error(error, None).problems[0]}")
+            _error(_("fel: {problem}", problem=database_error(error, None).problems[0]))
             sys.exit(EXIT_USAGE)
         # a bug: say so in one line, never a traceback
-        _error(f"error: internal error ({type(error).__name__}: {' '.join(str(error).split())}); please report it")
+        what = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        _error(_("fel: internt fel ({error}); rapportera det, tack", error=what))
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from samverkan.i18n import _
 
 from . import context
 from .args import checked_name
@@ -39,7 +40,8 @@ def grant(
     with context.database() as db:
         added = grant_role(db, email, new_grant, context.actor(db, actor, token), context.clock(), name)
     who = email.strip().lower()
-    print(f"{who}: {new_grant.describe()}" + (" beviljad." if added else " fanns redan."))
+    print(_("{who}: {role} beviljad.", who=who, role=new_grant.describe()) if added
+          else _("{who}: {role} fanns redan.", who=who, role=new_grant.describe()))
 
 
 def revoke(
@@ -57,7 +59,7 @@ def revoke(
     actor, token = context.credentials(actor, token)
     with context.database() as db:
         withdraw_role(db, email, old_grant, context.actor(db, actor, token), context.clock())
-    print(f"{email.strip().lower()}: {old_grant.describe()} indragen.")
+    print(_("{who}: {role} indragen.", who=email.strip().lower(), role=old_grant.describe()))
 
 
 def actors(
@@ -79,7 +81,7 @@ def actors(
         if as_json:
             print(json.dumps({"authority_log": rows}, ensure_ascii=False, indent=2))
         else:
-            print("\n".join(table_lines(("tid", "av", "åtgärd", "vem", "detaljer"),
+            print("\n".join(table_lines((_("tid"), _("av"), _("åtgärd"), _("vem"), _("detaljer")),
                                         [(r["at"][:16].replace("T", " "), r["by"], r["action"], r["subject"], r["detail"] or "")
                                          for r in rows])))
         return
@@ -88,6 +90,6 @@ def actors(
     if as_json:
         print(json.dumps({"actors": listed}, ensure_ascii=False, indent=2))
         return
-    print("\n".join(table_lines(("e-post", "namn", "behörigheter", "giltiga token", "senast utfärdad"),
-                                [(a["email"], a["name"] or "", "; ".join(a["roles"]) or "(inga)", a["valid_tokens"],
+    print("\n".join(table_lines((_("e-post"), _("namn"), _("behörigheter"), _("giltiga personliga koder"), _("senast utfärdad")),
+                                [(a["email"], a["name"] or "", "; ".join(a["roles"]) or _("(inga)"), a["valid_tokens"],
                                   (a["last_issued"] or "")[:10]) for a in listed])))

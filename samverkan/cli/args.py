@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, overload
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import MAX_INSTANCE_ID, MAX_NAME, MAX_SLUG, SLUG, shown, text_problem
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ def parse_period_arg(text: str, what: str) -> Period:
         raise SamverkanError(f"{what}: {error}") from None
     # As in a definition: longer is a typo, and would run past the calendar (or overflow it).
     if period.approx_days > MAX_PERIOD_DAYS:
-        raise SamverkanError(f"{what}: period {shown(text)} is longer than ten years")
+        raise SamverkanError(_("{what}: perioden {value} är längre än tio år", what=what, value=shown(text)))
     return period
 
 
@@ -46,16 +47,17 @@ def checked_slug(value: str | None, what: str, max_len: int = MAX_SLUG) -> str |
     if value is not None:
         checked_text(value, what, max_len)
         if not value:
-            raise SamverkanError(f"{what}: is empty; give an id")
+            raise SamverkanError(_("{what}: är tomt; ange ett id", what=what))
         if not SLUG.fullmatch(value):
-            raise SamverkanError(f"{what}: {shown(value)} is not a valid id: use lowercase a–z, 0–9 and single dashes")
+            raise SamverkanError(_("{what}: {value} är inget giltigt id: använd små bokstäver a–z, siffror 0–9 och enkla "
+                                   "bindestreck", what=what, value=shown(value)))
     return value
 
 
 def checked_instance(value: str | None, what: str) -> str | None:
     """None only when the argument was left out: an empty one is a mistake, not "the only one"."""
     if value == "":
-        raise SamverkanError(f"{what}: is empty; give an instance id")
+        raise SamverkanError(_("{what}: är tomt; ange en instans", what=what))
     return checked_slug(value, what, MAX_INSTANCE_ID)
 
 
@@ -63,5 +65,6 @@ def checked_name(value: str | None, what: str = "--name") -> str | None:
     """A person's name, shown in tables: one line of printable text."""
     checked_text(value, what, MAX_NAME)
     if value is not None and any(not c.isprintable() for c in value):
-        raise SamverkanError(f"{what}: contains a control character (a line break, tab or escape); give the name on one line")
+        raise SamverkanError(_("{what}: innehåller ett styrtecken (radbrytning, tabb eller escape); skriv namnet på en rad",
+                               what=what))
     return value

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import N_, _
 from samverkan.text import MAX_EMAIL, MAX_TOKEN
 
 from .args import checked_text
@@ -42,14 +43,15 @@ def credentials(email: str | None, token: str | None) -> tuple[str | None, str |
 def actor(db: Database, email: str | None, token: str | None) -> Actor:
     email, token = credentials(email, token)
     if not email:
-        raise SamverkanError("--actor: who is acting? give --actor EMAIL (or SAMVERKAN_ACTOR) and --token")
+        raise SamverkanError(_("--actor: vem gör ändringen? ange --actor E-POST (eller SAMVERKAN_ACTOR) och --token"))
     from samverkan.actors import authenticate
 
     return authenticate(db, email, token)
 
 
-SIMULATED_WARNING = ("this store is simulated (SAMVERKAN_NOW was set at its first write): it is not the public record, "
-                     "and its times are chosen, not real; for the real record use a new database without SAMVERKAN_NOW")
+SIMULATED_WARNING = N_("lagret är simulerat (SAMVERKAN_NOW var satt när det först skrevs): det är inte det offentliga "
+                       "diariet, och tiderna i det är valda, inte verkliga; använd en ny databas utan SAMVERKAN_NOW för "
+                       "det verkliga diariet")
 
 
 def store_is_simulated(db: Database) -> bool:

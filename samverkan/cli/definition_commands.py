@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 
 from . import context
 from .args import checked_instance
@@ -43,7 +44,8 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Definition files 
             problems += [f"{path}: {p}" for p in error.problems]
             continue
         branches = sum(len(d.group_members(s.for_each.group)) for s in d.stages if s.for_each)
-        print(f"{path}: valid: {d.id} version {d.version}, {len(d.stages)} stages, {branches} branches, {len(d.parties)} parties")
+        print(_("{path}: giltig: {process} version {version}, {stages} steg, {branches} grenar, {parties} parter", path=path,
+                process=d.id, version=d.version, stages=len(d.stages), branches=branches, parties=len(d.parties)))
     if problems:
         raise SamverkanError(*problems)
 
@@ -64,7 +66,7 @@ def plan(
     day = parse_day(as_of, "--as-of") if as_of is not None else None
     if instance is not None:
         if path is not None:
-            raise SamverkanError("give a definition PATH or --instance, not both: an instance keeps its own definition")
+            raise SamverkanError(_("ange en definition (PATH) eller --instance, inte båda: en instans har sin egen definition"))
         result, marks = _instance_plan(checked_instance(instance, "--instance"), day)
     else:
         result, marks = make_plan(load_definition(path or DEFAULT_DEFINITION).definition, as_of=day), None

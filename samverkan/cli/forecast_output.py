@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, PartyForecast
+from samverkan.i18n import N_, _, long_date, n_
 from samverkan.meetings.chains import Sitting, reserve_text
+from samverkan.names import stage_name
+from samverkan.process_definitions.model import Definition
 
 from .plan_output import sitting_as_dict
 from .table import table_lines
 
-_HEADINGS = ("Part", "Läge", "Väntat beslut", "Sista möjliga beslut", "Hos första organet senast", "I reserv", "Marginal",
-             "I kraft")
+_HEADINGS = (N_("Part"), N_("Läge"), N_("Väntat beslut"), N_("Sista möjliga beslut"), N_("Hos första organet senast"),
+             N_("I reserv"), N_("Marginal"), N_("I kraft"))
 
 
 def _reserve(p: PartyForecast) -> str:
@@ -19,7 +22,7 @@ def _reserve(p: PartyForecast) -> str:
 def _margin(p: PartyForecast) -> str:
     """The days between the expected decision and the last day it may be taken; none to give
     when no meeting keeps the deadline."""
-    return "–" if p.slack_days is None or p.slack_meetings is None else f"{p.slack_days} d"
+    return "–" if p.slack_days is None or p.slack_meetings is None else n_("{n} dag", "{n} dagar", p.slack_days)
 
 
 def _sitting(s: Sitting | None) -> str:
@@ -42,29 +45,41 @@ def _section(heading: str, parties: list[PartyForecast]) -> list[str]:
     return [f"{heading} ({len(parties)}):", *(f"  {p.cause}" for p in parties), ""]
 
 
-def forecast_as_table(f: Forecast, instance_id: str, marks: list[str], note: str | None) -> str:
+def completion_text(f: Forecast) -> str | None:
+    """When the agreement is expected to apply, said of those it applies to (a party does not
+    enter into force; the agreement does, for each party that has adopted it)."""
+    if not f.completion:
+        return None
+    if f.parties:
+        return _("Överenskommelsen väntas gälla från {day} för de parter som hunnit anta den.", day=long_date(f.completion))
+    return _("Processen väntas vara klar {day}.", day=long_date(f.completion))
+
+
+def forecast_as_table(f: Forecast, definition: Definition, instance_id: str, marks: list[str], note: str | None) -> str:
     lines = [*marks]
     if note:
         lines.append(note)
-    lines.append(f"Prognos för {instance_id} per {f.as_of.isoformat()}")
-    if f.completion:
-        lines.append(f"Sista part som deltar väntas träda i kraft {f.completion.isoformat()}")
+    lines.append(_("Prognos för {instance} per {day}", instance=instance_id, day=f.as_of.isoformat()))
+    completion = completion_text(f)
+    if completion:
+        lines.append(completion)
     lines.append("")
     lines += _section("HINNER INTE", f.cannot)
     lines += _section("I RISKZONEN", f.at_risk)
     lines += _section("VÄNTAR PÅ REGISTRERING", f.awaiting_registration)
     for p in f.outside:
-        lines.append(f"UTANFÖR: {p.cause}")
+        lines.append(_("UTANFÖR: {cause}", cause=p.cause))
     if f.outside:
         lines.append("")
     warnings = [f"OBSERVERA: {p.name}: {w}" for p in f.parties for w in p.warnings]
     lines += [*warnings, ""] if warnings else []
-    rows = [(p.name, OUTLOOK_NAMES[p.outlook], expected_decision(p), _sitting(p.last_decision),
+    rows = [(p.name, _(OUTLOOK_NAMES[p.outlook]), expected_decision(p), _sitting(p.last_decision),
              p.material_by.isoformat() if p.material_by else "–", _reserve(p), _margin(p),
              p.in_force.isoformat() if p.in_force else "–") for p in f.parties]
-    lines += table_lines(_HEADINGS, rows)
+    lines += table_lines([_(h) for h in _HEADINGS], rows)
     if f.critical_path:
-        lines += ["", "Kritisk linje till ikraftträdandet: " + " → ".join(dict.fromkeys(n.stage for n in f.critical_path))]
+        path = " → ".join(stage_name(definition, stage) for stage in dict.fromkeys(n.stage for n in f.critical_path))
+        lines += ["", _("Kritisk linje till ikraftträdandet: {stages}", stages=path)]
     return "\n".join(lines) + "\n"
 
 

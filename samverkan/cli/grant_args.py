@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import MAX_EMAIL
 
 from .args import checked_slug, checked_text
@@ -28,7 +29,7 @@ def checked_grant(email: str, role: str | None, stage: str | None, party: str | 
     stage, party = checked_slug(stage, "--stage"), checked_slug(party, "--party")
     if role is None:
         if stage or party:
-            raise SamverkanError("--stage/--party: name the --role they go with")
+            raise SamverkanError(_("--stage/--party: ange den --role de hör till"))
         return email, None
     from samverkan.auth import make_grant
 

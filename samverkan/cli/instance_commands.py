@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import N_, _, n_
 from samverkan.text import MAX_FIELD_VALUE, MAX_NAME, MAX_PATH, MAX_REASON, MAX_REFERENCE, MAX_SLUG, inert, shown
 
 from . import context
@@ -76,12 +77,15 @@ def start(
         instance_id = instances.start_instance(db, loaded, starter, context.clock(), instance, started_at, requests, source,
                                                illustrative, registration_number)
         simulated = context.store_is_simulated(db)
-    print(f"Startade {instance_id} från {loaded.definition.id} version {loaded.definition.version}"
-          f"{f' med {len(requests)} inlästa övergångar' if requests else ''}.")
+    started = _("Startade {instance} från {process} version {version}", instance=instance_id, process=loaded.definition.id,
+                version=loaded.definition.version)
+    if requests:
+        started += n_(" med {n} inläst övergång", " med {n} inlästa övergångar", len(requests))
+    print(started + ".")
     if illustrative:
         print(illustrative)
     if simulated:
-        print(f"warning: {context.SIMULATED_WARNING}", file=sys.stderr)
+        print(_("varning: {warning}", warning=_(context.SIMULATED_WARNING)), file=sys.stderr)
     print(instance_id)
 
 
@@ -144,7 +148,8 @@ def status(
     sys.stdout.write(status_as_table(instance_id, loaded.definition, rows, now, loaded.illustrative, found, loaded.marks(),
                                      follow))
     if notices.get("failed"):
-        print(f"UTSKICK SOM MISSLYCKATS: {notices['failed']} (se `samverkan outbox {instance_id} --state failed`)")
+        print(_("UTSKICK SOM MISSLYCKATS: {count} (se `samverkan outbox {instance} --state failed`)",
+                count=notices["failed"], instance=instance_id))
 
 
 def forecast(
@@ -168,7 +173,7 @@ def forecast(
     if as_json:
         sys.stdout.write(json.dumps(forecast_as_dict(result, instance_id, marks), ensure_ascii=False, indent=2) + "\n")
         return
-    sys.stdout.write(forecast_as_table(result, instance_id, marks, example_note(loaded.definition)))
+    sys.stdout.write(forecast_as_table(result, loaded.definition, instance_id, marks, example_note(loaded.definition)))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -177,9 +182,9 @@ def _fields(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         key = checked_text(key.strip(), "--field", MAX_SLUG)
         if not sep or not key:
-            raise SamverkanError(f"--field: expected key=value, got {shown(pair)}")
+            raise SamverkanError(_("--field: skriv fält=värde, inte {value}", value=shown(pair)))
         if key in fields:
-            raise SamverkanError(f"--field: {shown(key)} is given twice")
+            raise SamverkanError(_("--field: {value} anges två gånger", value=shown(key)))
         fields[key] = checked_text(value.strip(), f"--field {key}", MAX_FIELD_VALUE)
     return fields
 
@@ -200,6 +205,7 @@ def transition(
     from samverkan import instances
     from samverkan.clock import parse_moment
     from samverkan.engine import TransitionRequest
+    from samverkan.names import change_text
 
     instance = checked_instance(instance, "INSTANCE")
     actor, token = context.credentials(actor, token)
@@ -215,24 +221,25 @@ def transition(
     with context.database() as db:
         who = context.actor(db, actor, token)
         changes = instances.transition(db, instance, request, who, clock)
-        with db.read() as session:
-            definition = instances.load(session, instance).definition
+        definition = _definition_of(db, instance) if changes else None
     for change in changes:
-        marker = "  (följd)" if change.automatic else ""
-        print(f"{change.node.key}: {change.before} -> {change.after.state}{marker}")
-    _warn_about(definition, changes, now)
+        marker = _("  (följd)") if change.automatic else ""
+        print(change_text(definition, change.node, change.before, change.after.state) + marker)
+    if changes:
+        _warn_about(definition, changes, now)
 
 
 def _warn_about(definition, changes, now) -> None:
     """Recorded, but worth a word: minutes approved or announced late (kommunallagen 8 kap. 12 §)."""
     from samverkan.calendar import TIMEZONE
+    from samverkan.names import node_name
     from samverkan.status import change_warnings
 
     today = now.in_timezone(TIMEZONE).date()
     for change in changes:
         if not change.automatic:
             for warning in change_warnings(definition, change.node, change.after, today):
-                print(f"varning: {change.node.key}: {warning}", file=sys.stderr)
+                print(f"varning: {node_name(definition, change.node)}: {warning}", file=sys.stderr)
 
 
 def resolve(
@@ -262,8 +269,21 @@ def resolve(
     print(f"{whose}: varningen är utredd och markerad som löst ({resolution.reason.strip()}).")
 
 
+def _definition_of(db, instance: str):
+    from samverkan import instances
+
+    with db.read() as session:
+        return instances.load(session, instance).definition
+
+
 AUDIT_COLUMNS = ("seq", "recorded_at", "occurred_at", "instance", "stage", "party", "party_name", "from_state", "to_state",
                  "automatic", "caused_by_seq", "actor", "reason", "reference", "record", "outcome", "refusal", "attempts")
+# The CSV is for people (a registrar files it as it is): its headings and values in words, the
+# stages, parties and states by name. The JSON keeps the ids as well, for scripts.
+CSV_COLUMNS = (N_("Löpnummer"), N_("Registrerad"), N_("Inträffade"), N_("Instans"), N_("Steg"), N_("Part"), N_("Från läge"),
+               N_("Till läge"), N_("Automatisk"), N_("Orsakad av nr"), N_("Aktör"), N_("Kommentar"), N_("Referens"),
+               N_("Uppgifter"), N_("Utfall"), N_("Avvisning"), N_("Försök"))
+_OUTCOMES = {"applied": N_("registrerad"), "refused": N_("avvisad")}
 
 
 def audit(
@@ -282,7 +302,7 @@ def audit(
         return _register(instance, fmt or "text")
     fmt = fmt or "csv"
     if fmt not in ("csv", "json"):
-        raise SamverkanError(f"--format: {shown(fmt)} is not csv or json")
+        raise SamverkanError(_("--format: {value} är varken csv eller json", value=shown(fmt)))
     with context.database() as db:
         instance_id, definition, rows, illustrative = instances.audit_rows(db, instance)
     parties = {p.id: p.name for p in definition.parties}
@@ -293,6 +313,8 @@ def audit(
         "from_state": r.from_state, "to_state": r.to_state, "automatic": r.automatic, "caused_by_seq": r.caused_by_seq,
         "actor": r.actor, "reason": r.reason, "reference": r.reference, "record": r.record, "outcome": r.outcome,
         "refusal": r.refusal, "attempts": r.attempts,
+        "stage_name": _stage_name(definition, r.stage), "from_state_name": _state_name(definition, r.stage, r.from_state),
+        "to_state_name": _state_name(definition, r.stage, r.to_state),
     } for r in rows]
     # What was stored before the text gate, or came in some other way, cannot drive a terminal
     # or a spreadsheet: every value escaped as it goes out.
@@ -303,11 +325,16 @@ def audit(
                          ensure_ascii=False, indent=2))
         return
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_(column) for column in CSV_COLUMNS])
     for record in records:
-        row = {**record, "record": json.dumps(record["record"], ensure_ascii=False) if record["record"] else ""}
-        writer.writerow({key: _no_formula(value) for key, value in row.items()})
+        row = [record["seq"], record["recorded_at"], record["occurred_at"], record["instance"], record["stage_name"],
+               record["party_name"] or "", record["from_state_name"], record["to_state_name"],
+               _("ja") if record["automatic"] else _("nej"), record["caused_by_seq"] or "", record["actor"],
+               record["reason"] or "", record["reference"] or "", _record_text(definition, record["stage"], record["record"]),
+               _(_OUTCOMES[record["outcome"]]) if record["outcome"] in _OUTCOMES else record["outcome"],
+               record["refusal"] or "", record["attempts"] or ""]
+        writer.writerow([_no_formula(value) for value in row])
     sys.stdout.write(out.getvalue())
 
 
@@ -337,6 +364,28 @@ def _register(instance: str | None, fmt: str) -> None:
         sys.stdout.write(register_as_csv(about, columns, rows, _no_formula))
     else:
         sys.stdout.write(register_as_text(about, columns, rows))
+
+
+def _stage_name(definition, stage_id: str) -> str:
+    return next((s.name for s in definition.stages if s.id == stage_id), stage_id)
+
+
+def _state_name(definition, stage_id: str, state: str) -> str:
+    from samverkan.names import state_name
+
+    return state_name(definition, stage_id, state) if any(s.id == stage_id for s in definition.stages) else state
+
+
+def _record_text(definition, stage_id: str, record: dict | None) -> str:
+    """What a transition recorded, field by field in the definition's words: "Beslutsdatum:
+    2026-11-20; Paragraf: §147"; the start of an illustrative instance, by its mark."""
+    if not record:
+        return ""
+    if record.get("illustrative") is True:
+        return str(record.get("note") or "")
+    stage = next((s for s in definition.stages if s.id == stage_id), None)
+    names = {f.id: f.name for f in stage.record} if stage else {}
+    return "; ".join(f"{names.get(key, key)}: {value}" for key, value in record.items())
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

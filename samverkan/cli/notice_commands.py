@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.text import shown
 
 from . import context
@@ -35,8 +36,8 @@ def sweep(
     clock = FixedClock(parse_moment(now, "--now")) if now else context.clock()
     with context.database() as db:
         if clock.pinned and not dry_run and not context.store_is_simulated(db) and _has_record(db):
-            raise SamverkanError(f"--now {shown(now or '')}: this store keeps a live record and sends at the real time only; "
-                                 "use --dry-run to see what another time would send")
+            raise SamverkanError(_("--now {value}: det här lagret är det verkliga diariet och skickar bara i verklig tid; "
+                                   "använd --dry-run för att se vad en annan tid skulle skicka", value=shown(now or "")))
         sender = None if dry_run or queue_only else _sender()
         report = run_sweep(db, clock, sender, instance, dry_run, deliver=not queue_only)
     _print_report(report, dry_run)
@@ -55,28 +56,36 @@ def _sender():
 
 
 def _print_report(report, dry_run: bool) -> None:
+    from samverkan.dashboard.notices import kind_name
+
     when = report.now.in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm")
     if dry_run:
-        print(f"Torrkörning {when}: {len(report.would_queue)} nya utskick skulle köas, {report.would_send} köade skulle skickas nu.")
-        rows = [[n.send_at.in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm"), n.kind_label, _node(n.stage, n.party),
+        print(_("Torrkörning {when}: {queue} nya utskick skulle köas, {send} köade skulle skickas nu.", when=when,
+                queue=len(report.would_queue), send=report.would_send))
+        rows = [[n.send_at.in_timezone("Europe/Stockholm").format("YYYY-MM-DD HH:mm"), kind_name(n.kind_label), _node(n.facts),
                  n.recipient.email if n.recipient else f"– ({n.missing_reason})"] for n in report.would_queue]
         if rows:
-            print("\n".join(table_lines(["Skickas", "Slag", "Steg/part", "Mottagare"], rows)))
+            print("\n".join(table_lines([_("Skickas"), _("Slag"), _("Steg och part"), _("Mottagare")], rows)))
         return
-    print(f"Utskick {when}: {report.queued} köade, {report.sent} skickade, {len(report.retried)} försöks igen senare, "
-          f"{len(report.failed)} misslyckades, {len(report.cancelled)} inte längre aktuella.")
+    print(_("Utskick {when}: {queued} köade, {sent} skickade, {retried} försöks igen senare, {failed} misslyckades, "
+            "{cancelled} inte längre aktuella.", when=when, queued=report.queued, sent=report.sent,
+            retried=len(report.retried), failed=len(report.failed), cancelled=len(report.cancelled)))
     if report.stopped:
-        print(f"slutade försöka: {report.stopped}")
+        print(_("slutade försöka: {reason}", reason=report.stopped))
     for name in report.closed:
-        print(f"{name}: utanför utskickstiden (vardagar, inte helgdag eller afton); skickas vid nästa körning inom tiden")
+        print(_("{name}: utanför utskickstiden (vardagar, inte helgdag eller afton); skickas vid nästa körning inom tiden",
+                name=name))
     for key, reason in report.failed:
-        print(f"misslyckades: {key}: {reason}")
+        print(_("misslyckades: {key}: {reason}", key=key, reason=reason))
     for key, reason in report.retried:
-        print(f"försöks igen: {key}: {reason}")
+        print(_("försöks igen: {key}: {reason}", key=key, reason=reason))
 
 
-def _node(stage: str, party: str) -> str:
-    return f"{stage}/{party}" if party else (stage or "–")
+def _node(facts: dict | None) -> str:
+    """The stage and party a notice is about, by name ("Antagande … – Åsele kommun"); "–" for the digest."""
+    facts = facts or {}
+    names = [facts.get("stage_name"), facts.get("party_name")]
+    return " – ".join(name for name in names if name) or "–"
 
 
 def outbox(
@@ -87,7 +96,8 @@ def outbox(
     """List the notices in the outbox, newest first."""
     instance = checked_instance(instance, "INSTANCE")
     if state is not None and state not in STATES:
-        raise SamverkanError(f"--state: {shown(state)} is not one of {', '.join(STATES)}")
+        raise SamverkanError(_("--state: {value} är inte ett av: {states}", value=shown(state), states=", ".join(STATES)))
+    from samverkan.dashboard.notices import kind_name, notices_text, state_name
     from samverkan.notices import outbox as store
     from samverkan.notices.model import OutboxState
 
@@ -98,10 +108,11 @@ def outbox(
             load(session, instance)  # an unknown instance is refused in one line
         rows = store.listing(session, instance, OutboxState(state) if state else None, limit)
         counts = store.counts(session, instance)
-        print("\n".join(table_lines(["Id", "Tillstånd", "Skickas", "Slag", "Steg/part", "Mottagare", "Försök", "Orsak"], [
-            [str(r.id), r.state, _local(r.sent_at or r.send_at), r.kind, _node(r.stage, r.party), r.recipient or "–",
-             str(r.attempts), r.last_error or ""] for r in rows])))
-        print("Totalt: " + (", ".join(f"{counts.get(s, 0)} {s}" for s in STATES if counts.get(s)) or "inga utskick"))
+        headings = [_("Nr"), _("Tillstånd"), _("Skickas"), _("Slag"), _("Steg och part"), _("Mottagare"), _("Försök"), _("Orsak")]
+        print("\n".join(table_lines(headings, [
+            [str(r.id), state_name(r.state), _local(r.sent_at or r.send_at), kind_name(r.kind), _node(r.facts),
+             r.recipient or "–", str(r.attempts), r.last_error or ""] for r in rows])))
+        print(_("Totalt: {counts}", counts=notices_text(counts) if counts else _("inga utskick")))
 
 
 def _local(moment) -> str:

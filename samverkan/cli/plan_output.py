@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from samverkan.i18n import N_, _, n_
+from samverkan.names import node_name, stages_named
 from samverkan.planner import MoveRule, Plan, PlannedNode
 from samverkan.rejections import next_step
 
@@ -92,22 +94,24 @@ def plan_as_json(plan: Plan) -> str:
 
 
 _WHY = {
-    "late": "försenat jämfört med planen",
-    "longest-estimate": "längsta uppskattningen i kedjan",
-    "fixed-date": "kedjan börjar med ett fast datum",
-    "own": "den egna deadlinen",
+    "late": N_("försenat jämfört med planen"),
+    "longest-estimate": N_("längsta uppskattningen i kedjan"),
+    "fixed-date": N_("kedjan börjar med ett fast datum"),
+    "own": N_("den egna sista dagen"),
 }
 
 
 def _label(d, node) -> str:
-    return f"{node.stage} ({d.party(node.party).name})" if node.party else node.stage
+    return node_name(d, node)
 
 
-_HEADINGS = ("Steg", "Namn", "Ansvarig part", "Start", "Klart", "Deadline", "Grund", "Marginal", "Kritisk")
+_HEADINGS = (N_("Steg"), N_("Ansvarig part"), N_("Start"), N_("Klart"), N_("Sista dag"), N_("Grund"), N_("Marginal"),
+             N_("Kritisk"))
 _NAME_WIDTH = 52
 
 
-def _short(text: str, width: int = _NAME_WIDTH) -> str:
+def short(text: str, width: int = _NAME_WIDTH) -> str:
+    """A stage's name cut to fit a column: "Utarbetande av förslag till överenskommelse och sam…"."""
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -137,8 +141,8 @@ def assumption_notes(definition, stage_ids) -> list[str]:
 # limit that must not be passed back. Only the first is lag (1930:173) 2 §.
 MOVE_MARKS = {MoveRule.law: "*", MoveRule.process_rule: "†"}
 _MOVE_HEADS = {
-    MoveRule.law: "* deadline flyttad framåt till nästa vardag: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §):",
-    MoveRule.process_rule: "† deadline flyttad bakåt enligt processens egen planeringsregel, inte enligt lag:",
+    MoveRule.law: N_("* sista dagen flyttad framåt till nästa vardag: lördag, söndag, helgdag eller afton (lag (1930:173) 2 §):"),
+    MoveRule.process_rule: N_("† sista dagen flyttad bakåt enligt processens egen planeringsregel, inte enligt lag:"),
 }
 
 
@@ -146,9 +150,9 @@ def move_mark(rule: MoveRule | None) -> str:
     return MOVE_MARKS[rule] if rule else ""
 
 
-def moved_notes(moves: list[tuple[str, MoveRule | None, str | None]]) -> list[str]:
+def moved_notes(definition, moves: list[tuple[str, MoveRule | None, str | None]]) -> list[str]:
     """Footnotes for moved deadlines: one heading per rule used, then each distinct
-    explanation once, with the stages it applies to. `moves`: (stage, rule, explanation)."""
+    explanation once, with the stages (by name) it applies to. `moves`: (stage, rule, explanation)."""
     lines: list[str] = []
     for rule in MoveRule:
         reasons: dict[str, list[str]] = {}
@@ -159,16 +163,17 @@ def moved_notes(moves: list[tuple[str, MoveRule | None, str | None]]) -> list[st
                     stages.append(stage)
         if not reasons:
             continue
-        lines.append(_MOVE_HEADS[rule])
-        lines += [f"  {', '.join(stages)}: {reason}" for reason, stages in reasons.items()]
+        lines.append(_(_MOVE_HEADS[rule]))
+        lines += [f"  {stages_named(definition, stages)}: {reason}" for reason, stages in reasons.items()]
     return lines
 
 
-_MEETING_HEADINGS = ("Part", "Väntat beslut", "Sista möjliga beslut", "Ärendet hos första organet senast", "Marginal", "Påminnelser")
+_MEETING_HEADINGS = (N_("Part"), N_("Väntat beslut"), N_("Sista möjliga beslut"), N_("Ärendet hos första organet senast"),
+                     N_("Marginal"), N_("Påminnelser"))
 
 
 def _sitting(s: Sitting | None) -> str:
-    return s.shown if s else "inget sammanträde hinner"
+    return s.shown if s else _("inget sammanträde hinner")
 
 
 def _meeting_row(n: PlannedNode) -> tuple:
@@ -189,30 +194,29 @@ def plan_as_table(plan: Plan) -> str:
     for n in plan.nodes:
         deadline = n.deadline.isoformat() + move_mark(n.deadline_moved_by)
         rows.append((
-            "" if n.node.party else n.node.stage,
-            f"  └ {n.party_name}" if n.node.party else _short(n.name),
+            f"  └ {n.party_name}" if n.node.party else short(n.name),
             n.party_name if n.node.party else _owner(d, n.node.stage),
             n.start.isoformat(),
-            ("AVSLAG" if n.blocked_by == (n.node,) else "blockerad") if n.blocked
-            else "utanför" if n.outside_by is not None else n.finish.isoformat(),
+            (_("AVSLAG") if n.blocked_by == (n.node,) else _("blockerad")) if n.blocked
+            else _("utanför") if n.outside_by is not None else n.finish.isoformat(),
             # Hard only where the date is the hard deadline itself, not a meeting that keeps it.
-            deadline + (" (hård)" if n.hard and n.deadline_fixed else ""),
+            deadline + (_(" (hård)") if n.hard and n.deadline_fixed else ""),
             basis_text(n),
-            "–" if n.slack_days is None or n.blocked or n.outside_by is not None else f"{n.slack_days} d",
-            "ja" if n.critical else "",
+            "–" if n.slack_days is None or n.blocked or n.outside_by is not None else n_("{n} dag", "{n} dagar", n.slack_days),
+            _("ja") if n.critical else "",
         ))
     lines = [f"{d.name} ({d.id}, version {d.version})"]
     if d.example_calendars:
         lines.insert(0, example_note(d))
     if plan.as_of:
-        lines.append(f"Planerat per {plan.as_of.isoformat()}")
+        lines.append(_("Planerat per {day}", day=plan.as_of.isoformat()))
     lines.append("")
-    lines += table_lines(_HEADINGS, rows)
+    lines += table_lines([_(h) for h in _HEADINGS], rows)
     meetings = [n for n in plan.nodes if n.meetings and n.completed is None and not n.blocked and n.outside_by is None]
     if meetings:
-        lines += ["", "Sammanträden (beslut på sammanträde; påminnelserna siktar på dagen då ärendet måste vara hos organet):"]
-        lines += table_lines(_MEETING_HEADINGS, [_meeting_row(n) for n in meetings])
-    notes = moved_notes([(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
+        lines += ["", _("Sammanträden (beslut på sammanträde; påminnelserna siktar på dagen då ärendet måste vara hos organet):")]
+        lines += table_lines([_(h) for h in _MEETING_HEADINGS], [_meeting_row(n) for n in meetings])
+    notes = moved_notes(d, [(n.node.stage, n.deadline_moved_by, n.deadline_reason) for n in plan.nodes])
     notes += assumption_notes(d, [n.node.stage for n in plan.nodes])
     if notes:
         lines.append("")
@@ -220,13 +224,20 @@ def plan_as_table(plan: Plan) -> str:
     failed = [n for n in plan.nodes if n.blocked_by == (n.node,)]
     for n in failed:
         blocks = [m.node.stage for m in plan.nodes if m.node.party is None and n.node in m.blocked_by]
-        what = f"blockerar {', '.join(blocks)}" if blocks else "blockerar inget steg"
-        lines.append(f"AVSLAG: {_label(d, n.node)} planeras inte att bli klart; {what}; {next_step(d, n.node)}")
+        what = _("blockerar {stages}", stages=stages_named(d, blocks)) if blocks else _("blockerar inget steg")
+        lines.append(_("AVSLAG: {node} planeras inte att bli klart; {what}; {next}", node=_label(d, n.node), what=what,
+                       next=next_step(d, n.node)))
     for i in plan.infeasible:
         what = {
-            "deadline": f"blir klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",
-            "missed": f"blev klart {i.finish}, {i.days_late} dagar efter den hårda deadlinen {i.deadline}",
-            "fixed-date": f"kan inte hålla sitt fastställda datum {i.deadline}: tidigast {i.finish}",
+            "deadline": n_("blir klart {finish}, {n} dag efter den hårda sista dagen {deadline}",
+                           "blir klart {finish}, {n} dagar efter den hårda sista dagen {deadline}", i.days_late,
+                           finish=i.finish, deadline=i.deadline),
+            "missed": n_("blev klart {finish}, {n} dag efter den hårda sista dagen {deadline}",
+                         "blev klart {finish}, {n} dagar efter den hårda sista dagen {deadline}", i.days_late,
+                         finish=i.finish, deadline=i.deadline),
+            "fixed-date": _("kan inte hålla sitt fastställda datum {deadline}: tidigast {finish}", deadline=i.deadline,
+                            finish=i.finish),
         }[i.kind.value]
-        lines.append(f"VARNING: {_label(d, i.node)} {what}; orsak: {_label(d, i.cause)} ({_WHY[i.why.value]})")
+        lines.append(_("VARNING: {node} {what}; orsak: {cause} ({why})", node=_label(d, i.node), what=what,
+                       cause=_label(d, i.cause), why=_(_WHY[i.why.value])))
     return "\n".join(lines) + "\n"

@@ -49,16 +49,16 @@ def timeline_as_text(t: Timeline) -> str:
     if missed:
         lines += ["", f"HINNER INTE I TID ({len(missed)} parter): " + ", ".join(r.party_name or "" for r in missed)]
         lines += ["  " + line for line in table_lines(
-            ("Part", "Första steget som missar", "Tidsgräns", "Klart"),
+            ("Part", "Första steget som missar", "Sista dag", "Klart"),
             [(r.party_name, r.name, _day(r.planned_deadline), _day(r.simulated_done) if r.simulated_done else "inte klart")
              for r in missed])]
     whole = [r for r in t.missed_hard() if r.node.party is None]
     if whole:
         lines += ["", "Steg som inte blev klara i tid: " + "; ".join(
-            f"{r.name} (tidsgräns {r.planned_deadline.isoformat()})" for r in whole)]
+            f"{r.name} (sista dag {r.planned_deadline.isoformat()})" for r in whole)]
     outside = [r for r in t.stages if r.outside and r.node.party and r.simulated_done is None and r.state_name and r.hard]
     late = [r for r in t.stages if r.days_late and not r.outside]
-    lines += ["", f"Sena steg ({len(late)}):" if late else "Inga steg blev klara efter sin tidsgräns."]
+    lines += ["", f"Sena steg ({len(late)}):" if late else "Inga steg blev klara efter sin sista dag."]
     if late:
         lines += ["  " + line for line in table_lines(("Steg", "Part", "Tidsgräns", "Klart", "Dagar sent"),
                                                    [(*_node(r), _day(r.planned_deadline), _day(r.simulated_done), r.days_late) for r in late])]

@@ -11,16 +11,17 @@ from samverkan.calendar import TIMEZONE
 from samverkan.calendar.appeal import APPEAL_LAW, FinalityState
 from samverkan.calendar.minutes import MINUTES_LAW, MinutesCheck
 from samverkan.graph import Node
+from samverkan.i18n import N_, _, n_
+from samverkan.names import node_name, stages_named
 from samverkan.rejections import FollowUp, Rejection
 from samverkan.status import StatusRow, finality_line
 
-from .plan_output import ASSUMPTION_MARK, assumption_notes, move_mark, moved_notes
+from .plan_output import ASSUMPTION_MARK, assumption_notes, move_mark, moved_notes, short
 from .table import table_lines
 
 
 def _who(definition: Definition, node: Node) -> str:
-    party = definition.party(node.party).name if node.party else None
-    return f"{node.stage} ({party})" if party else node.stage
+    return node_name(definition, node)
 
 
 def _node_ref(n: Node) -> dict:
@@ -48,12 +49,15 @@ def rejection_text(definition: Definition, r: Rejection) -> str:
     """One Swedish line: who said no, what it blocks, what has to happen next."""
     decided = ", ".join(x for x in (r.at.in_timezone(TIMEZONE).to_date_string() if r.at else None, r.reference, r.decision_body) if x)
     what = f"{_who(definition, r.node)}: {r.state_name}" + (f" ({decided})" if decided else "")
-    if r.join and "står utanför" in r.join and not r.blocks:
-        blocks = r.join.split(":", 1)[1].strip()
+    stage = definition.stage(r.node.stage)
+    taking_part = bool(stage.for_each and stage.for_each.join == "taking-part")
+    if r.join and taking_part and not r.blocks:
+        blocks = r.join_outcome or r.join
     elif r.blocks:
-        blocks = f"blockerar {', '.join(r.blocks)}" + (f" ({r.join})" if r.join else "")
+        blocks = _("blockerar {stages}", stages=stages_named(definition, r.blocks))
+        blocks += _(" (steget {join})", join=r.join) if r.join else ""
     else:
-        blocks = "blockerar inget steg" + (f" ({r.join.split(';')[0]})" if r.join else "")
+        blocks = _("blockerar inget steg") + (_(" (steget {join})", join=r.join_rule) if r.join_rule else "")
     return f"{what}; {blocks}; {r.next_step}"
 
 
@@ -164,21 +168,23 @@ def status_as_json(instance_id: str, definition: Definition, rows: list[StatusRo
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-_HEADINGS = ("Steg", "Part", "Status", "Deadline", "Dagar kvar", "Väntar på")
+_HEADINGS = (N_("Steg"), N_("Ansvarig part"), N_("Status"), N_("Sista dag"), N_("Dagar kvar"), N_("Väntar på"))
 
 
 def _days(row: StatusRow) -> str:
     if row.outside_by is not None and not row.failed:
-        return "utanför"
+        return _("utanför")
     if row.failed:
-        return "AVSLAG"
+        return _("AVSLAG")
     if row.blocked_by:
-        return "blockerat"
+        return _("blockerat")
     if row.days_left is None:
-        return "klart"
+        return _("klart")
     if row.awaiting_registration:
-        return "väntar på registrering"
-    return f"{-row.days_left} d försenat" if row.days_left < 0 else f"{row.days_left} d"
+        return _("väntar på registrering")
+    if row.days_left < 0:
+        return n_("{n} dag försenat", "{n} dagar försenat", -row.days_left)
+    return n_("{n} dag", "{n} dagar", row.days_left)
 
 
 def _owner(definition: Definition, row: StatusRow) -> str:
@@ -189,14 +195,15 @@ def _owner(definition: Definition, row: StatusRow) -> str:
 
 def _waiting(definition: Definition, row: StatusRow) -> str:
     if row.outside_by is not None and not row.failed:  # its party said no: nothing is waited for
-        return f"står utanför: {_who(definition, row.outside_by)}"
+        return _("står utanför: {node}", node=_who(definition, row.outside_by))
     if not row.waiting_for:
         return ""
     if row.waiting_for == (row.node,):
-        return f"{_owner(definition, row)} ({ROLE_NAMES[Role(row.responsible_role)]})"
-    names = [_who(definition, n) if not n.party or n.stage != row.node.stage else definition.party(n.party).name
-             for n in row.waiting_for]
-    shown = ", ".join(names[:4]) + (f" och {len(names) - 4} till" if len(names) > 4 else "")
+        return f"{_owner(definition, row)} ({_(ROLE_NAMES[Role(row.responsible_role)])})"
+    names = [definition.party(n.party).name if n.party and n.stage == row.node.stage  # its own stage's branches
+             else definition.stage(n.stage).name if n.party and n.party == row.node.party  # its own party's step
+             else _who(definition, n) for n in row.waiting_for]
+    shown = ", ".join(names[:4]) + (_(" och {count} till", count=len(names) - 4) if len(names) > 4 else "")
     return shown
 
 
@@ -204,14 +211,15 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
                     illustrative: str | None = None, rejections: list[Rejection] | None = None, marks: list[str] | None = None,
                     follow: list[FollowUp] | None = None) -> str:
     table = [(
-        "" if r.node.party else r.node.stage,
-        f"  └ {r.party_name}" if r.node.party else _owner(definition, r),
-        ("! " if r.failed else "") + r.state_name + (" (kritisk)" if r.critical and r.days_left is not None else ""),
+        f"  └ {r.party_name}" if r.node.party else short(r.name),
+        r.party_name if r.node.party else _owner(definition, r),
+        ("! " if r.failed else "") + r.state_name + (_(" (kritisk)") if r.critical and r.days_left is not None else ""),
         r.deadline.isoformat() + move_mark(r.deadline_moved_by),
         _days(r),
         _waiting(definition, r),
     ) for r in rows]
-    lines = [f"{definition.name}", f"Instans {instance_id}, läge {now.in_timezone(TIMEZONE).to_datetime_string()}", ""]
+    lines = [f"{definition.name}", _("Instans {instance}, läge {now}", instance=instance_id,
+                                    now=now.in_timezone(TIMEZONE).to_datetime_string()), ""]
     lines[1:1] = marks if marks is not None else [illustrative] if illustrative else []
     warned = _warnings(definition, rows)
     if warned:  # a decision that may be annulled on appeal: seen first, until the office resolves it
@@ -220,24 +228,26 @@ def status_as_table(instance_id: str, definition: Definition, rows: list[StatusR
         lines.append("")
     if rejections:
         # A "no" is seen first: before the table, with what it blocks and what has to happen.
-        lines += [f"AVSLAG ({len(rejections)}): ett nej stoppar det som väntar på det tills ett nytt beslut fattas"]
+        lines += [_("AVSLAG ({count}): ett nej stoppar det som väntar på det tills ett nytt beslut fattas", count=len(rejections))]
         lines += [f"! {rejection_text(definition, r)}" for r in rejections]
         lines.append("")
     if follow:
         lines += [f"UPPFÖLJNING ({len(follow)}): beslut som ännu varken är ett antagande eller ett avslag"]
         lines += [f"> {follow_up_text(definition, f)}" for f in follow]
         lines.append("")
-    lines += table_lines(_HEADINGS, table)
-    notes = moved_notes([(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
+    lines += table_lines([_(h) for h in _HEADINGS], table)
+    notes = moved_notes(definition, [(r.node.stage, r.deadline_moved_by, r.deadline_reason) for r in rows])
     notes += assumption_notes(definition, [r.node.stage for r in rows])
     if notes:
         lines += ["", *notes]
     overdue = [r for r in rows if r.late]
     if overdue:
-        lines += ["", f"Försenat: {len(overdue)} ({', '.join(_who(definition, r.node) for r in overdue[:6])}{' …' if len(overdue) > 6 else ''})"]
+        named = ", ".join(_who(definition, r.node) for r in overdue[:6]) + (" …" if len(overdue) > 6 else "")
+        lines += ["", _("Försenat: {count} ({nodes})", count=len(overdue), nodes=named)]
     pending = [line for line in map(finality_line, rows) if line]
     if pending:
-        lines += ["", f"Ej laga kraft ({len(pending)}): kan överklagas i tre veckor från att justeringen anslagits ({APPEAL_LAW})"]
+        lines += ["", _("Ej laga kraft ({count}): kan överklagas i tre veckor från att justeringen anslagits ({law})",
+                        count=len(pending), law=APPEAL_LAW)]
         lines += [f"  {line}" for line in pending]
     warnings = [(r.party_name or r.name, w) for r in rows for w in r.warnings]
     if warnings:

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _, n_
 from samverkan.text import MAX_EMAIL, shown
 
 from . import context
@@ -41,8 +42,8 @@ def issue(
         issuer = context.actor(db, actor, token) if any_actor(db) else None
         new = issue_token(db, email, grant, issuer, context.clock(), name)
         if issuer is None and context.store_is_simulated(db):  # the first write: say what it made
-            print(f"warning: {context.SIMULATED_WARNING}", file=sys.stderr)
-    print(f"Token för {email.strip().lower()}; visas bara nu, spara den säkert:")
+            print(_("varning: {warning}", warning=_(context.SIMULATED_WARNING)), file=sys.stderr)
+    print(_("Personlig kod för {email}; visas bara nu, spara den säkert:", email=email.strip().lower()))
     print(new)
 
 
@@ -60,8 +61,9 @@ def revoke(
     actor, token = context.credentials(actor, token)
     with context.database() as db:
         tokens, roles = revoke_actor(db, email, context.actor(db, actor, token), context.clock(), keep_roles)
-    kept = " Behörigheterna finns kvar." if keep_roles else f" Drog in {roles} behörighet(er)."
-    print(f"Återkallade {tokens} token för {email.strip().lower()}.{kept}")
+    kept = _(" Behörigheterna finns kvar.") if keep_roles else n_(" Drog in {n} behörighet.", " Drog in {n} behörigheter.", roles)
+    print(n_("Spärrade {n} personlig kod för {email}.", "Spärrade {n} personliga koder för {email}.", tokens,
+             email=email.strip().lower()) + kept)
 
 
 @app.command("code")
@@ -91,10 +93,11 @@ def code(
     with context.database() as db:
         issuer = context.actor(db, actor, token)
         if not issuer.is_director_office:
-            raise SamverkanError("only the director's office issues one-time codes: give --actor and --token of someone in it")
+            raise SamverkanError(_("bara utvecklingsdirektörens kansli ger engångskoder: ange --actor och --token för någon där"))
         new = issue_code(db, email, instance, node, context.clock(), issuer.email, run, days)
-    where = f"körningen {run.split('#')[0]} (begäran {run.split('#')[1]})" if run else f"{node.key} i {instance}"
-    print(f"Engångskod för {email}, för {where}, giltig i {days} dagar; visas bara nu:")
+    where = (_("körningen {run} (begäran {request})", run=run.split("#")[0], request=run.split("#")[1]) if run
+             else _("{node} i {instance}", node=node.key, instance=instance))
+    print(_("Engångskod för {email}, för {where}, giltig i {days} dagar; visas bara nu:", email=email, where=where, days=days))
     print(new)
 
 
@@ -103,16 +106,17 @@ def _run_binding(run: str | None, request: str | None) -> str | None:
     run's form shows them (tasks/forms.transition_binding)."""
     if run is None:
         if request is not None:
-            raise SamverkanError("--request: goes with --run, as the transition run's form shows them")
+            raise SamverkanError(_("--request: hör ihop med --run, så som övergångskörningens formulär visar dem"))
         return None
     try:
         run_id = str(uuid.UUID(run.strip()))
     except ValueError:
-        raise SamverkanError(f"--run: {shown(run, 60)} is not a run id (a UUID, as the dashboard shows it)") from None
+        raise SamverkanError(_("--run: {value} är inget körnings-id (ett UUID, så som översikten visar det)",
+                               value=shown(run, 60))) from None
     fingerprint = (request or "").strip().upper()
     if len(fingerprint) != 16 or any(c not in "0123456789ABCDEF" for c in fingerprint):
-        raise SamverkanError(f"--request: {shown(request or '', 40)} is not the fingerprint the run's form shows "
-                             "(16 characters, 0-9 and A-F)")
+        raise SamverkanError(_("--request: {value} är inte det fingeravtryck som körningens formulär visar "
+                               "(16 tecken, 0-9 och A-F)", value=shown(request or "", 40)))
     return f"{run_id}#{fingerprint}"
 
 
@@ -130,8 +134,8 @@ def recover_token(
     by = f"recovery by {_os_user()}@{socket.gethostname()}"
     with context.database() as db:
         new = recover(db, email, context.clock(), by[:320], name)
-    print(f"Återställning registrerad i behörighetsloggen ({by}). Token för regionkansliet, {email.strip().lower()}; "
-          "visas bara nu, spara den säkert:")
+    print(_("Återställning registrerad i behörighetsloggen ({by}). Personlig kod för utvecklingsdirektörens kansli, {email}; "
+            "visas bara nu, spara den säkert:", by=by, email=email.strip().lower()))
     print(new)
 
 

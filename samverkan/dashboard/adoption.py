@@ -15,6 +15,7 @@ from samverkan.engine import InstanceState, kind_of
 from samverkan.graph import Node, branch_parties
 from samverkan.outcomes import warning_labels
 from samverkan.status import finality_of, tracks_finality
+from samverkan.i18n import N_, _
 
 from .words import NOTHING
 
@@ -40,7 +41,7 @@ def _outcome_heading(spec: RecordField) -> str:
     return name[:1].upper() + name[1:]
 
 
-LAGA_KRAFT = "Laga kraft"
+LAGA_KRAFT = N_("Laga kraft")
 
 # What the registrar files (the decision register, samverkan.dashboard.register) and an appeal's
 # court and case (said in the column "Laga kraft"): not columns of the matrix.
@@ -101,12 +102,12 @@ def matrix(definition: Definition, state: InstanceState, today: pendulum.Date) -
     rows = []
     for party in branch_parties(definition, stage):
         current = state[Node(stage.id, party)]
-        row = {"Part": definition.party(party).name}
+        row = {_("Part"): definition.party(party).name}
         row.update({heading: _cell(current.record, spec) for heading, spec in columns})
         if tracks_finality(stage):
-            row[LAGA_KRAFT] = final_text(definition, stage, current, today)
+            row[_(LAGA_KRAFT)] = final_text(definition, stage, current, today)
         warned = warning_labels(current.record)
-        row["Status"] = states[current.state] + "".join(f" – varning: {label}" for label in warned)
+        row[_("Status")] = states[current.state] + "".join(f" – varning: {label}" for label in warned)
         rows.append(row)
     return rows
 
@@ -116,4 +117,4 @@ def progress(definition: Definition, state: InstanceState) -> Progress:
     parties = branch_parties(definition, stage) if stage else []
     done = sum(kind_of(definition, stage, state[Node(stage.id, p)].state) is StateKind.done for p in parties)
     total = len(parties)
-    return Progress(done, total, f"{done} av {total} har antagit", done / total if total else 0.0)
+    return Progress(done, total, _("{done} av {total} har antagit", done=done, total=total), done / total if total else 0.0)

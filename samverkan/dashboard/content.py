@@ -32,7 +32,7 @@ __all__ = ["Dashboard", "Progress", "dashboard", "dashboard_of"]
 class Dashboard:
     instance_id: str
     marks: list[str]  # illustrative or simulated: shown before anything else, on every artifact
-    stages: list[dict[str, str]]  # Steg, Part, Status, Ansvarig, Sista dag, Dagar kvar, Väntar på
+    stages: list[dict[str, str]]  # Steg, Part, Status, Ansvarig, Sista dag, Dagar kvar, Väntar på (in the language spoken)
     matrix: list[dict[str, str]]  # per party: Part, the outcomes, Beslutande organ, Beslutsdatum, Paragraf,
     # Protokollet justerat, Justeringen anslagen, Laga kraft, Status
     progress: Progress

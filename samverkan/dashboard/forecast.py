@@ -5,6 +5,7 @@ the lines the overview leads with."""
 from __future__ import annotations
 
 from samverkan.forecast import OUTLOOK_NAMES, Forecast, Outlook, PartyForecast
+from samverkan.i18n import _
 from samverkan.meetings.chains import Sitting, reserve_text
 
 from .markdown import md_text
@@ -32,14 +33,14 @@ def _expected(p: PartyForecast) -> str:
 def forecast_table(f: Forecast) -> list[dict[str, str]]:
     ordered = sorted(f.parties, key=lambda p: (_ORDER[p.outlook], p.material_by or f.as_of, p.name))
     return [{
-        "Part": p.name,
-        "Läge": OUTLOOK_NAMES[p.outlook],
-        "Orsak": "; ".join(filter(None, [p.cause, *p.warnings])),
-        "Väntat beslut": _expected(p),
-        "Sista möjliga beslut": _sitting(p.last_decision),
-        "Hos första organet senast": p.material_by.isoformat() if p.material_by else "–",
-        "I reserv": _reserve(p),
-        "I kraft": p.in_force.isoformat() if p.in_force else "–",
+        _("Part"): p.name,
+        _("Läge"): _(OUTLOOK_NAMES[p.outlook]),
+        _("Orsak"): "; ".join(filter(None, [p.cause, *p.warnings])),
+        _("Väntat beslut"): _expected(p),
+        _("Sista möjliga beslut"): _sitting(p.last_decision),
+        _("Hos första organet senast"): p.material_by.isoformat() if p.material_by else "–",
+        _("I reserv"): _reserve(p),
+        _("I kraft"): p.in_force.isoformat() if p.in_force else "–",
     } for p in ordered]
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from babel.dates import format_date
 
 from samverkan.simulation.odds import Odds, PartyOdds, percent
+from samverkan.i18n import _, language, long_date
 
 from .markdown import md_text
 
@@ -17,13 +18,13 @@ QUANTILES = (0.1, 0.5, 0.9)
 
 
 def day_month(day: dt.date) -> str:
-    """"31 december": CLDR's Swedish month name, no year (the deadline's year is the plan's)."""
-    return format_date(day, "d MMMM", locale="sv")
+    """"31 december": CLDR's month name, no year (the deadline's year is the plan's)."""
+    return format_date(day, "d MMMM", locale=language())
 
 
 def day_month_year(day: dt.date) -> str:
     """"14 januari 2027": for completion days, which may fall in another year."""
-    return format_date(day, "d MMMM y", locale="sv")
+    return long_date(day)
 
 
 def _ordered(o: Odds) -> list[PartyOdds]:
@@ -33,21 +34,21 @@ def _ordered(o: Odds) -> list[PartyOdds]:
 
 def _likely(p: PartyOdds) -> str:
     if p.recorded:
-        return f"beslutat {p.recorded.isoformat()}"
+        return _("beslutat {day}", day=p.recorded.isoformat())
     if p.meeting:
         return f"{p.body} {p.meeting.isoformat()} ({percent(p.meeting_share)})" if p.body else \
             f"{p.meeting.isoformat()} ({percent(p.meeting_share)})"
-    return "inget sammanträde i kalendern"
+    return _("inget sammanträde i kalendern")
 
 
 def odds_table(o: Odds) -> list[dict[str, str]]:
     """One row per party, least likely first: Part, Före <deadline>, Troligast, Säger nej."""
-    before = f"Före {day_month(o.deadline)}"
+    before = _("Före {day}", day=day_month(o.deadline))
     return [{
-        "Part": p.name,
+        _("Part"): p.name,
         before: percent(p.decided),  # a decision recorded by the deadline: in every run
-        "Troligast": _likely(p),
-        "Säger nej": percent(p.outside) if p.outside else "–",
+        _("Troligast"): _likely(p),
+        _("Säger nej"): percent(p.outside) if p.outside else "–",
     } for p in _ordered(o)]
 
 
@@ -58,7 +59,7 @@ def uncertain(o: Odds) -> list[PartyOdds]:
 
 def party_line(o: Odds, p: PartyOdds) -> str:
     """"Vännäs kommun: 62 % före 31 december"."""
-    return f"{p.name}: {percent(p.decided)} före {day_month(o.deadline)}"
+    return _("{party}: {share} före {day}", party=p.name, share=percent(p.decided), day=day_month(o.deadline))
 
 
 def _quantiles(o: Odds) -> str:
@@ -66,7 +67,8 @@ def _quantiles(o: Odds) -> str:
     for q in QUANTILES:
         day = o.completion_quantile(q)
         share = f"{round(q * 100)} %"
-        parts.append(f"{share} senast {day_month_year(day)}" if day else f"{share}: inte före {day_month_year(o.until)}")
+        parts.append(_("{share} senast {day}", share=share, day=day_month_year(day)) if day
+                     else _("{share}: inte före {day}", share=share, day=day_month_year(o.until)))
     return "; ".join(parts)
 
 
@@ -79,13 +81,14 @@ def odds_markdown(o: Odds, marks: list[str]) -> str:
     if risky:
         lines += [f"- {md_text(party_line(o, p))}" for p in risky] + [""]
     else:
-        lines += [f"Alla parter hinner besluta före {deadline} i varje simulerat förlopp.", ""]
-    lines += [f"**Hela processen klar före {deadline}: {percent(o.complete_by_deadline)}**", "",
-              f"Klar: {_quantiles(o)}.", ""]
-    months = [f"{month if month != 'senare' else 'inte klar ' + o.until.isoformat()}: {percent(share)}"
-              for month, share in o.completion_by_month()]
-    lines += ["Per månad: " + ", ".join(months) + ".", ""]
-    how = f"scenario {md_text(o.scenario)}, " if o.scenario else ""
-    lines.append(f"_{o.runs} simulerade förlopp från läget {o.as_of.isoformat()} ({how}frö {o.seed}); "
-                 f"{md_text(o.stage.name)}: beslut senast {o.deadline.isoformat()}._")
+        lines += [_("Alla parter hinner besluta före {day} i varje simulerat förlopp.", day=deadline), ""]
+    lines += [_("**Hela processen klar före {day}: {share}**", day=deadline, share=percent(o.complete_by_deadline)), "",
+              _("Klar: {quantiles}.", quantiles=_quantiles(o)), ""]
+    later = _("inte klar {day}", day=o.until.isoformat())
+    months = [f"{month if month != 'senare' else later}: {percent(share)}" for month, share in o.completion_by_month()]
+    lines += [_("Per månad: {months}.", months=", ".join(months)), ""]
+    how = _("scenario {scenario}, ", scenario=md_text(o.scenario)) if o.scenario else ""
+    lines.append(_("_{runs} simulerade förlopp från läget {day} ({how}frö {seed}); {stage}: beslut senast {deadline}._",
+                   runs=o.runs, day=o.as_of.isoformat(), how=how, seed=o.seed, stage=md_text(o.stage.name),
+                   deadline=o.deadline.isoformat()))
     return "\n".join(lines) + "\n"

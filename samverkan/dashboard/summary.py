@@ -11,6 +11,7 @@ import pendulum
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role, Stage
 from samverkan.calendar import TIMEZONE
 from samverkan.rejections import DecisionWarning, FollowUp, Rejection
+from samverkan.i18n import _
 from samverkan.status import StatusRow, finality_line
 
 from .adoption import Progress
@@ -26,9 +27,9 @@ def _rejection(definition: Definition, r: Rejection) -> str:
     decided = ", ".join(x for x in (at, r.reference, r.decision_body) if x)
     text = f"**{md_text(who)}** – {md_text(stage.name)}: {md_text(r.state_name)}" + (f" ({md_text(decided)})" if decided else "")
     blocks = ", ".join(definition.stage(s).name for s in r.blocks)
-    text += f". Blockerar {md_text(blocks)}" if blocks else ". Blockerar inget steg"
-    if r.join:  # "adoption kräver alla 16 parter; …": the stage by its name, not its id
-        text += f" (steget {md_text(r.join.removeprefix(f'{r.node.stage} '))})"
+    text += _(". Blockerar {stages}", stages=md_text(blocks)) if blocks else _(". Blockerar inget steg")
+    if r.join:  # "kräver alla 16 parter; …": of the stage
+        text += _(" (steget {join})", join=md_text(r.join))
     return f"- {text}. {md_text(r.next_step[:1].upper() + r.next_step[1:])}."
 
 
@@ -46,7 +47,7 @@ def _warning(definition: Definition, w: DecisionWarning) -> str:
 
 def _countdown(row: StatusRow) -> str:
     text = days_left_text(row)
-    return f"{text} kvar" if row.days_left and row.days_left > 0 else text
+    return _("{days} kvar", days=text) if row.days_left and row.days_left > 0 else text
 
 
 def _acting(row: StatusRow) -> bool:
@@ -69,19 +70,20 @@ def _waiting_lines(definition: Definition, rows: list[StatusRow]) -> list[str]:
         title = first.name
         if first.node.party and _acting(first):
             names = ", ".join(definition.party(r.owner).name for r in members)
-            who = f"{names} ({ROLE_NAMES[Role(first.responsible_role)]})"
+            who = f"{names} ({_(ROLE_NAMES[Role(first.responsible_role)])})"
         else:
             who = waiting_text(definition, first)
             if first.node.party:
-                title += f" ({len(members)} parter)" if len(members) > 1 else f" – {first.party_name}"
-        lines.append(f"- **{md_text(title)}** (sista dag {first.deadline.isoformat()}, {_countdown(first)}): "
-                     f"väntar på {md_text(who)}")
+                title += _(" ({count} parter)", count=len(members)) if len(members) > 1 else f" – {first.party_name}"
+        lines.append(_("- **{title}** (sista dag {day}, {countdown}): väntar på {who}", title=md_text(title),
+                       day=first.deadline.isoformat(), countdown=_countdown(first), who=md_text(who)))
     return lines
 
 
 def _blocked(definition: Definition, rows: list[StatusRow]) -> list[str]:
     # The stage rows say it for their branches too.
-    return [f"- {md_text(row.name)}: blockerat av avslag från {md_text(nodes_text(definition, row.blocked_by))}"
+    return [_("- {stage}: blockerat av avslag från {nodes}", stage=md_text(row.name),
+              nodes=md_text(nodes_text(definition, row.blocked_by)))
             for row in rows if row.blocked_by and not row.failed and row.node.party is None]
 
 
@@ -98,7 +100,7 @@ def finality_markdown(rows: list[StatusRow]) -> str:
     pending = [line for line in map(finality_line, rows) if line]
     if not pending:
         return ""
-    return "\n".join([f"### Ej laga kraft ({len(pending)})", "", *(f"- {md_text(line)}" for line in pending)]) + "\n"
+    return "\n".join([_("### Ej laga kraft ({count})", count=len(pending)), "", *(f"- {md_text(line)}" for line in pending)]) + "\n"
 
 
 def minutes_lines(rows: list[StatusRow]) -> list[str]:
@@ -123,7 +125,8 @@ def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[
     (the forecast's risks, the decisions not yet final); empty ones are left out."""
     lines = [f"> **{md_text(mark)}**\n" for mark in marks]
     lines += [f"## {md_text(definition.name)}", "",
-              f"Instans {md_text(instance_id)}, läge {now.in_timezone(TIMEZONE).format('YYYY-MM-DD HH:mm')}", ""]
+              _("Instans {instance}, läge {now}", instance=md_text(instance_id),
+                now=now.in_timezone(TIMEZONE).format("YYYY-MM-DD HH:mm")), ""]
     for section in lead:
         if section.strip():
             lines += [section.strip("\n"), ""]
@@ -135,19 +138,19 @@ def summary_markdown(definition: Definition, rows: list[StatusRow], found: list[
     if warned:  # a decision that may be annulled on appeal: first, until the office resolves it
         lines += [f"### Varning ({len(warned)})", "", *(_warning(definition, w) for w in warned), ""]
     if found:
-        lines += [f"### Avslag ({len(found)})", "", *(_rejection(definition, r) for r in found), ""]
+        lines += [_("### Avslag ({count})", count=len(found)), "", *(_rejection(definition, r) for r in found), ""]
     if follow:
         lines += [f"### Kräver uppföljning ({len(follow)})", "", *(_follow_up(definition, f) for f in follow), ""]
     if late:
-        lines += [f"### Försenat ({len(late)})", "", *_waiting_lines(definition, late), ""]
+        lines += [_("### Försenat ({count})", count=len(late)), "", *_waiting_lines(definition, late), ""]
     if not found and not late:
-        lines += ["Inget är försenat och inget har fått avslag.", ""]
+        lines += [_("Inget är försenat och inget har fått avslag."), ""]
     blocked = _blocked(definition, rows)
     if blocked:
-        lines += ["### Blockerat", "", *blocked, ""]
+        lines += [_("### Blockerat"), "", *blocked, ""]
     on_whom = _waiting_lines(definition, [row for row in rows if _acting(row) and not row.late])
     if on_whom:
-        lines += ["### Vad väntar på vem", "", *on_whom, ""]
+        lines += [_("### Vad väntar på vem"), "", *on_whom, ""]
     assumed = _assumptions(definition, rows)
     if assumed:
         lines += ["### Antaganden i planen", "", *assumed, ""]

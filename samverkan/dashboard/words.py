@@ -1,4 +1,4 @@
-"""The Swedish words the dashboard uses for days, dates and who is meant."""
+"""The words the dashboard uses for days, dates and who is meant."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import pendulum
 from samverkan.process_definitions.model import ROLE_NAMES, Definition, Role
 from samverkan.calendar import TIMEZONE
 from samverkan.graph import Node
+from samverkan.i18n import _, n_
 
 NOTHING = "–"  # an empty cell: a blank one reads as missing data
 ASSUMED = "antaget i planen"  # beside an owner the plan assumes (a stage's `assumption`)
 
 
 def days(n: int) -> str:
-    return f"{n} dag" if abs(n) == 1 else f"{n} dagar"
+    text = n_("{n} dag", "{n} dagar", abs(n))
+    return text if n >= 0 else "-" + text
 
 
 def day_of(moment: pendulum.DateTime | None) -> str:
@@ -25,7 +27,7 @@ def party_name(definition: Definition, party: str | None) -> str:
 
 
 def responsible(definition: Definition, owner: str, role: str) -> str:
-    return f"{definition.party(owner).name} ({ROLE_NAMES[Role(role)]})"
+    return f"{definition.party(owner).name} ({_(ROLE_NAMES[Role(role)])})"
 
 
 def nodes_text(definition: Definition, nodes: tuple[Node, ...] | list[Node], limit: int = 4) -> str:
@@ -42,6 +44,6 @@ def nodes_text(definition: Definition, nodes: tuple[Node, ...] | list[Node], lim
         if not parties:
             parts.append(name)
             continue
-        shown = ", ".join(parties[:limit]) + (f" och {len(parties) - limit} till" if len(parties) > limit else "")
+        shown = ", ".join(parties[:limit]) + (_(" och {count} till", count=len(parties) - limit) if len(parties) > limit else "")
         parts.append(f"{name}: {shown}")
     return "; ".join(parts)

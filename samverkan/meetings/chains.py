@@ -17,6 +17,7 @@ import pendulum
 
 from samverkan.process_definitions.model import Body, Definition, MeetingCalendar
 from samverkan.calendar import parse_period, previous_business_day, subtract_period, to_date
+from samverkan.i18n import _, n_
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Sitting:
 
 
 def meetings_text(count: int) -> str:
-    """A slack counted in meetings, in Swedish: "1 möte", "0 möten"."""
-    return f"{count} möte" if count == 1 else f"{count} möten"
+    """A slack counted in meetings: "1 möte", "0 möten"."""
+    return n_("{n} möte", "{n} möten", count)
 
 
 def reserve_text(count: int) -> str:
@@ -77,8 +78,9 @@ def example_note(definition: Definition) -> str | None:
     """The mark every output that uses invented calendars carries, first; None when none is."""
     if not definition.example_calendars:
         return None
-    return (f"EXEMPEL: sammanträdesdagarna för {len(definition.example_calendars)} parter är påhittade exempel, "
-            "inte parternas publicerade kalendrar")
+    return n_("EXEMPEL: sammanträdesdagarna för {n} part är påhittade exempel, inte partens publicerade kalender",
+              "EXEMPEL: sammanträdesdagarna för {n} parter är påhittade exempel, inte parternas publicerade kalendrar",
+              len(definition.example_calendars))
 
 
 def closing_day(body: Body, day: pendulum.Date) -> pendulum.Date:
@@ -174,7 +176,7 @@ def meeting_plan(definition: Definition, party: str, available: pendulum.Date, l
     latest = latest_chain(definition, calendar, limit) if limit is not None else None
     slack = None
     if expected and latest:
-        deciding = [d for d, _ in _sittings(definition, calendar, calendar.deciding)]
+        deciding = [d for d, _closes in _sittings(definition, calendar, calendar.deciding)]
         slack = deciding.index(latest[-1].day) - deciding.index(expected[-1].day)
     deciding_sittings = dict.fromkeys(chain[-1] for chain in (expected, latest) if chain)
     warnings = tuple(w for w in (meeting_warning(definition, s) for s in deciding_sittings) if w)

@@ -24,6 +24,7 @@ from samverkan.errors import SamverkanError
 from samverkan import codes
 from samverkan.actors import normalize_email
 from samverkan.graph import Node
+from samverkan.i18n import speaking
 from samverkan.instances import Loaded, load
 from samverkan.planner import Plan
 from samverkan.process_definitions.model import Definition
@@ -189,6 +190,14 @@ def _evaluation(session, loaded: Loaded, now: pendulum.DateTime) -> Evaluation:
                     outbox.failed_for_digest(session, loaded.instance.id))
 
 
+def _due(session, loaded: Loaded, now: pendulum.DateTime) -> tuple[Evaluation, list[Notice]]:
+    """What is due, its facts said in the language the notices are written in (the definition's),
+    whatever language this process speaks."""
+    with speaking(loaded.definition.notices.language):
+        ev = _evaluation(session, loaded, now)
+        return ev, due_notices(ev)
+
+
 def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str | None = None, dry_run: bool = False,
               sender: Sender | None = None, plans: Plans | None = None) -> None:
     """Queue every notice due at the clock's time, one transaction per instance; with a sender,
@@ -198,15 +207,15 @@ def queue_due(db: Database, clock: Clock, report: SweepReport, instance_id: str 
         if dry_run:
             with db.read() as session:
                 loaded = load(session, name)
-                notices = due_notices(_evaluation(session, loaded, report.now))
+                notices = _due(session, loaded, report.now)[1]
                 known = outbox.known_keys(session, name)
                 report.would_queue += [n for n in notices if n.key not in known]
             continue
         with db.transaction() as session:
             now = clock_mode.write_time(session, clock)
             loaded = load(session, name)
-            ev = _evaluation(session, loaded, now)
-            report.queued += outbox.queue(session, due_notices(ev), now, "sweep")
+            ev, notices = _due(session, loaded, now)
+            report.queued += outbox.queue(session, notices, now, "sweep")
             if plans is not None:
                 plans.keep(ev)
             if sender is not None:

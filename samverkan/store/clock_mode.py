@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from samverkan.clock import Clock
 from samverkan.errors import SamverkanError
+from samverkan.i18n import _
 from samverkan.store.models import ActorRow, InstanceRow, SettingRow
 
 KEY = "clock"
@@ -31,8 +32,8 @@ def write_time(session: Session, clock: Clock) -> pendulum.DateTime:
     """The time a write in this transaction is recorded at; refuses a pinned clock on a live store."""
     current = mode(session) or _mark(session, clock)
     if clock.pinned and current == LIVE:
-        raise SamverkanError("SAMVERKAN_NOW: this store keeps a live record, written at the real time only; "
-                             "unset SAMVERKAN_NOW (a pinned clock writes only into a simulated store, see README)")
+        raise SamverkanError(_("SAMVERKAN_NOW: det här lagret är det verkliga diariet och skrivs bara i verklig tid; "
+                               "ta bort SAMVERKAN_NOW (en fast klocka skriver bara i ett simulerat lager, se README)"))
     return clock.now()
 
 
