@@ -142,7 +142,7 @@ def resolve_warnings(definition: Definition, state: InstanceState, resolution: R
     record keeps each warning, marked resolved, with when, by whom and why; or TransitionRefused."""
     request = TransitionRequest(resolution.stage, resolution.party, "", resolution.at, reason=resolution.reason,
                                 fields=resolution.fields)
-    _check_texts(request)
+    _check_texts(definition, request)
     stage, node = resolve(definition, request)
     current = state[node]
     who = definition.party(node.party or stage.owner).name
@@ -151,7 +151,7 @@ def resolve_warnings(definition: Definition, state: InstanceState, resolution: R
     warnings = current.record.get(WARNINGS) if isinstance(current.record.get(WARNINGS), list) else []
     if not open_warnings(current.record):
         raise TransitionRefused(f"{who}: {stage.name} har ingen varning som behöver redas ut")
-    _check_time(node, current, resolution.at, now)
+    _check_time(request.door, current, resolution.at, now)
     later = {f for t in definition.lifecycle(stage.lifecycle).transitions for f in t.fields or []}
     correctable = {f.id: f for f in stage.record if f.success is None and f.id not in later}
     problems, corrected = [], {}

@@ -70,7 +70,7 @@ def test_an_appeal_needs_the_court_and_the_case_number(default_definition, annou
     state, _ = announced
     with pytest.raises(TransitionRefused) as refused:
         decide(default_definition, state, step("appealed", "2026-12-10", appeal_court=COURT), at("2026-12-10"))
-    assert refused.value.problems == ["adoption: missing field 'appeal_case' (Målnummer): --field appeal_case=…"]
+    assert refused.value.problems == ["--field appeal_case saknas: ange --field appeal_case=…"]
 
 
 def test_an_appealed_decision_stands_but_is_not_final_until_the_court_decides(default_definition, announced):
@@ -117,7 +117,7 @@ def test_an_annulled_decision_puts_the_party_outside_until_it_decides_anew(defau
     assert row_of(default_definition, state, at("2027-02-11"), Node("signing", "storuman")).outside_by == STORUMAN
     [found] = [r for r in rejections(default_definition, state) if r.node == STORUMAN]
     assert found.next_step == ("nytt beslut krävs: ärendet måste tas upp igen i Kommunfullmäktige "
-                               "[Nytt beslutsärende (--to in-preparation)], eller processen ändras")
+                               "(”Nytt beslutsärende”), eller processen ändras")
     apply(default_definition, state, [step("in-preparation", "2027-02-12")], at("2027-02-12"))
     assert row_of(default_definition, state, at("2027-02-12")).state_name == "Ärendet bereds"
 
@@ -152,10 +152,10 @@ def test_an_appeal_recorded_at_the_command_line(cli_env, capsys, monkeypatch):
     before = dump(cli_env)
     refused = run_cli(capsys, *APPEAL, "--field", f"appeal_court={COURT}", *who)
     assert (refused.code, refused.out) == (2, "") and refused.err == \
-        "error: adoption: missing field 'appeal_case' (Målnummer): --field appeal_case=…\n"
+        "fel: --field appeal_case saknas: ange --field appeal_case=…\n"
     assert dump(cli_env) == before
     result = run_cli(capsys, *APPEAL, "--field", f"appeal_court={COURT}", "--field", "appeal_case=1234-26", *who)
-    assert result.code == 0 and result.out == "adoption/storuman: adopted -> appealed\n"
+    assert result.code == 0 and result.out == "Antagande av överenskommelse och samverkansavtal (Storumans kommun): Antaget → Antaget, överklagat\n"
     assert len(dump(cli_env)["notices"]) == len(before["notices"])  # no confirmation of an appeal
     rows = json.loads(run_cli(capsys, "status", "--json").out)["stages"]
     finality = next(r for r in rows if (r["id"], r["party"]) == ("adoption", "storuman"))["finality"]

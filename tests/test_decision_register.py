@@ -122,13 +122,13 @@ def test_the_process_diarienummer_is_set_by_the_office_and_bad_input_changes_not
     before = dump(filed["url"])
     for args, line in [
         (["registration-number", INSTANCE, "RUN 1", "--actor", "kansli@asele.example.org", "--token", token],
-         "error: kansli@asele.example.org får inte ange processens diarienummer; det får bara utvecklingsdirektörens kansli"),
+         "fel: kansli@asele.example.org får inte ange processens diarienummer; det får bara utvecklingsdirektörens kansli"),
         (["registration-number", INSTANCE, "  ", *filed["who"]],
-         "error: NUMMER: '' är inget diarienummer; ange det på en rad, t.ex. 'RUN 2025/123'"),
-        (["audit", "--register", "--format", "xlsx"], "error: --format: 'xlsx' är inte text, csv eller json"),
+         "fel: NUMMER: '' är inget diarienummer; ange det på en rad, t.ex. 'RUN 2025/123'"),
+        (["audit", "--register", "--format", "xlsx"], "fel: --format: 'xlsx' är inte text, csv eller json"),
         (["transition", INSTANCE, "adoption", "--party", "storuman", "--to", "adopted", "--field", "signed_on=2026-11-19",
           *filed["who"]],
-         "error: adoption/storuman: Undertecknat den (signed_on) 2026-11-19 kan inte vara före Beslutsdatum (decision_date) "
+         "fel: adoption/storuman: Undertecknat den (signed_on) 2026-11-19 kan inte vara före Beslutsdatum (decision_date) "
          "2026-11-20"),
     ]:
         result = run_cli(capsys, *args)
@@ -142,7 +142,7 @@ def test_without_a_number_the_register_says_how_to_give_one(cli_env, capsys):
         "Diarienummer: inte angivet (ange det med `samverkan registration-number INSTANS NUMMER`, "
         "eller registration_number i definitionen)")
     # Without --register, the audit trail is as it was: CSV by default.
-    assert run_cli(capsys, "audit", "vb").out.startswith("seq,recorded_at,occurred_at,")
+    assert run_cli(capsys, "audit", "vb").out.startswith("Löpnummer,Registrerad,Inträffade,")
 
 
 def test_a_definition_may_give_the_diarienummer_and_the_dashboard_files_the_register(default_definition):

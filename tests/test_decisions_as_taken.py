@@ -312,14 +312,14 @@ def test_only_the_counterparty_answers_amendments_and_the_party_is_told_at_each_
     # Umeå cannot accept its own changes; the refusal is recorded and nothing changes.
     refused = run_cli(capsys, *accept, "--actor", "ks@umea.example.org", "--token", umea)
     assert refused.code == 2
-    assert ("ks@umea.example.org may not change adoption/umea; only the director's office, the project lead of adoption "
-            "or a contact of Region Västerbotten may") in refused.err
+    assert ("ks@umea.example.org får inte ändra Antagande av överenskommelse och samverkansavtal (Umeå kommun); det får bara utvecklingsdirektörens kansli, "
+            "projektledaren för ”Antagande av överenskommelse och samverkansavtal” eller en kontaktperson för Region Västerbotten") in refused.err
     assert json.loads(run_cli(capsys, "status", "--json").out)["follow_ups"][0]["state_name"] == \
         "Antaget med ändringar: väntar på motpartens svar"
     # The region's contact accepts them: adopted, with no second council decision.
     accepted = run_cli(capsys, *accept, "--actor", "registrator@region-vasterbotten.example.org", "--token", region)
     assert accepted.code == 0, accepted.err
-    assert "adoption/umea: amended -> adopted" in accepted.out
+    assert "Antagande av överenskommelse och samverkansavtal (Umeå kommun): Antaget med ändringar: väntar på motpartens svar → Antaget" in accepted.out
     status = json.loads(run_cli(capsys, "status", "--json").out)
     row = next(s for s in status["stages"] if (s["id"], s["party"]) == ("adoption", "umea"))
     assert row["state"] == "adopted" and row["completed_at"].startswith("2026-12-03") and status["follow_ups"] == []
@@ -361,7 +361,7 @@ def test_a_decision_by_the_wrong_body_is_recorded_with_a_warning_until_the_offic
     resolve = ("resolve", "samverkan-2027-2030", "adoption", "--party", "mala")
     refused = run_cli(capsys, *resolve, "--reason", "Det var rätt", "--actor", "ks@mala.example.org", "--token", mala)
     assert refused.code == 2
-    assert refused.err.strip() == ("error: ks@mala.example.org får inte reda ut varningar; det gör regionala "
+    assert refused.err.strip() == ("fel: ks@mala.example.org får inte reda ut varningar; det gör regionala "
                                    "utvecklingsdirektörens kansli")
     assert "VARNING (1)" in run_cli(capsys, "status").out
     reason = "Felskrivning: beslutet fattades av kommunfullmäktige, se protokollet"
@@ -384,7 +384,7 @@ def test_a_decision_by_the_wrong_body_is_recorded_with_a_warning_until_the_offic
     assert (warning["text"], warning["resolved_by"], warning["resolution"]) == (WRONG_BODY, "chef@region.example.org", reason)
     again = run_cli(capsys, *resolve, "--reason", reason, "--actor", "chef@region.example.org", "--token", director)
     assert again.code == 2 and again.err.strip() == (
-        "error: Malå kommun: Antagande av överenskommelse och samverkansavtal har ingen varning som behöver redas ut")
+        "fel: Malå kommun: Antagande av överenskommelse och samverkansavtal har ingen varning som behöver redas ut")
 
 
 def test_a_resolution_corrects_only_the_decisions_own_fields(default_definition):

@@ -80,7 +80,7 @@ def test_the_default_year_on_plan_lists_nobody_at_risk_unable_or_awaiting_regist
         assert [(p.party, p.outlook.value, p.cause) for p in ahead.parties
                 if p.outlook not in (Outlook.on_track, Outlook.decided)] == [], day
         assert forecast_markdown(ahead) == "", day
-        table = forecast_as_table(ahead, "vb", [], None)
+        table = forecast_as_table(ahead, default_definition, "vb", [], None)
         assert not any(word in table for word in ("HINNER INTE", "I RISKZONEN", "VÄNTAR PÅ REGISTRERING", "hinner inte")), day
         tight += any(p.slack_meetings == 0 and p.outlook is Outlook.on_track for p in ahead.parties)
         if day.day_of_week == pendulum.MONDAY:  # the digest's day
@@ -150,7 +150,7 @@ def test_cannot_and_at_risk_are_told_apart_in_the_table_the_dashboard_and_the_di
                             f"{vannas.last_decision.day}, det sista sammanträde där beslutet hinner fattas; inget sammanträde i "
                             "reserv")
 
-    table = forecast_as_table(ahead, "vb", [], None)
+    table = forecast_as_table(ahead, default_definition, "vb", [], None)
     lines = table.splitlines()
     cannot_at, risk_at = lines.index(f"HINNER INTE ({len(expected['cannot'])}):"), lines.index(f"I RISKZONEN ({len(expected['at_risk'])}):")
     assert {line.strip().split(":")[0] for line in lines[cannot_at + 1:risk_at] if line} == expected["cannot"]
@@ -210,7 +210,7 @@ def test_the_illustrative_instance_judged_in_december_awaits_registrations_inste
         if p.last_decision and p.last_decision.day < day <= legal_due(p.last_decision.day, "P14D").due and not p.decided_on:
             assert p.outlook is Outlook.awaiting_registration, p.party
     assert ahead.cannot == []
-    table = forecast_as_table(ahead, "vb", [mark], None)
+    table = forecast_as_table(ahead, default_definition, "vb", [mark], None)
     row = next(line for line in table.splitlines() if line.startswith("Bjurholms kommun "))
     assert "väntar på registrering  Kommunfullmäktige 2026-11-30 (ej registrerat)" in row
     assert f"VÄNTAR PÅ REGISTRERING ({len(ahead.awaiting_registration)}):" in table and "HINNER INTE" not in table
@@ -238,7 +238,7 @@ def test_the_forecast_shows_the_day_of_the_decision_not_the_day_it_was_registere
     ahead = forecast(default_definition, state, pendulum.date(2026, 12, 7))
     bjurholm = next(p for p in ahead.parties if p.party == "bjurholm")
     assert bjurholm.outlook is Outlook.decided and bjurholm.decided_on == pendulum.date(2026, 11, 30)
-    row = next(line for line in forecast_as_table(ahead, "vb", [mark], None).splitlines() if line.startswith("Bjurholms kommun "))
+    row = next(line for line in forecast_as_table(ahead, default_definition, "vb", [mark], None).splitlines() if line.startswith("Bjurholms kommun "))
     assert "2026-11-30 (beslutat)" in row and "2026-12-04" not in row
     dash = dashboard(default_definition, state, _at(pendulum.date(2026, 12, 7), 9), "vb", [mark])
     assert next(r for r in dash.forecast if r["Part"] == "Bjurholms kommun")["Väntat beslut"] == "beslutat 2026-11-30"
@@ -300,7 +300,7 @@ def test_the_election_lets_the_boards_meet_and_plans_a_councils_meeting_in_it_wi
     state = dict(state)
     apply(state, changes)
     ahead = forecast(november, state, pendulum.date(2026, 2, 2))
-    assert f"OBSERVERA: Bjurholms kommun: {said}" in forecast_as_table(ahead, "vb", [], None).splitlines()
+    assert f"OBSERVERA: Bjurholms kommun: {said}" in forecast_as_table(ahead, november, "vb", [], None).splitlines()
     markdown = forecast_markdown(ahead)
     warned = [p for p in ahead.parties if p.warnings]
     assert f"### Observera ({len(warned)})" in markdown and f"- Bjurholms kommun: {said}" in markdown

@@ -153,7 +153,7 @@ def test_approval_then_announcement_late_is_said_in_status_and_to_whoever_record
     # Fri 2026-11-20: the minutes were approved on Thursday; the announcement is not registered yet.
     monkeypatch.setenv("SAMVERKAN_NOW", "2026-11-20T10:00:00")
     result = run_cli(capsys, *MINUTES, "--field", "minutes_approved=2026-11-19", *adopted["credentials"])
-    assert result.code == 0 and result.out == "adoption/asele: adopted -> adopted\n" and result.err == ""
+    assert result.code == 0 and result.out == "Antagande av överenskommelse och samverkansavtal (Åsele kommun): Antaget → Antaget\n" and result.err == ""
     minutes = _asele(capsys)["minutes"]
     # Thu 2026-11-19 + 2 = Sat 2026-11-21: the last day to announce is Mon 2026-11-23.
     assert minutes == {"approve_by": "2026-12-01", "minutes_approved": "2026-11-19", "announce_by": "2026-11-23",
@@ -173,7 +173,7 @@ def test_approval_then_announcement_late_is_said_in_status_and_to_whoever_record
     result = run_cli(capsys, *MINUTES, "--field", "announced=2026-11-24", *adopted["credentials"])
     late = (f"Justeringen anslogs 2026-11-24, 5 dagar efter justeringen 2026-11-19; den ska anslås inom två dagar, senast "
             f"2026-11-23 ({LAW}; 2026-11-21 är en lördag, lag (1930:173) 2 §).")
-    assert result.code == 0 and result.err == f"varning: adoption/asele: {late}\n"
+    assert result.code == 0 and result.err == f"varning: Antagande av överenskommelse och samverkansavtal (Åsele kommun): {late}\n"
     row = _asele(capsys)
     assert row["minutes"]["warnings"] == [late] and row["minutes"]["missing"] is None
     # Tue 2026-11-24 + 3 weeks = Tue 2026-12-15, the last day to appeal: final from Wed 2026-12-16.
@@ -191,7 +191,7 @@ def test_approval_35_days_after_the_meeting_is_not_accepted_without_a_word(adopt
                      *adopted["credentials"])
     late = (f"Protokollet justerades 2026-12-22, 35 dagar efter sammanträdet 2026-11-17; det ska justeras inom 14 dagar, "
             f"senast 2026-12-01 ({LAW}).")
-    assert result.code == 0 and result.err == f"varning: adoption/asele: {late}\n"
+    assert result.code == 0 and result.err == f"varning: Antagande av överenskommelse och samverkansavtal (Åsele kommun): {late}\n"
     assert _asele(capsys)["minutes"]["warnings"] == [late]
 
 
@@ -200,13 +200,13 @@ def test_a_wrong_date_is_one_swedish_line_exit_2_and_nothing_changes(adopted, ca
     before = dump(adopted["url"])
     for fields, line in [
         (["minutes_approved=2026-11-16"],
-         "error: adoption/asele: Protokollet justerat (minutes_approved) 2026-11-16 kan inte vara före Beslutsdatum "
+         "fel: adoption/asele: Protokollet justerat (minutes_approved) 2026-11-16 kan inte vara före Beslutsdatum "
          "(decision_date) 2026-11-17"),
         (["minutes_approved=2026-11-20", "announced=2026-11-19"],
-         "error: adoption/asele: Justeringen anslagen (announced) 2026-11-19 kan inte vara före Protokollet justerat "
+         "fel: adoption/asele: Justeringen anslagen (announced) 2026-11-19 kan inte vara före Protokollet justerat "
          "(minutes_approved) 2026-11-20"),
         (["announced=2026-11-20"],
-         "error: adoption/asele: Justeringen anslagen (announced) kan inte registreras innan Protokollet justerat "
+         "fel: adoption/asele: Justeringen anslagen (announced) kan inte registreras innan Protokollet justerat "
          "(minutes_approved) är registrerat: ange båda, eller minutes_approved först"),
     ]:
         result = run_cli(capsys, *MINUTES, *(a for f in fields for a in ("--field", f)), *adopted["credentials"])

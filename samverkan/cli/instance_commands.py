@@ -265,7 +265,7 @@ def resolve(
                             at=parse_moment(at, "--at") if at is not None else clock.now(), by="", fields=_fields(field))
     with context.database() as db:
         who = context.actor(db, actor, token)
-        _, whose = instances.resolve_warnings(db, instance, resolution, who, clock)
+        _resolved, whose = instances.resolve_warnings(db, instance, resolution, who, clock)
     print(f"{whose}: varningen är utredd och markerad som löst ({resolution.reason.strip()}).")
 
 
