@@ -122,7 +122,8 @@ def node_facts(ev: Evaluation, node: Node, kind: NoticeKind, send_at: pendulum.D
         "state_name": row.state_name,
         "actions": _actions(definition, node.stage, current.state),
         "deadline": due.isoformat(),
-        "deadline_fixed": _fixed(item) and not step,
+        # "fast" only for a date that truly cannot move (the planner's deadline_fixed), never a step's day.
+        "deadline_fixed": item.deadline_fixed and not step,
         "deadline_reason": row.deadline_reason if not step else None,
         # The process's own last day belongs in an escalation, not beside a party's own deadline.
         "hard_limit": limit.isoformat() if kind is NoticeKind.escalation and limit is not None and limit != row.deadline else None,
@@ -233,13 +234,6 @@ def _next_step(item: PlannedNode) -> NextStep | None:
     if item.act_by is not None and item.act_by != meetings.material_by:  # with its first body already
         return NextStep("on-agenda", last.body_name, item.act_by, last.body_name, last.day)
     return NextStep("to-body", meetings.latest[0].body_name, meetings.material_by, last.body_name, last.day)
-
-
-def _fixed(item: PlannedNode) -> bool:
-    """Only a date that truly cannot move is "fast": the process's hard deadline as the
-    definition gives it, or a date a decision fixed; never one derived from estimates or from
-    meeting calendars."""
-    return item.deadline_fixed
 
 
 def confirmation_next_step(definition: Definition, stage, node: Node, current, kind: StateKind) -> str | None:
